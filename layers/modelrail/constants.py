@@ -1,0 +1,70 @@
+"""Names shared by the code that sets them (CDK stacks, local mode) and the code that reads them (runtime).
+
+Keep every environment variable name and artifact path convention here so the two sides cannot drift.
+"""
+
+from typing import Final
+
+# --- Environment variables a serving process reads -------------------------------------------------
+ENV_MODEL_NAME: Final = "MODELRAIL_MODEL_NAME"
+"""Name of the model this function serves (``models/<name>``)."""
+ENV_MODEL_VERSION: Final = "MODELRAIL_MODEL_VERSION"
+"""Version of the model this function serves."""
+ENV_MODEL_BUCKET: Final = "MODELRAIL_MODEL_BUCKET"
+"""S3 bucket holding the built artifacts (cloud and local mode)."""
+ENV_MODEL_PREFIX: Final = "MODELRAIL_MODEL_PREFIX"
+"""S3 key prefix of the artifact directory, ``models/<name>/<version>/`` (see ``artifact_prefix``)."""
+ENV_MANIFEST_SHA256: Final = "MODELRAIL_MANIFEST_SHA256"
+"""sha256 of the artifact's ``manifest.json``; the manifest in turn pins the sha256 of every other file."""
+ENV_MODEL_DIR: Final = "MODELRAIL_MODEL_DIR"
+"""A local directory holding one built artifact; used instead of S3 (tests, SageMaker's /opt/ml/model)."""
+ENV_CACHE_DIR: Final = "MODELRAIL_CACHE_DIR"
+"""Where S3 artifacts are downloaded to; on Lambda only /tmp is writable."""
+ENV_INTRA_OP_THREADS: Final = "MODELRAIL_INTRA_OP_THREADS"
+"""ONNX Runtime intra-op threads; defaults to the vCPUs the function has, not the host's cores."""
+ENV_INTER_OP_THREADS: Final = "MODELRAIL_INTER_OP_THREADS"
+"""ONNX Runtime inter-op threads."""
+ENV_PROVIDERS: Final = "MODELRAIL_PROVIDERS"
+"""Comma-separated ONNX Runtime execution providers in preference order."""
+ENV_LOG_LEVEL: Final = "MODELRAIL_LOG_LEVEL"
+ENV_METRICS_NAMESPACE: Final = "MODELRAIL_METRICS_NAMESPACE"
+"""CloudWatch namespace of the EMF metrics the runtime emits."""
+ENV_CATALOG: Final = "MODELRAIL_CATALOG"
+"""JSON list of the deployed models, for the catalog function behind ``GET /v1/models``."""
+ENV_MAX_REQUEST_BYTES: Final = "MODELRAIL_MAX_REQUEST_BYTES"
+"""Largest request body the function accepts before answering 413."""
+ENV_S3_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL_S3"
+"""boto3's own variable for an S3-compatible endpoint; local mode points it at the embedded server."""
+
+# --- Defaults ----------------------------------------------------------------------------------------
+DEFAULT_CACHE_DIR: Final = "/tmp/modelrail"  # noqa: S108 - Lambda's only writable path
+DEFAULT_METRICS_NAMESPACE: Final = "modelrail"
+LAMBDA_MAX_REQUEST_BYTES: Final = 6 * 1024 * 1024
+"""Lambda's synchronous invocation payload limit."""
+API_GATEWAY_MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
+"""API Gateway REST API payload limit."""
+API_KEY_HEADER: Final = "x-api-key"
+"""Header API Gateway reads the API key from; local mode enforces the same one."""
+
+# --- Artifact layout ---------------------------------------------------------------------------------
+MODELS_DIR: Final = "models"
+"""Folder of model sources, one sub-folder per model holding ``model.yaml``."""
+MANIFEST_YAML: Final = "model.yaml"
+BUILD_DIR: Final = "build/models"
+"""Where ``modelrail build`` writes artifacts: ``build/models/<name>/<version>/``."""
+MANIFEST_JSON: Final = "manifest.json"
+"""The built artifact's resolved manifest: tensor specs and the sha256 + size of every other file."""
+REPORT_JSON: Final = "report.json"
+"""The build report: sizes, latency, gate metrics and thresholds."""
+MODEL_FILE: Final = "model.onnx"
+"""The served model inside an artifact directory."""
+
+# --- SageMaker container contract --------------------------------------------------------------------
+SAGEMAKER_MODEL_DIR: Final = "/opt/ml/model"
+SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER: Final = "X-Amzn-SageMaker-Custom-Attributes"
+"""API Gateway sets ``route=<name>`` here so ``/invocations`` knows which API operation a body is for."""
+
+
+def artifact_prefix(name: str, version: str) -> str:
+    """S3 key prefix of one built artifact (always ends with a slash)."""
+    return f"{MODELS_DIR}/{name}/{version}/"

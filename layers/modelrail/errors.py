@@ -1,0 +1,120 @@
+"""The typed error family. Each error carries its HTTP status and stable snake_case code.
+
+One exception handler in the app turns any of them into the SPEC's body
+``{"error": "<message>", "code": "<code>"}``; routes never build error JSON by hand. The CDK stack
+uses the same codes for API Gateway's own responses (missing key, throttled, body too large).
+"""
+
+from typing import ClassVar
+
+
+class ModelrailError(Exception):
+    """Base of every error modelrail reports to a caller."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+    def to_body(self) -> dict[str, str]:
+        """The JSON error body the SPEC fixes."""
+        return {"error": self.message, "code": self.code}
+
+
+class InvalidInputError(ModelrailError):
+    """Malformed body, or a tensor/instance of the wrong shape or type."""
+
+    status = 400
+    code = "invalid_input"
+
+
+class UnauthorizedError(ModelrailError):
+    """No credentials (e.g. a missing API key)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(ModelrailError):
+    """Credentials given but not accepted (e.g. a wrong API key)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFoundError(ModelrailError):
+    """No such route."""
+
+    status = 404
+    code = "not_found"
+
+
+class ModelNotFoundError(NotFoundError):
+    """No such model."""
+
+    code = "model_not_found"
+
+
+class VersionNotFoundError(NotFoundError):
+    """The model exists but not at that version."""
+
+    code = "version_not_found"
+
+
+class MethodNotAllowedError(ModelrailError):
+    """The route exists but not for this HTTP method."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
+class PayloadTooLargeError(ModelrailError):
+    """Body over the API Gateway (10 MB) or Lambda (6 MB) limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(ModelrailError):
+    """A Content-Type the route cannot read."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class UnprocessableInputError(ModelrailError):
+    """Well-formed but semantically invalid (e.g. an image that does not decode)."""
+
+    status = 422
+    code = "unprocessable_input"
+
+
+class ThrottledError(ModelrailError):
+    """Too many requests."""
+
+    status = 429
+    code = "throttled"
+
+
+class ModelUnavailableError(ModelrailError):
+    """The model cannot be served yet or at all (fetch failed, checksum mismatch, endpoint down)."""
+
+    status = 503
+    code = "model_unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int | None = 5) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+
+
+class UpstreamTimeoutError(ModelrailError):
+    """The model, or the endpoint in front of it, did not answer in time."""
+
+    status = 504
+    code = "upstream_timeout"
+
+
+class InternalError(ModelrailError):
+    """A bug: never an answer to bad input."""

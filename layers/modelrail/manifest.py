@@ -1,0 +1,431 @@
+"""The model manifest (``models/<name>/model.yaml``) and the built artifact's ``manifest.json``.
+
+One typed schema serves every reader: ``modelrail build`` validates the YAML, ``cdk synth`` reads
+deployment settings from it, and the runtime reads the resolved copy inside ``manifest.json``.
+Unknown keys are errors everywhere, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from modelrail.constants import MANIFEST_YAML
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"
+"""dns-safe: lower-case letters, digits and inner hyphens, at most 40 characters (it ends up in
+function, endpoint and route names, which have their own length limits)."""
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+
+
+class Task(StrEnum):
+    """What a model does, which picks the processor that turns instances into tensors and back."""
+
+    TENSOR = "tensor"
+    TEXT_EMBEDDING = "text-embedding"
+    TEXT_CLASSIFICATION = "text-classification"
+    IMAGE_CLASSIFICATION = "image-classification"
+    TABULAR = "tabular"
+
+
+class Target(StrEnum):
+    """Where a model runs: ``cpu`` on Lambda, ``gpu`` on a SageMaker endpoint."""
+
+    CPU = "cpu"
+    GPU = "gpu"
+
+
+class QuantizationMode(StrEnum):
+    """How the fp32 model is turned into the served one."""
+
+    DYNAMIC = "dynamic"
+    """int8 weights, activation scales computed per call over the whole input tensor."""
+    STATIC = "static"
+    """int8 weights and activations (QDQ), scales fixed from a calibration set."""
+    FP16 = "fp16"
+    """float16 weights and compute with fp32 inputs/outputs; for ``target: gpu``."""
+    NONE = "none"
+    """Serve the fp32 model as it is."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Source(_Strict):
+    """Where the fp32 ONNX model comes from: a file, or a script that writes it."""
+
+    path: str | None = Field(default=None, description="fp32 ONNX file, relative to the model folder.")
+    script: str | None = Field(
+        default=None,
+        description=(
+            "Python script, relative to the model folder, run as `python <script> --output <dir>`. "
+            "It must write `model.onnx` (fp32) and any assets and datasets the manifest names into <dir>."
+        ),
+    )
+    assets: list[str] = Field(
+        default_factory=list,
+        description="Extra files shipped with the model (e.g. tokenizer.json), from the script's output or the folder.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Source:
+        if (self.path is None) == (self.script is None):
+            raise ValueError("give exactly one of `path` (an fp32 .onnx file) or `script` (a build script)")
+        return self
+
+
+class Calibration(_Strict):
+    """Inputs that fix static int8 activation scales."""
+
+    dataset: str = Field(description="File of representative inputs (same formats as the gate's dataset).")
+    max_samples: int = Field(default=256, ge=1, le=100_000)
+    method: Literal["minmax", "entropy", "percentile"] = "minmax"
+
+
+class Quantization(_Strict):
+    """How to shrink the model; the gate decides whether the result may ship."""
+
+    mode: QuantizationMode = QuantizationMode.DYNAMIC
+    per_channel: bool = Field(default=True, description="Per-channel weight scales (per-tensor loses accuracy).")
+    reduce_range: bool = Field(default=False, description="7-bit weights, for CPUs without VNNI.")
+    preprocess: bool = Field(default=True, description="Run ONNX Runtime's quantization pre-processing first.")
+    calibration: Calibration | None = None
+    op_types: list[str] | None = Field(default=None, description="Only quantize these op types (default: ORT's).")
+
+    @model_validator(mode="after")
+    def _calibration_for_static(self) -> Quantization:
+        if self.mode is QuantizationMode.STATIC and self.calibration is None:
+            raise ValueError("`mode: static` needs a `calibration:` block with a `dataset:` of representative inputs")
+        if self.mode is not QuantizationMode.STATIC and self.calibration is not None:
+            raise ValueError(f"`calibration` only applies to `mode: static` (mode is {self.mode.value})")
+        return self
+
+
+class Bound(_Strict):
+    """A gate threshold: the metric must be >= min and/or <= max."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Bound:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs `min:` and/or `max:`")
+        return self
+
+
+GATE_METRICS: dict[str, str] = {
+    "cosine_mean": "mean cosine similarity of outputs vs fp32",
+    "cosine_min": "lowest cosine similarity of any output vs fp32",
+    "spearman": "Spearman correlation of all pairwise similarities vs fp32",
+    "accuracy": "top-1 accuracy on the labelled evaluation set",
+    "accuracy_drop": "fp32 accuracy minus served-model accuracy, in points (0.5 = half a percent)",
+    "max_abs_diff": "largest absolute difference of any output element vs fp32",
+}
+"""Metrics a gate may bound; the build computes the ones a manifest names."""
+
+
+class Gate(_Strict):
+    """What the served model must achieve against fp32 on an evaluation set, or the build fails."""
+
+    dataset: str = Field(description="Evaluation inputs (from the source script's output or the model folder).")
+    batch_sizes: list[Annotated[int, Field(ge=1, le=1024)]] = Field(
+        default_factory=lambda: [1], description="Also measure at these batch shapes (the ones the runtime will use)."
+    )
+    thresholds: dict[str, Bound] = Field(description="metric -> bound, e.g. `cosine_mean: {min: 0.99}`.")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, Bound]) -> dict[str, Bound]:
+        unknown = sorted(set(value) - set(GATE_METRICS))
+        if unknown:
+            raise ValueError(f"unknown gate metric(s) {unknown}; use some of {sorted(GATE_METRICS)}")
+        if not value:
+            raise ValueError("a gate needs at least one threshold")
+        return value
+
+
+class TextProcessing(_Strict):
+    """Tokenization for text tasks."""
+
+    tokenizer: str = Field(default="tokenizer.json", description="Hugging Face tokenizers file among the assets.")
+    max_length: int = Field(default=256, ge=1, le=8192, description="Truncate to this many word-pieces.")
+    max_chars: int = Field(default=100_000, ge=1, description="Refuse longer texts (422) before tokenizing.")
+
+
+class ImageProcessing(_Strict):
+    """How an uploaded image becomes the model's input tensor; also returned by model metadata."""
+
+    width: int = Field(ge=1, le=4096)
+    height: int = Field(ge=1, le=4096)
+    color: Literal["grayscale", "rgb"] = "rgb"
+    ink: Literal["dark", "light"] | None = Field(
+        default=None, description="For drawings: which polarity is ink in the images callers send."
+    )
+    scale: float = Field(default=1 / 255, description="Pixel values (0-255) are multiplied by this first.")
+    mean: list[float] = Field(default_factory=lambda: [0.0])
+    std: list[float] = Field(default_factory=lambda: [1.0])
+    layout: Literal["NCHW", "NHWC"] = "NCHW"
+
+
+class TabularProcessing(_Strict):
+    """Feature order for tabular models: instances may be objects keyed by these names, or rows in this order."""
+
+    features: list[str] = Field(min_length=1)
+
+
+class TensorProcessing(_Strict):
+    """The ``tensor`` task takes raw named tensors; nothing to configure."""
+
+
+_PROCESSING_BY_TASK: dict[Task, type[_Strict]] = {
+    Task.TENSOR: TensorProcessing,
+    Task.TEXT_EMBEDDING: TextProcessing,
+    Task.TEXT_CLASSIFICATION: TextProcessing,
+    Task.IMAGE_CLASSIFICATION: ImageProcessing,
+    Task.TABULAR: TabularProcessing,
+}
+
+
+class Autoscaling(_Strict):
+    """SageMaker endpoint instance bounds and the target-tracking goal."""
+
+    min_instances: int = Field(default=1, ge=1)
+    max_instances: int = Field(default=2, ge=1)
+    target_invocations_per_instance: int = Field(default=100, ge=1, description="Per minute.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Autoscaling:
+        if self.max_instances < self.min_instances:
+            raise ValueError("`max_instances` must be >= `min_instances`")
+        return self
+
+
+Processing = TextProcessing | ImageProcessing | TabularProcessing | TensorProcessing
+
+
+class Manifest(_Strict):
+    """``models/<name>/model.yaml``."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="dns-safe; must match the model's folder name.")
+    version: str = Field(pattern=VERSION_PATTERN, description="Artifact version, e.g. `1` or `2024-06-01`.")
+    task: Task
+    target: Target
+    source: Source
+    description: str = ""
+    quantization: Quantization = Field(default_factory=Quantization)
+    gate: Gate | None = Field(default=None, description="Required unless `quantization.mode` is `none`.")
+    processing: Processing = Field(default_factory=TensorProcessing)
+    labels: list[str] | None = Field(default=None, description="Class names, index-aligned with the model's output.")
+    # Lambda (target: cpu)
+    memory_mb: int | None = Field(default=None, ge=128, le=10240, description="Lambda memory; vCPUs follow it.")
+    timeout_s: int | None = Field(default=None, ge=1, le=28, description="Below API Gateway's 29 s.")
+    reserved_concurrency: int | None = Field(default=None, ge=1)
+    provisioned_concurrency: int | None = Field(default=None, ge=1)
+    # SageMaker (target: gpu)
+    instance_type: str | None = Field(default=None, pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    autoscaling: Autoscaling | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # YAML reads `version: 1` as an int; a version is a label, not a number.
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _processing_for_task(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        try:
+            model = _PROCESSING_BY_TASK[Task(str(data.get("task")))]
+        except ValueError:
+            return data  # the task field reports its own error
+        raw = data.get("processing")
+        if raw is None or isinstance(raw, dict):
+            try:
+                data = {**data, "processing": model.model_validate(raw or {})}
+            except ValidationError as exc:  # re-raise under the `processing.` prefix so messages name the field
+                details = [
+                    {"type": e["type"], "loc": ("processing", *e["loc"]), "input": e["input"], "ctx": e.get("ctx", {})}
+                    for e in exc.errors()
+                ]
+                raise ValidationError.from_exception_data(cls.__name__, details) from None  # type: ignore[arg-type]
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        if self.quantization.mode is not QuantizationMode.NONE and self.gate is None:
+            raise ValueError(
+                f"quantization `{self.quantization.mode.value}` needs a `gate:` (dataset + thresholds) "
+                "so a model that answers differently from fp32 is never shipped; or set `quantization: {mode: none}`"
+            )
+        cpu_only = {
+            "memory_mb": self.memory_mb,
+            "reserved_concurrency": self.reserved_concurrency,
+            "provisioned_concurrency": self.provisioned_concurrency,
+        }
+        gpu_only = {"instance_type": self.instance_type, "autoscaling": self.autoscaling}
+        wrong = gpu_only if self.target is Target.CPU else cpu_only
+        for key, value in wrong.items():
+            if value is not None:
+                raise ValueError(f"`{key}` does not apply to `target: {self.target.value}`; remove it")
+        if (
+            self.provisioned_concurrency is not None
+            and self.reserved_concurrency is not None
+            and self.provisioned_concurrency > self.reserved_concurrency
+        ):
+            raise ValueError("`provisioned_concurrency` cannot exceed `reserved_concurrency`")
+        return self
+
+    @property
+    def resolved_instance_type(self) -> str:
+        """The SageMaker instance type, defaulting to the smallest current NVIDIA T4 instance."""
+        return self.instance_type or "ml.g4dn.xlarge"
+
+    @property
+    def resolved_autoscaling(self) -> Autoscaling:
+        """Autoscaling bounds with defaults filled in."""
+        return self.autoscaling or Autoscaling()
+
+
+# --- The built artifact --------------------------------------------------------------------------------
+
+
+class TensorSpec(_Strict):
+    """One model input or output as Open Inference Protocol metadata reports it."""
+
+    name: str
+    datatype: str = Field(description="OIP datatype: FP32, FP16, INT64, INT32, INT8, UINT8, BOOL, BYTES, ...")
+    shape: list[int] = Field(description="-1 for a dynamic dimension.")
+
+
+class FileEntry(_Strict):
+    """Integrity record of one artifact file."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class ServingHints(_Strict):
+    """What the build measured that the runtime must respect."""
+
+    max_batch_size: int = Field(
+        ge=1,
+        description=(
+            "Largest batch the runtime may run in one session call. 1 for dynamic int8, whose activation "
+            "scales span the whole batch tensor, so an instance's answer would depend on its batch-mates."
+        ),
+    )
+
+
+class BuiltManifest(_Strict):
+    """``build/models/<name>/<version>/manifest.json``: everything needed to serve and verify an artifact."""
+
+    format: Literal[1] = 1
+    name: str
+    version: str
+    task: Task
+    target: Target
+    precision: Literal["fp32", "fp16", "int8-dynamic", "int8-static"]
+    model_file: str
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    files: dict[str, FileEntry] = Field(description="Every artifact file except manifest.json itself.")
+    serving: ServingHints
+    manifest: Manifest = Field(description="The resolved model.yaml it was built from.")
+    input_hash: str = Field(description="Content hash of everything the build read; unchanged inputs skip a rebuild.")
+    built_at: str
+
+
+# --- Loading and error messages --------------------------------------------------------------------------
+
+
+class ManifestError(ValueError):
+    """An invalid manifest; the message names the file, the field and the fix."""
+
+
+def _fix_for(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind == "value_error":
+        return ""  # our own validators already say how to fix it
+    if kind == "missing":
+        return "add it"
+    if kind == "extra_forbidden":
+        return "remove it (unknown key; check its spelling)"
+    if kind in {"enum", "literal_error"}:
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"use one of {expected}"
+    if kind == "string_pattern_mismatch":
+        return f"it must match {error.get('ctx', {}).get('pattern', '')}"
+    return "give a value of the expected type"
+
+
+def format_validation_error(path: Path | str, exc: ValidationError) -> str:
+    """One line per problem: ``<file>: field `<a.b>`: <what is wrong> (got <value>); fix: <how>``."""
+    lines = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+        message = error["msg"].removeprefix("Value error, ")
+        if not loc:  # a rule across fields: the message names them
+            lines.append(f"{path}: {message}")
+            continue
+        got = "" if error["type"] == "missing" else f" (got {json.dumps(error.get('input'), default=str)[:80]})"
+        fix = _fix_for(error)
+        lines.append(f"{path}: field `{loc}`: {message}{got}" + (f"; fix: {fix}" if fix else ""))
+    return "\n".join(lines)
+
+
+def parse_manifest(data: Any, *, path: Path | str = MANIFEST_YAML) -> Manifest:
+    """Validate already-loaded manifest data, raising ``ManifestError`` with file/field/fix messages."""
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: expected a mapping of manifest fields, got {type(data).__name__}")
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError(format_validation_error(path, exc)) from None
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate ``models/<name>/model.yaml``; the ``name`` must equal the folder's name."""
+    import yaml  # build/infra-time only: the serving runtime reads manifest.json
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such file; every model folder needs a {MANIFEST_YAML}") from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{path}: not valid YAML: {exc}") from None
+    manifest = parse_manifest(data, path=path)
+    folder = path.parent.name
+    if manifest.name != folder:
+        raise ManifestError(
+            f"{path}: field `name`: `{manifest.name}` differs from its folder `{folder}`; fix: rename one to match"
+        )
+    return manifest
+
+
+def discover_manifests(models_dir: Path) -> dict[str, Path]:
+    """Map model name -> manifest path for every ``<models_dir>/<name>/model.yaml``, sorted by name."""
+    found = sorted(models_dir.glob(f"*/{MANIFEST_YAML}"))
+    return {path.parent.name: path for path in found}
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """The JSON schema of ``model.yaml``, for editors (YAML language server)."""
+    schema = Manifest.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "modelrail model manifest (models/<name>/model.yaml)"
+    return schema
+
+
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` is a valid dns-safe model name."""
+    return re.fullmatch(NAME_PATTERN, name) is not None

@@ -1,0 +1,54 @@
+"""The public HTTP API as a table: which routes exist and which compute answers each.
+
+API Gateway (``infra/``) and the local gateway (``modelrail local up``) are both built from this table, so
+the cloud and local mode expose the same routes. Each route has an ``operation`` name; for GPU models
+API Gateway passes it to the SageMaker container as ``X-Amzn-SageMaker-Custom-Attributes: route=<operation>``
+because every call there arrives as ``POST /invocations``.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Operation(StrEnum):
+    """An API operation; the value is also what ``route=`` carries to a SageMaker container."""
+
+    V1_PREDICT = "v1-predict"
+    V2_MODEL_METADATA = "v2-model-metadata"
+    V2_MODEL_READY = "v2-model-ready"
+    V2_INFER = "v2-infer"
+    V1_CATALOG = "v1-catalog"
+    V2_HEALTH_LIVE = "v2-health-live"
+    V2_HEALTH_READY = "v2-health-ready"
+    OPENAPI = "openapi"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method + path template (API Gateway resource syntax: ``{param}``)."""
+
+    method: str
+    path: str
+    operation: Operation
+
+
+def model_routes(name: str) -> list[Route]:
+    """Routes a single model's compute (its Lambda function or SageMaker endpoint) answers."""
+    base = f"/v2/models/{name}"
+    routes = [Route("POST", f"/v1/models/{name}/predict", Operation.V1_PREDICT)]
+    for prefix in (base, f"{base}/versions/{{version}}"):
+        routes += [
+            Route("GET", prefix, Operation.V2_MODEL_METADATA),
+            Route("GET", f"{prefix}/ready", Operation.V2_MODEL_READY),
+            Route("POST", f"{prefix}/infer", Operation.V2_INFER),
+        ]
+    return routes
+
+
+CATALOG_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/v1/models", Operation.V1_CATALOG),
+    Route("GET", "/v2/health/live", Operation.V2_HEALTH_LIVE),
+    Route("GET", "/v2/health/ready", Operation.V2_HEALTH_READY),
+    Route("GET", "/openapi.json", Operation.OPENAPI),
+)
+"""Routes answered by the catalog, not by any one model."""

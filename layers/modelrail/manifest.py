@@ -98,6 +98,10 @@ class Quantization(_Strict):
     preprocess: bool = Field(default=True, description="Run ONNX Runtime's quantization pre-processing first.")
     calibration: Calibration | None = None
     op_types: list[str] | None = Field(default=None, description="Only quantize these op types (default: ORT's).")
+    exclude_nodes: list[str] = Field(
+        default_factory=list,
+        description="Keep these graph nodes (by node name) in full precision, e.g. small, sensitive embedding tables.",
+    )
 
     @model_validator(mode="after")
     def _calibration_for_static(self) -> Quantization:

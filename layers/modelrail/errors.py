@@ -5,7 +5,12 @@ One exception handler in the app turns any of them into the SPEC's body
 uses the same codes for API Gateway's own responses (missing key, throttled, body too large).
 """
 
-from typing import ClassVar
+from typing import ClassVar, Final
+
+API_KEY_REJECTED_MESSAGE: Final = "missing or invalid API key: send a key of this API's usage plan as header x-api-key"
+"""403 ``forbidden`` for a missing *and* a wrong key: API Gateway answers both with one gateway response."""
+NO_SUCH_ROUTE_MESSAGE: Final = "no such route: see GET /openapi.json for the routes this API serves"
+"""404 ``not_found`` for a path, or a method on a path, that the route table does not have."""
 
 
 class ModelrailError(Exception):

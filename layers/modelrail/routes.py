@@ -52,3 +52,25 @@ CATALOG_ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", Operation.OPENAPI),
 )
 """Routes answered by the catalog, not by any one model."""
+
+
+CUSTOM_ATTRIBUTE_ROUTE = "route"
+CUSTOM_ATTRIBUTE_VERSION = "version"
+
+
+def custom_attributes(operation: Operation, *, version: str | None = None) -> str:
+    """The ``X-Amzn-SageMaker-Custom-Attributes`` value API Gateway sends for one operation.
+
+    Versioned routes (``/versions/{version}/...``) add ``;version=<v>`` so the container can answer 404 for a
+    version it does not serve, as the Lambda function does.
+    """
+    value = f"{CUSTOM_ATTRIBUTE_ROUTE}={operation.value}"
+    return value if version is None else f"{value};{CUSTOM_ATTRIBUTE_VERSION}={version}"
+
+
+def parse_custom_attributes(value: str | None) -> tuple[Operation | None, str | None]:
+    """Read ``(operation, version)`` back from the header; unknown keys are ignored, missing ones are ``None``."""
+    fields = dict(part.strip().partition("=")[::2] for part in (value or "").split(";") if "=" in part)
+    route = fields.get(CUSTOM_ATTRIBUTE_ROUTE)
+    operation = Operation(route) if route in {op.value for op in Operation} else None
+    return operation, fields.get(CUSTOM_ATTRIBUTE_VERSION) or None

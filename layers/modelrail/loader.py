@@ -1,0 +1,159 @@
+"""The served model, loaded once per process on first use (never in the FastAPI lifespan).
+
+Mangum runs the lifespan on every Lambda invocation, so loading lives behind a thread-safe lazy accessor
+instead: the first caller fetches, verifies and builds the session; concurrent callers wait for it;
+later callers get the same object. A failed load is not remembered: the next request tries again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from modelrail import metrics
+from modelrail.errors import ModelrailError, ModelUnavailableError
+from modelrail.logs import get_logger, set_model_context
+from modelrail.manifest import BuiltManifest
+from modelrail.metrics import MetricsEmitter
+from modelrail.processors.base import Processor, processor_for
+from modelrail.session import ModelSession
+from modelrail.settings import Settings
+from modelrail.store import Artifact, fetch_artifact
+
+log = get_logger("loader")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified artifact, its session and its task's processor."""
+
+    artifact: Artifact
+    session: ModelSession
+    processor: Processor
+    fetch_ms: float
+    session_ms: float
+
+    @property
+    def manifest(self) -> BuiltManifest:
+        """The artifact's built manifest."""
+        return self.artifact.manifest
+
+
+class ModelLoader:
+    """Thread-safe, load-once accessor for this process's model."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        emitter: MetricsEmitter,
+        *,
+        fetch: Callable[[Settings], Artifact] = fetch_artifact,
+    ) -> None:
+        self.settings = settings
+        self.emitter = emitter
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._model: LoadedModel | None = None
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        """The model if it has loaded, without trying to load it."""
+        return self._model
+
+    def get(self) -> LoadedModel:
+        """The model, loading it first if no earlier call has; raises ``ModelUnavailableError`` on failure."""
+        model = self._model
+        if model is not None:
+            return model
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def preload(self) -> threading.Thread:
+        """Start loading in the background, so fetching overlaps the rest of start-up; errors are logged."""
+
+        def run() -> None:
+            # already logged and counted; the first request retries and reports it
+            with contextlib.suppress(ModelrailError):
+                self.get()
+
+        thread = threading.Thread(target=run, name="modelrail-preload", daemon=True)
+        thread.start()
+        return thread
+
+    def _load(self) -> LoadedModel:
+        started = time.perf_counter()
+        try:
+            artifact = self._fetch(self.settings)
+            fetched = time.perf_counter()
+            self._check_identity(artifact)
+            manifest = artifact.manifest
+            session = ModelSession(
+                artifact.path(manifest.model_file),
+                providers=self.settings.providers,
+                intra_op_threads=self.settings.resolved_intra_op_threads,
+                inter_op_threads=self.settings.inter_op_threads,
+                max_batch_size=manifest.serving.max_batch_size,
+                spin=not self.settings.on_lambda,
+            )
+            built = time.perf_counter()
+            processor = _build_processor(artifact, session)
+        except ModelrailError as exc:
+            log.error("model load failed", extra={"error": exc.message, "code": exc.code})
+            self.emitter.count(metrics.MODEL_LOAD_FAILURES)
+            raise
+        model = LoadedModel(
+            artifact=artifact,
+            session=session,
+            processor=processor,
+            fetch_ms=(fetched - started) * 1000,
+            session_ms=(built - fetched) * 1000,
+        )
+        self.emitter.model = manifest.name  # the artifact is the authority once it has been verified
+        set_model_context(model=manifest.name, version=manifest.version)
+        self.emitter.emit(
+            {
+                metrics.MODEL_FETCH_MS: (model.fetch_ms, "Milliseconds"),
+                metrics.SESSION_MS: (model.session_ms, "Milliseconds"),
+            }
+        )
+        log.info(
+            "model loaded",
+            extra={
+                "source": artifact.location,
+                "manifest_sha256": artifact.manifest_sha256,
+                "provider": session.provider,
+                "precision": manifest.precision,
+                "fetch_ms": round(model.fetch_ms, 1),
+                "session_ms": round(model.session_ms, 1),
+            },
+        )
+        return model
+
+    def _check_identity(self, artifact: Artifact) -> None:
+        manifest = artifact.manifest
+        for field, wanted, found in (
+            ("name", self.settings.model_name, manifest.name),
+            ("version", self.settings.model_version, manifest.version),
+        ):
+            if wanted is not None and wanted != found:
+                raise ModelUnavailableError(
+                    f"{artifact.location} holds {manifest.name} version {manifest.version}, but this function "
+                    f"serves {field} {wanted}; fix MODELRAIL_MODEL_{field.upper()} or the artifact location"
+                )
+
+
+def _build_processor(artifact: Artifact, session: ModelSession) -> Processor:
+    try:
+        return processor_for(artifact, session)
+    except ModelrailError:
+        raise
+    except Exception as exc:  # e.g. an unreadable tokenizer.json: the artifact cannot be served
+        raise ModelUnavailableError(
+            f"the {artifact.manifest.task.value} processor cannot be set up from {artifact.location}: "
+            f"{type(exc).__name__}: {str(exc)[:200]}"
+        ) from None

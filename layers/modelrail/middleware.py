@@ -1,0 +1,138 @@
+"""Per-request context: request id, body size limit, one JSON log line, metrics, and a last-resort 500.
+
+A pure ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream copy per request).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelrail import metrics
+from modelrail.errors import PayloadTooLargeError
+from modelrail.logs import get_logger, request_id_var
+from modelrail.metrics import MetricsEmitter
+from modelrail.responses import ERROR_CODE_STATE, as_modelrail_error, error_response
+
+log = get_logger("request")
+
+REQUEST_STATS_STATE = "modelrail_stats"
+"""Key in ``request.state`` where routes leave timings and counts for the request log line."""
+
+
+def request_id(scope: Scope) -> str:
+    """The Lambda request id, else the caller's/gateway's, else a fresh one."""
+    context = scope.get("aws.context")
+    aws_request_id = getattr(context, "aws_request_id", None)
+    if isinstance(aws_request_id, str):
+        return aws_request_id
+    for name, value in scope.get("headers", ()):
+        if name in (b"x-request-id", b"x-amzn-requestid", b"x-amzn-trace-id"):
+            return str(value.decode("latin-1"))[:128]
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Wraps every HTTP request; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, emitter: MetricsEmitter, max_request_bytes: int) -> None:
+        self.app = app
+        self.emitter = emitter
+        self.max_request_bytes = max_request_bytes
+        self._cold = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        token = request_id_var.set(request_id(scope))
+        state: dict[str, Any] = scope.setdefault("state", {})
+        status = {"code": 0, "started": False}
+        received = {"bytes": 0}
+        limit = self.max_request_bytes
+
+        async def limited_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                received["bytes"] += len(message.get("body", b""))
+                if received["bytes"] > limit:
+                    raise PayloadTooLargeError(f"request body is over the limit of {limit} bytes")
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["started"] = True
+            await send(message)
+
+        if self._cold:
+            self._cold = False
+            self.emitter.count(metrics.COLD_START)
+        try:
+            declared = _content_length(scope)
+            if declared is not None and declared > limit:
+                await self._send_error(
+                    PayloadTooLargeError(f"request body of {declared} bytes is over the limit of {limit} bytes"),
+                    state,
+                    tracking_send,
+                )
+            else:
+                await self.app(scope, limited_receive, tracking_send)
+        except Exception as exc:
+            error = as_modelrail_error(exc)
+            log.log(
+                logging.ERROR if error.status >= 500 else logging.INFO,
+                "unhandled error",
+                exc_info=error.status >= 500,
+            )
+            if not status["started"]:
+                await self._send_error(error, state, tracking_send)
+        finally:
+            self._finish(scope, state, status["code"], received["bytes"], started)
+            request_id_var.reset(token)
+
+    async def _send_error(self, error: Any, state: dict[str, Any], send: Send) -> None:
+        state[ERROR_CODE_STATE] = error.code
+        response = error_response(error)
+        await response({"type": "http"}, _no_body, send)
+
+    def _finish(self, scope: Scope, state: dict[str, Any], status: int, received: int, started: float) -> None:
+        code = state.get(ERROR_CODE_STATE)
+        if code is not None:
+            self.emitter.count(metrics.ERRORS, code=str(code))
+        stats = state.get(REQUEST_STATS_STATE, {})
+        inference_ms = stats.get("inference_ms")
+        if inference_ms is not None:
+            self.emitter.emit({metrics.INFERENCE_MS: (inference_ms, "Milliseconds")})
+        log.info(
+            "request",
+            extra={
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_bytes": received,
+                **({"code": code} if code is not None else {}),
+                **{key: round(value, 3) if isinstance(value, float) else value for key, value in stats.items()},
+            },
+        )
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,79 @@
+"""What each API operation does with a loaded model, independent of HTTP, Lambda or SageMaker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelrail.codecs import InferRequest, InferResponse, NamedTensor, PredictRequest, PredictResponse
+from modelrail.errors import InvalidInputError
+from modelrail.loader import LoadedModel
+
+
+def infer(model: LoadedModel, request: InferRequest) -> InferResponse:
+    """Run raw tensors through the session (in chunks of at most ``max_batch_size``)."""
+    session = model.session
+    feeds = {tensor.name: tensor.data for tensor in request.inputs}
+    session.check(feeds)
+    known = {spec.name: spec for spec in session.outputs}
+    if request.outputs is None:
+        names = list(known)
+        binary = set(names) if request.binary_output else set()
+    else:
+        for output in request.outputs:
+            if output.name not in known:
+                raise InvalidInputError(f"unknown output `{output.name}`; the model's outputs are: {', '.join(known)}")
+        names = [output.name for output in request.outputs]
+        binary = {
+            output.name
+            for output in request.outputs
+            if (output.binary if output.binary is not None else request.binary_output)
+        }
+    results = session.run_batched(feeds, names)
+    return InferResponse(
+        model_name=model.manifest.name,
+        model_version=model.manifest.version,
+        outputs=[NamedTensor(name, known[name].datatype, results[name]) for name in names],
+        id=request.id,
+        binary_outputs=frozenset(binary),
+    )
+
+
+def predict(model: LoadedModel, request: PredictRequest) -> PredictResponse:
+    """Run the task processor over the instances."""
+    return PredictResponse(
+        model=model.manifest.name,
+        version=model.manifest.version,
+        predictions=model.processor.predict(request.instances),
+    )
+
+
+def metadata(model: LoadedModel) -> dict[str, Any]:
+    """Open Inference Protocol model metadata plus what callers of the task API need to know."""
+    manifest = model.manifest
+    return {
+        "name": manifest.name,
+        "versions": [manifest.version],
+        "platform": "onnx",
+        "inputs": [spec.model_dump() for spec in model.session.inputs],
+        "outputs": [spec.model_dump() for spec in model.session.outputs],
+        "parameters": {
+            "task": manifest.task.value,
+            "target": manifest.target.value,
+            "precision": manifest.precision,
+            "provider": model.session.provider,
+            "max_batch_size": model.session.max_batch_size,
+            "processing": model.processor.describe(),
+        },
+    }
+
+
+def catalog_entry(model: LoadedModel) -> dict[str, Any]:
+    """This model's entry in ``GET /v1/models``."""
+    manifest = model.manifest
+    return {
+        "name": manifest.name,
+        "version": manifest.version,
+        "task": manifest.task.value,
+        "target": manifest.target.value,
+        "ready": True,
+    }

@@ -1,0 +1,1 @@
+"""Task processors: one module per task behind the ``Processor`` interface in ``base.py``."""

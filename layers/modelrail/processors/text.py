@@ -1,0 +1,72 @@
+"""Tokenization shared by the text tasks: the artifact's tokenizer.json, truncated to the manifest's length."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from modelrail.datatypes import NUMPY_BY_DATATYPE
+from modelrail.errors import InvalidInputError, ModelUnavailableError, UnprocessableInputError
+from modelrail.manifest import TextProcessing
+from modelrail.session import Feeds, ModelSession
+from modelrail.store import Artifact
+
+TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class TextEncoder:
+    """Validates text instances and turns them into the model's token tensors."""
+
+    def __init__(self, artifact: Artifact, session: ModelSession) -> None:
+        from tokenizers import Tokenizer
+
+        processing = artifact.manifest.manifest.processing
+        if not isinstance(processing, TextProcessing):
+            raise ModelUnavailableError(f"a {artifact.manifest.task.value} model needs text processing settings")
+        if processing.tokenizer not in artifact.manifest.files:
+            raise ModelUnavailableError(f"the tokenizer `{processing.tokenizer}` is not among the artifact's files")
+        unknown = [spec.name for spec in session.inputs if spec.name not in TOKEN_INPUTS]
+        if unknown or "input_ids" not in {spec.name for spec in session.inputs}:
+            raise ModelUnavailableError(
+                f"a text model takes {', '.join(TOKEN_INPUTS)}; this one takes {[s.name for s in session.inputs]}"
+            )
+        self.max_chars = processing.max_chars
+        self._dtypes = {spec.name: NUMPY_BY_DATATYPE[spec.datatype] for spec in session.inputs}
+        fixed = {spec.shape[1] for spec in session.inputs if len(spec.shape) == 2 and spec.shape[1] > 0}
+        self._tokenizer = Tokenizer.from_file(str(artifact.path(processing.tokenizer)))
+        # The packaged tokenizer.json may carry its own truncation and fixed padding (MiniLM's: 128);
+        # the manifest's max_length rules, and padding goes to the longest text of each session call.
+        length = min([processing.max_length, *fixed])
+        self._tokenizer.enable_truncation(max_length=length)
+        padding = self._tokenizer.padding or {}
+        self._tokenizer.enable_padding(
+            pad_id=int(padding.get("pad_id", 0)),
+            pad_type_id=int(padding.get("pad_type_id", 0)),
+            pad_token=str(padding.get("pad_token", "[PAD]")),
+            length=length if fixed else None,
+        )
+
+    def validate(self, instances: Sequence[Any]) -> list[str]:
+        """Every instance must be a string of at most ``max_chars`` characters."""
+        texts = []
+        for index, instance in enumerate(instances):
+            if not isinstance(instance, str):
+                raise InvalidInputError(f"instance {index}: expected a string, got {type(instance).__name__}")
+            if len(instance) > self.max_chars:
+                raise UnprocessableInputError(
+                    f"instance {index}: {len(instance)} characters is over this model's limit of {self.max_chars}"
+                )
+            texts.append(instance)
+        return texts
+
+    def encode(self, texts: Sequence[str]) -> Feeds:
+        """Token tensors for one session call (padded to the longest text in it)."""
+        encodings = self._tokenizer.encode_batch(list(texts))
+        columns = {
+            "input_ids": [encoding.ids for encoding in encodings],
+            "attention_mask": [encoding.attention_mask for encoding in encodings],
+            "token_type_ids": [encoding.type_ids for encoding in encodings],
+        }
+        return {name: np.asarray(columns[name], dtype=dtype) for name, dtype in self._dtypes.items()}

@@ -1,0 +1,35 @@
+"""``text-classification``: strings in, a label and per-label scores out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from modelrail.processors.base import chunks
+from modelrail.processors.classify import predictions
+from modelrail.processors.text import TextEncoder
+from modelrail.session import ModelSession
+from modelrail.store import Artifact
+
+
+class TextClassificationProcessor:
+    """Tokenizes, runs the classifier and softmaxes its logits into the manifest's labels."""
+
+    def __init__(self, artifact: Artifact, session: ModelSession) -> None:
+        self.session = session
+        self.encoder = TextEncoder(artifact, session)
+        self.output = session.outputs[0].name
+        self.labels = artifact.manifest.manifest.labels
+
+    def predict(self, instances: Sequence[Any]) -> list[Any]:
+        """``{"label", "score", "scores"}`` per text."""
+        texts = self.encoder.validate(instances)
+        answers: list[Any] = []
+        for chunk in chunks(texts, self.session.max_batch_size):
+            logits = self.session.run(self.encoder.encode(chunk), [self.output])[self.output]
+            answers.extend(predictions(logits, self.labels))
+        return answers
+
+    def describe(self) -> dict[str, Any]:
+        """Instances are strings; answers use these labels."""
+        return {"instances": "strings", "max_chars": self.encoder.max_chars, "labels": self.labels}

@@ -1,0 +1,58 @@
+"""Turning any failure into the SPEC's error body: the one exception handler the app registers."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from modelrail import errors
+from modelrail.codecs.base import JSON_MEDIA_TYPE, dump_json
+
+ERROR_CODE_STATE = "modelrail_error_code"
+"""Key in ``request.state`` where the handler leaves the error code, for the errors metric."""
+
+_BY_STATUS: dict[int, type[errors.ModelrailError]] = {
+    400: errors.InvalidInputError,
+    401: errors.UnauthorizedError,
+    403: errors.ForbiddenError,
+    404: errors.NotFoundError,
+    405: errors.MethodNotAllowedError,
+    413: errors.PayloadTooLargeError,
+    415: errors.UnsupportedMediaTypeError,
+    422: errors.UnprocessableInputError,
+    429: errors.ThrottledError,
+    503: errors.ModelUnavailableError,
+    504: errors.UpstreamTimeoutError,
+}
+
+
+def as_modelrail_error(exc: Exception, *, method: str = "", path: str = "") -> errors.ModelrailError:
+    """Our error family for any exception: Starlette's 404/405, FastAPI's validation errors, or a bug (500)."""
+    if isinstance(exc, errors.ModelrailError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return errors.InvalidInputError(f"{where}: {first.get('msg', 'invalid request')}")
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return errors.NotFoundError(f"no route {method} {path}")
+        if exc.status_code == 405:
+            return errors.MethodNotAllowedError(f"{method} is not allowed on {path}")
+        error_class = _BY_STATUS.get(exc.status_code, errors.InternalError)
+        return error_class(str(exc.detail))
+    return errors.InternalError("internal error; it has been logged")
+
+
+def error_response(error: errors.ModelrailError) -> Response:
+    """The JSON error body with its status (and ``Retry-After`` on a 503)."""
+    headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
+    return Response(dump_json(error.to_body()), status_code=error.status, media_type=JSON_MEDIA_TYPE, headers=headers)
+
+
+async def handle_exception(request: Request, exc: Exception) -> Response:
+    """The app's one exception handler."""
+    error = as_modelrail_error(exc, method=request.method, path=request.url.path)
+    setattr(request.state, ERROR_CODE_STATE, error.code)
+    return error_response(error)

@@ -1,0 +1,191 @@
+"""The ONNX Runtime session: built once per process, its input/output specs read once, inputs checked per call."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from modelrail.datatypes import NUMPY_BY_DATATYPE, datatype_of_ort
+from modelrail.errors import InvalidInputError, ModelUnavailableError, UnprocessableInputError
+from modelrail.logs import get_logger
+from modelrail.manifest import TensorSpec
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+log = get_logger("session")
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+Feeds = dict[str, np.ndarray]
+
+
+def resolve_providers(requested: Sequence[str] | None, *, available: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Execution providers to ask for, in order: CUDA when available, else CPU; CPU always last as fallback.
+
+    Names that ONNX Runtime does not know are a configuration error; known but unavailable ones are skipped
+    with a log line (e.g. CUDA asked for on a machine without a GPU).
+    """
+    if requested is None:
+        requested = [CUDA, CPU] if CUDA in available else [CPU]
+        if CUDA not in available:
+            log.info("CUDA execution provider not available; serving on CPU", extra={"available": list(available)})
+    unknown = [name for name in requested if name not in known]
+    if unknown:
+        raise ModelUnavailableError(
+            f"unknown ONNX Runtime execution provider(s) {unknown} in MODELRAIL_PROVIDERS; "
+            f"available here: {', '.join(available)}"
+        )
+    chosen = [name for name in requested if name in available]
+    skipped = [name for name in requested if name not in available]
+    if skipped:
+        log.warning(
+            "execution provider(s) not available in this onnxruntime build; falling back",
+            extra={"skipped": skipped, "available": list(available)},
+        )
+    if CPU not in chosen:
+        chosen.append(CPU)
+    return chosen
+
+
+def _spec(node: ort.NodeArg) -> TensorSpec:
+    shape = [dim if isinstance(dim, int) and dim >= 0 else -1 for dim in (node.shape or [])]
+    return TensorSpec(name=node.name, datatype=datatype_of_ort(node.type), shape=shape)
+
+
+class ModelSession:
+    """One ONNX Runtime inference session plus what callers need to know about it."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        providers: Sequence[str] | None,
+        intra_op_threads: int,
+        inter_op_threads: int,
+        max_batch_size: int,
+        spin: bool = True,
+    ) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = inter_op_threads
+        if not spin:
+            # Spinning workers burn the fractional vCPU a small Lambda function has, starving the main thread.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        chosen = resolve_providers(providers, available=ort.get_available_providers(), known=ort.get_all_providers())
+        try:
+            self._session = ort.InferenceSession(str(model_path), sess_options=options, providers=chosen)
+        except Exception as exc:  # ORT raises its own pybind types; any failure means "cannot serve"
+            raise ModelUnavailableError(
+                f"{model_path.name} cannot be loaded by onnxruntime {ort.__version__}: {str(exc)[:300]}"
+            ) from None
+        self.provider: str = self._session.get_providers()[0]
+        self.inputs = [_spec(node) for node in self._session.get_inputs()]
+        self.outputs = [_spec(node) for node in self._session.get_outputs()]
+        self._inputs_by_name = {spec.name: spec for spec in self.inputs}
+        self.output_names = [spec.name for spec in self.outputs]
+        self.max_batch_size = _effective_batch_limit(max_batch_size, self.inputs)
+        self._use_io_binding = self.provider == CUDA
+        log.info(
+            "session ready",
+            extra={"provider": self.provider, "providers": chosen, "intra_op_threads": intra_op_threads},
+        )
+
+    def input_spec(self, name: str) -> TensorSpec:
+        """The spec of one input."""
+        return self._inputs_by_name[name]
+
+    def check(self, feeds: Feeds) -> None:
+        """Check names, datatypes and shapes against the model's inputs; messages name the input."""
+        expected = ", ".join(self._inputs_by_name)
+        for name in feeds:
+            if name not in self._inputs_by_name:
+                raise InvalidInputError(f"unknown input `{name}`; the model's inputs are: {expected}")
+        for spec in self.inputs:
+            if spec.name not in feeds:
+                raise InvalidInputError(
+                    f"missing input `{spec.name}` (datatype {spec.datatype}, shape {spec.shape}); "
+                    f"the model's inputs are: {expected}"
+                )
+            array = feeds[spec.name]
+            if array.dtype != NUMPY_BY_DATATYPE[spec.datatype]:
+                raise InvalidInputError(
+                    f"input `{spec.name}`: expected datatype {spec.datatype}, got {_datatype_name(array)}"
+                )
+            if len(array.shape) != len(spec.shape) or any(
+                want not in (-1, got) for want, got in zip(spec.shape, array.shape, strict=True)
+            ):
+                raise InvalidInputError(
+                    f"input `{spec.name}`: expected shape {spec.shape} (-1 = any size), got {list(array.shape)}"
+                )
+
+    def run(self, feeds: Feeds, output_names: Sequence[str] | None = None) -> Feeds:
+        """One session call; the caller keeps the batch within ``max_batch_size``."""
+        names = list(output_names or self.output_names)
+        try:
+            if self._use_io_binding:
+                return self._run_io_binding(feeds, names)
+            results = self._session.run(names, feeds)
+        except Exception as exc:  # an input our checks let through (e.g. a token id past the vocabulary)
+            raise UnprocessableInputError(f"the model could not run on this input: {_first_line(exc)}") from None
+        return dict(zip(names, results, strict=True))
+
+    def run_batched(self, feeds: Feeds, output_names: Sequence[str] | None = None) -> Feeds:
+        """Run in chunks of at most ``max_batch_size`` along axis 0, concatenating the outputs."""
+        batch = _common_batch(feeds)
+        if batch is None or batch <= self.max_batch_size:
+            return self.run(feeds, output_names)
+        parts = [
+            self.run({name: array[start : start + self.max_batch_size] for name, array in feeds.items()}, output_names)
+            for start in range(0, batch, self.max_batch_size)
+        ]
+        return {name: np.concatenate([part[name] for part in parts], axis=0) for name in parts[0]}
+
+    def _run_io_binding(self, feeds: Feeds, names: list[str]) -> Feeds:
+        # On CUDA, binding lets ORT allocate outputs on its own and copy each input to the device once.
+        binding = self._session.io_binding()
+        for name, array in feeds.items():
+            binding.bind_cpu_input(name, np.ascontiguousarray(array))
+        for name in names:
+            binding.bind_output(name)
+        self._session.run_with_iobinding(binding)
+        return dict(zip(names, binding.copy_outputs_to_cpu(), strict=True))
+
+
+def _effective_batch_limit(max_batch_size: int, inputs: list[TensorSpec]) -> int:
+    fixed = [spec.shape[0] for spec in inputs if spec.shape and spec.shape[0] > 0]
+    return min([max_batch_size, *fixed])
+
+
+def _common_batch(feeds: Feeds) -> int | None:
+    sizes = {array.shape[0] if array.ndim else None for array in feeds.values()}
+    if len(sizes) != 1:
+        return None
+    return sizes.pop()
+
+
+def _datatype_name(array: np.ndarray) -> str:
+    for name, dtype in NUMPY_BY_DATATYPE.items():
+        if dtype == array.dtype:
+            return name
+    return str(array.dtype)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def element_count(shape: Sequence[int]) -> int:
+    """Number of elements in a tensor of this shape."""
+    return math.prod(shape)

@@ -1,0 +1,136 @@
+"""The serving process's configuration: one typed object, read from the environment once.
+
+Env names come from ``constants.py`` (the CDK stacks set the same names). An explicit keyword argument
+beats the environment: ``Settings(model_dir="build/models/digits/1")``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from modelrail import constants as c
+
+LAMBDA_MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+"""Set by Lambda itself: the function's memory in MB, which fixes its vCPU share."""
+LAMBDA_FUNCTION_ENV = "AWS_LAMBDA_FUNCTION_NAME"
+"""Set by Lambda itself; its presence means the process runs on Lambda."""
+LAMBDA_MB_PER_VCPU = 1769
+"""Lambda allots one vCPU per 1,769 MB of memory (up to 6 vCPUs at 10,240 MB)."""
+
+
+def _env(name: str, field: str) -> AliasChoices:
+    # The env name for reading the environment; the field name so `Settings(model_dir=...)` works too.
+    return AliasChoices(name, field)
+
+
+class Settings(BaseSettings):
+    """Everything a serving process reads from its environment."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True, populate_by_name=True)
+
+    model_name: str | None = Field(default=None, validation_alias=_env(c.ENV_MODEL_NAME, "model_name"))
+    model_version: str | None = Field(default=None, validation_alias=_env(c.ENV_MODEL_VERSION, "model_version"))
+    model_bucket: str | None = Field(default=None, validation_alias=_env(c.ENV_MODEL_BUCKET, "model_bucket"))
+    model_prefix: str | None = Field(default=None, validation_alias=_env(c.ENV_MODEL_PREFIX, "model_prefix"))
+    manifest_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", validation_alias=_env(c.ENV_MANIFEST_SHA256, "manifest_sha256")
+    )
+    model_dir: Path | None = Field(default=None, validation_alias=_env(c.ENV_MODEL_DIR, "model_dir"))
+    cache_dir: Path = Field(default=Path(c.DEFAULT_CACHE_DIR), validation_alias=_env(c.ENV_CACHE_DIR, "cache_dir"))
+    intra_op_threads: int | None = Field(
+        default=None, ge=1, le=256, validation_alias=_env(c.ENV_INTRA_OP_THREADS, "intra_op_threads")
+    )
+    inter_op_threads: int = Field(
+        default=1, ge=1, le=64, validation_alias=_env(c.ENV_INTER_OP_THREADS, "inter_op_threads")
+    )
+    providers: Annotated[list[str] | None, NoDecode] = Field(
+        default=None, validation_alias=_env(c.ENV_PROVIDERS, "providers")
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=_env(c.ENV_LOG_LEVEL, "log_level")
+    )
+    metrics_namespace: str = Field(
+        default=c.DEFAULT_METRICS_NAMESPACE, validation_alias=_env(c.ENV_METRICS_NAMESPACE, "metrics_namespace")
+    )
+    max_request_bytes: int = Field(
+        default=c.LAMBDA_MAX_REQUEST_BYTES, ge=1, validation_alias=_env(c.ENV_MAX_REQUEST_BYTES, "max_request_bytes")
+    )
+    lambda_memory_mb: int | None = Field(
+        default=None, ge=128, validation_alias=_env(LAMBDA_MEMORY_ENV, "lambda_memory_mb")
+    )
+    lambda_function_name: str | None = Field(
+        default=None, validation_alias=_env(LAMBDA_FUNCTION_ENV, "lambda_function_name")
+    )
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _split_providers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()] or None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def on_lambda(self) -> bool:
+        """Whether this process is a Lambda function."""
+        return self.lambda_function_name is not None
+
+    @property
+    def resolved_prefix(self) -> str | None:
+        """The S3 prefix of the artifact: explicit, else ``models/<name>/<version>/``."""
+        if self.model_prefix:
+            return self.model_prefix if self.model_prefix.endswith("/") else self.model_prefix + "/"
+        if self.model_name and self.model_version:
+            return c.artifact_prefix(self.model_name, self.model_version)
+        return None
+
+    @property
+    def resolved_intra_op_threads(self) -> int:
+        """Intra-op threads: the explicit setting, else the vCPUs this process may really use."""
+        return self.intra_op_threads or available_vcpus(lambda_memory_mb=self.lambda_memory_mb)
+
+
+def _cgroup_cpu_limit(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> float | None:
+    """CPUs allowed by a cgroup v2 quota (containers, SageMaker), or None when unlimited or unknown."""
+    try:
+        quota, period = path.read_text(encoding="ascii").split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    try:
+        return int(quota) / int(period)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def available_vcpus(*, lambda_memory_mb: int | None) -> int:
+    """vCPUs this process can use: Lambda's memory-based share, the CPU affinity and any cgroup quota.
+
+    Lambda shows two cores to small functions but throttles them to ``memory / 1769`` vCPUs, so more
+    threads than that only contend; the host's core count is never used on its own.
+    """
+    limits = [len(os.sched_getaffinity(0))]
+    if lambda_memory_mb is not None:
+        limits.append(max(1, round(lambda_memory_mb / LAMBDA_MB_PER_VCPU)))
+    quota = _cgroup_cpu_limit()
+    if quota is not None:
+        limits.append(max(1, math.floor(quota)))
+    return max(1, min(limits))
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

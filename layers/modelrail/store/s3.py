@@ -1,0 +1,242 @@
+"""Artifact source: S3 (or any S3-compatible server boto3 reaches through ``AWS_ENDPOINT_URL_S3``).
+
+Every object is streamed to a temporary file while hashing, checked against the pinned manifest and only
+then renamed into place, so the cache never holds a partial or mismatched file. Transient S3 errors are
+retried with capped exponential backoff and full jitter; a checksum mismatch is not retried within a
+load (the object itself is wrong) and the next request tries again from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from modelrail.constants import MANIFEST_JSON
+from modelrail.errors import ModelUnavailableError
+from modelrail.logs import get_logger
+from modelrail.manifest import FileEntry
+from modelrail.store.artifact import (
+    CHUNK_BYTES,
+    Artifact,
+    ArtifactIntegrityError,
+    check_manifest_sha256,
+    parse_built_manifest,
+    verify_file,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+log = get_logger("store")
+T = TypeVar("T")
+
+_RETRYABLE_CODES = frozenset(
+    {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "Throttling", "ThrottlingException"}
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter (sleep uniformly in [0, min(cap, base * 2**n)])."""
+
+    attempts: int = 4
+    base_s: float = 0.2
+    cap_s: float = 2.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (0-based)."""
+        return self.rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+
+
+def make_s3_client() -> S3Client:
+    """An S3 client whose own retries are off (``RetryPolicy`` does them) with bounded timeouts."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=8,
+    )
+    return boto3.client("s3", config=config)
+
+
+def _is_retryable(exc: Exception) -> bool:
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        EndpointConnectionError,
+        HTTPClientError,
+        IncompleteReadError,
+        ReadTimeoutError,
+        ResponseStreamingError,
+    )
+
+    if isinstance(exc, ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        return status >= 500 or status == 429 or code in _RETRYABLE_CODES
+    transient = (
+        ConnectionClosedError,
+        EndpointConnectionError,
+        HTTPClientError,
+        IncompleteReadError,
+        ReadTimeoutError,
+        ResponseStreamingError,
+        ConnectionError,
+        TimeoutError,
+    )
+    return isinstance(exc, transient)
+
+
+def _describe(exc: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+        return f"{error.get('Code', 'error')} (HTTP {status})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class S3ArtifactSource:
+    """Fetches ``s3://<bucket>/<prefix>`` into ``<cache_dir>/<manifest sha256>/`` and verifies it."""
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str,
+        manifest_sha256: str,
+        cache_dir: Path,
+        client: S3Client | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix if prefix.endswith("/") else prefix + "/"
+        self.manifest_sha256 = manifest_sha256
+        self.cache_dir = cache_dir
+        self._client = client
+        self.retry = retry or RetryPolicy()
+
+    @property
+    def location(self) -> str:
+        """``s3://bucket/prefix/``."""
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def _s3(self) -> S3Client:
+        if self._client is None:
+            self._client = make_s3_client()
+        return self._client
+
+    def fetch(self) -> Artifact:
+        """Download (or reuse verified cached copies of) every file, verified against the pinned manifest."""
+        manifest_url = self.location + MANIFEST_JSON
+        data = self._with_retries(manifest_url, lambda: self._get_bytes(self.prefix + MANIFEST_JSON))
+        sha = check_manifest_sha256(data, expected=self.manifest_sha256, where=manifest_url)
+        manifest = parse_built_manifest(data, where=manifest_url)
+        target = self.cache_dir / sha
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ModelUnavailableError(f"cache directory {target} cannot be created: {exc.strerror}") from None
+        files = sorted(manifest.files.items())
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(files))), thread_name_prefix="s3-fetch") as pool:
+            futures = [pool.submit(self._fetch_file, name, entry, target) for name, entry in files]
+            for future in futures:
+                future.result()  # the first failure propagates; the others finish or fail on their own
+        _write_atomically(target / MANIFEST_JSON, data)
+        return Artifact(directory=target, manifest=manifest, manifest_sha256=sha, location=self.location)
+
+    def _fetch_file(self, name: str, entry: FileEntry, target: Path) -> None:
+        final = target / name
+        url = self.location + name
+        if final.exists():
+            try:
+                verify_file(final, entry, where=str(final))
+            except ArtifactIntegrityError:
+                final.unlink(missing_ok=True)  # a stale copy (e.g. /tmp reused) is replaced, never served
+            else:
+                log.info("artifact file reused from cache", extra={"file": name, "bytes": entry.size})
+                return
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self._with_retries(url, lambda: self._download(self.prefix + name, final, entry, url))
+
+    def _download(self, key: str, final: Path, entry: FileEntry, url: str) -> None:
+        partial = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
+        try:
+            body = self._s3().get_object(Bucket=self.bucket, Key=key)["Body"]
+            digest = hashlib.sha256()
+            size = 0
+            with partial.open("wb") as handle:
+                for chunk in body.iter_chunks(CHUNK_BYTES):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    handle.write(chunk)
+            if size != entry.size or digest.hexdigest() != entry.sha256:
+                raise ArtifactIntegrityError(
+                    f"{url} has sha256 {digest.hexdigest()} and {size} bytes but its manifest says "
+                    f"{entry.sha256} and {entry.size} bytes; refusing to serve it (not cached; the next "
+                    "request fetches again)"
+                )
+            partial.replace(final)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def _get_bytes(self, key: str) -> bytes:
+        return bytes(self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def _with_retries(self, url: str, action: Callable[[], T]) -> T:
+        for attempt in range(self.retry.attempts):
+            try:
+                return action()
+            except ModelUnavailableError:
+                raise
+            except Exception as exc:
+                last_try = attempt + 1 == self.retry.attempts
+                if not _is_retryable(exc):
+                    raise ModelUnavailableError(_permanent_message(url, exc)) from None
+                if last_try:
+                    raise ModelUnavailableError(
+                        f"{url} could not be fetched after {self.retry.attempts} attempts: {_describe(exc)}"
+                    ) from None
+                delay = self.retry.delay(attempt)
+                log.warning(
+                    "S3 fetch failed; retrying",
+                    extra={"url": url, "attempt": attempt + 1, "error": _describe(exc), "delay_s": round(delay, 3)},
+                )
+                self.retry.sleep(delay)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+
+def _permanent_message(url: str, exc: Exception) -> str:
+    code = ""
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+    if code in {"NoSuchKey", "404", "NotFound"}:
+        return f"{url} does not exist; upload the built artifact (`modelrail push`) or fix MODELRAIL_MODEL_PREFIX"
+    if code == "NoSuchBucket":
+        return f"{url}: the bucket does not exist; fix MODELRAIL_MODEL_BUCKET"
+    if code in {"AccessDenied", "403", "Forbidden"}:
+        return f"{url}: access denied; the function's role needs s3:GetObject on this prefix"
+    return f"{url} could not be fetched: {_describe(exc)}"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

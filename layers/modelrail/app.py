@@ -58,7 +58,9 @@ class ModelApi:
         wanted = self.settings.model_name
         if name is not None and wanted is not None and name != wanted:
             raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{wanted}`")
-        model = self.loader.loaded or await self.call(request, self.loader.get)
+        model = self.loader.loaded
+        if model is None:
+            model = await self.call(request, self.loader.get)
         manifest = model.manifest
         if name is not None and name != manifest.name:
             raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{manifest.name}`")

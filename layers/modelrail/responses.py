@@ -36,10 +36,9 @@ def as_modelrail_error(exc: Exception, *, method: str = "", path: str = "") -> e
         where = ".".join(str(part) for part in first.get("loc", ()))
         return errors.InvalidInputError(f"{where}: {first.get('msg', 'invalid request')}")
     if isinstance(exc, HTTPException):
-        if exc.status_code == 404:
-            return errors.NotFoundError(f"no route {method} {path}")
-        if exc.status_code == 405:
-            return errors.MethodNotAllowedError(f"{method} is not allowed on {path}")
+        if exc.status_code in (404, 405):
+            # API Gateway cannot tell a wrong method from an unknown path: both are this 404 there, so here too.
+            return errors.NotFoundError(f"{errors.NO_SUCH_ROUTE_MESSAGE} (got {method} {path})")
         error_class = _BY_STATUS.get(exc.status_code, errors.InternalError)
         return error_class(str(exc.detail))
     return errors.InternalError("internal error; it has been logged")

@@ -1,0 +1,164 @@
+"""The CDK app: the only place that reads context and environment.
+
+``npx cdk synth`` runs this (see ``cdk.json``). Every setting has a default in ``cdk.json``; a missing or bad
+one fails with the exact ``--context key=value`` that fixes it, and an invalid manifest or unbuilt model
+fails with its own message, before any construct is made.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# jsii's Node process prints a banner about the Node version on start; silence it before it starts.
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.auth import AuthMode
+from infra.constructs.inference_api import ApiLimits
+from infra.deployed_models import ArtifactError, load_deployed_models
+from infra.stacks.modelrail_stack import RETENTION_CHOICES, ModelrailStack, StageSettings
+from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
+from modelrail.manifest import ManifestError, is_valid_name
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_STAGE = "dev"
+
+
+class ContextError(ValueError):
+    """A context value is missing or invalid; the message has the ``--context`` that fixes it."""
+
+
+class Context:
+    """Typed reads of ``cdk.json`` / ``--context`` values."""
+
+    def __init__(self, app: cdk.App) -> None:
+        self._node = app.node
+
+    def raw(self, key: str) -> str | None:
+        """The value as text, or ``None`` when unset or empty."""
+        value: Any = self._node.try_get_context(key)
+        return None if value is None or str(value).strip() == "" else str(value).strip()
+
+    def required(self, key: str, example: str) -> str:
+        """A value that must be set."""
+        value = self.raw(key)
+        if value is None:
+            raise ContextError(
+                f'missing context value `{key}`: pass `--context {key}={example}` or set it under "context" in cdk.json'
+            )
+        return value
+
+    def parsed(self, key: str, example: str, parse: Callable[[str], Any], expected: str) -> Any:
+        """A required value converted by ``parse``; a failure names the key, the value and what is expected."""
+        value = self.required(key, example)
+        try:
+            return parse(value)
+        except ValueError:
+            raise ContextError(
+                f"context value `{key}={value}` is not {expected}: pass e.g. `--context {key}={example}`"
+            ) from None
+
+
+def _flag(value: str) -> bool:
+    lowered = value.lower()
+    if lowered not in {"true", "false"}:
+        raise ValueError(value)
+    return lowered == "true"
+
+
+def _stage(value: str) -> str:
+    if not is_valid_name(value):
+        raise ValueError(value)
+    return value
+
+
+def _retention(value: str) -> int:
+    days = int(value)
+    if days not in RETENTION_CHOICES:
+        raise ValueError(value)
+    return days
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
+        number = kind(value)
+        if number <= 0:
+            raise ValueError(value)
+        return number
+
+    return parse
+
+
+def read_settings(app: cdk.App) -> tuple[StageSettings, list[str] | None, Path, Path]:
+    """Settings, the selected model names (``None`` = all), the models folder and the build folder."""
+    context = Context(app)
+    stage = context.parsed("stage", DEV_STAGE, _stage, "a dns-safe stage name")
+    auth = context.parsed("auth", AuthMode.API_KEY.value, AuthMode, f"one of {', '.join(m.value for m in AuthMode)}")
+    selection = context.required("models", "all")
+    names = None if selection == "all" else [name.strip() for name in selection.split(",") if name.strip()]
+    retain = context.raw("retain_data")
+    settings = StageSettings(
+        stage=stage,
+        auth=auth,
+        limits=ApiLimits(
+            rate_per_s=context.parsed("throttle_rate", "50", _positive(float), "a positive number"),
+            burst=context.parsed("throttle_burst", "100", _positive(int), "a positive integer"),
+            quota_per_day=context.parsed("quota_per_day", "100000", _positive(int), "a positive integer"),
+        ),
+        # Data outlives the stack everywhere but dev, unless told otherwise.
+        retain_data=stage != DEV_STAGE
+        if retain is None
+        else context.parsed("retain_data", "true", _flag, "true or false"),
+        log_retention_days=context.parsed(
+            "log_retention_days", "30", _retention, f"one of {', '.join(map(str, RETENTION_CHOICES))}"
+        ),
+        metrics_namespace=context.raw("metrics_namespace") or DEFAULT_METRICS_NAMESPACE,
+        source_root=REPO_ROOT,
+        cors_origin=context.raw("cors_origin"),
+        alarm_topic_arn=context.raw("alarm_topic_arn"),
+        tags={"project": "modelrail", "stage": stage},
+    )
+    models_dir = REPO_ROOT / (context.raw("models_dir") or MODELS_DIR)
+    build_dir = REPO_ROOT / (context.raw("build_dir") or BUILD_DIR)
+    return settings, names, models_dir, build_dir
+
+
+def build_app(app: cdk.App) -> ModelrailStack:
+    """Read the context, load the models and add the stage's stack (and the cdk-nag checks) to ``app``."""
+    settings, names, models_dir, build_dir = read_settings(app)
+    models = load_deployed_models(models_dir=models_dir, build_dir=build_dir, names=names)
+    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
+    stack = ModelrailStack(
+        app,
+        f"modelrail-{settings.stage}",
+        settings=settings,
+        models=models,
+        env=cdk.Environment(account=account, region=region) if account and region else None,
+        description=f"modelrail inference API, stage {settings.stage}",
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+def main() -> int:
+    """Synthesize, or print why not (no traceback for a configuration mistake)."""
+    app = cdk.App()
+    try:
+        build_app(app)
+    except (ContextError, ManifestError, ArtifactError) as exc:
+        print(f"modelrail: {exc}", file=sys.stderr)
+        return 1
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The catalog: a small zip function answering ``routes.CATALOG_ROUTES`` from the deployed-model list.
+
+It imports only the stdlib modules of the ``modelrail`` package, which it gets as a published LayerVersion
+built from ``layers/``. The layer is prepared at synth by copying the package into ``python/`` (no Docker, no
+network); Docker bundling stays as CDK's fallback and does the same with pip.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.auth import AuthMode
+from infra.deployed_models import DeployedModel
+from modelrail import constants
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+PACKAGE = "modelrail"
+HANDLER_DIR = Path("functions/catalog")
+LAYER_SOURCE = Path("layers")
+
+
+def catalog_entries(models: Sequence[DeployedModel], endpoints: Mapping[str, str]) -> list[dict[str, str]]:
+    """What ``GET /v1/models`` lists; GPU models name their endpoint so the catalog can report readiness."""
+    entries = []
+    for model in models:
+        entry = {
+            "name": model.name,
+            "version": model.version,
+            "task": model.manifest.task.value,
+            "target": model.manifest.target.value,
+        }
+        if model.name in endpoints:
+            entry["endpoint"] = endpoints[model.name]
+        entries.append(entry)
+    return entries
+
+
+@jsii.implements(cdk.ILocalBundling)
+class CopyPackage:
+    """Local bundling: copy the pure-Python package into the layer's ``python/`` folder."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+
+    def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
+        """Copy the package; ``True`` tells CDK no Docker bundling is needed."""
+        shutil.copytree(
+            self.source / PACKAGE,
+            Path(output_dir) / "python" / PACKAGE,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            dirs_exist_ok=True,
+        )
+        return True
+
+
+class CatalogFunction(Construct):
+    """The runtime layer and the catalog function."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source_root: Path,
+        models: Sequence[DeployedModel],
+        endpoints: Mapping[str, tuple[str, str]],
+        auth: AuthMode,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        layer_source = source_root / LAYER_SOURCE
+        self.layer = lambda_.LayerVersion(
+            self,
+            "RuntimeLayer",
+            description="modelrail runtime package (stdlib modules usable without its dependencies)",
+            compatible_runtimes=[RUNTIME],
+            code=lambda_.Code.from_asset(
+                str(layer_source),
+                asset_hash_type=cdk.AssetHashType.SOURCE,
+                exclude=["**/__pycache__", "*.egg-info", "build", "dist"],
+                bundling=cdk.BundlingOptions(
+                    image=RUNTIME.bundling_image,
+                    local=CopyPackage(layer_source),
+                    command=[
+                        "bash",
+                        "-c",
+                        "pip install --no-deps --no-compile --target /asset-output/python /asset-input",
+                    ],
+                ),
+            ),
+        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="modelrail catalog function: its own logs only",
+        )
+        self.log_group.grant_write(self.role)
+        if endpoints:  # readiness of GPU models: DescribeEndpoint on their endpoints only
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["sagemaker:DescribeEndpoint"], resources=[arn for _, arn in endpoints.values()]
+                )
+            )
+        entries = catalog_entries(models, {name: endpoint for name, (endpoint, _) in endpoints.items()})
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="modelrail catalog: /v1/models, /v2/health/*, /openapi.json",
+            runtime=RUNTIME,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(source_root / HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
+            layers=[self.layer],
+            role=self.role,
+            log_group=self.log_group,
+            memory_size=256,
+            timeout=cdk.Duration.seconds(10),
+            environment={
+                constants.ENV_CATALOG: cdk.Stack.of(self).to_json_string(entries),
+                constants.ENV_API_AUTH: auth.value,
+            },
+        )

@@ -1,0 +1,144 @@
+"""A SageMaker real-time endpoint serving one GPU model, with target-tracking autoscaling."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from infra.deployed_models import DeployedModel
+from infra.nag import SAGEMAKER_LOGS, acknowledge, bucket_objects_finding
+from modelrail import constants
+
+VARIANT_NAME = "AllTraffic"
+
+
+class GpuEndpoint(Construct):
+    """Model (GPU image + the artifact prefix as uncompressed model data), EndpointConfig, Endpoint, scaling."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: DeployedModel,
+        image: ecr_assets.DockerImageAsset,
+        bucket: s3.IBucket,
+        metrics_namespace: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        manifest = model.manifest
+        scaling = manifest.resolved_autoscaling
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"modelrail SageMaker model {model.name}: its own artifact, image and logs only",
+        )
+        self._grant(model, image, bucket)
+        # SageMaker copies the S3 prefix to /opt/ml/model before the container starts; the runtime still
+        # verifies every file against manifest.json, whose sha256 is pinned here.
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image.image_uri,
+                model_data_source=sagemaker.CfnModel.ModelDataSourceProperty(
+                    s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
+                        s3_uri=f"s3://{bucket.bucket_name}/{model.prefix}",
+                        s3_data_type="S3Prefix",
+                        compression_type="None",
+                    )
+                ),
+                environment={
+                    constants.ENV_MODEL_NAME: model.name,
+                    constants.ENV_MODEL_VERSION: model.version,
+                    constants.ENV_MODEL_DIR: constants.SAGEMAKER_MODEL_DIR,
+                    constants.ENV_MANIFEST_SHA256: model.manifest_sha256,
+                    constants.ENV_METRICS_NAMESPACE: metrics_namespace,
+                    constants.ENV_PROVIDERS: "CUDAExecutionProvider,CPUExecutionProvider",
+                },
+            ),
+        )
+        self.model.node.add_dependency(self.role)
+        self.model.add_metadata("modelrail:artifact", {"prefix": model.prefix, "sha256": model.file_sha256})
+        self.config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=VARIANT_NAME,
+                    model_name=self.model.attr_model_name,
+                    initial_instance_count=scaling.min_instances,
+                    instance_type=manifest.resolved_instance_type,
+                    initial_variant_weight=1,
+                )
+            ],
+        )
+        acknowledge(
+            self.config,
+            "SM2",
+            "GPU instance types (g4dn, g5, ...) have NVMe instance storage, which is hardware-encrypted; SageMaker "
+            "rejects a KmsKeyId for them, so there is no volume key to set.",
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self, "Endpoint", endpoint_config_name=self.config.attr_endpoint_config_name
+        )
+        self.endpoint_name = self.endpoint.attr_endpoint_name
+        self.endpoint_arn = self.endpoint.ref
+        target = appscaling.ScalableTarget(
+            self,
+            "Scaling",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT_NAME}",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=scaling.min_instances,
+            max_capacity=scaling.max_instances,
+        )
+        target.node.add_dependency(self.endpoint)
+        target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            target_value=scaling.target_invocations_per_instance,
+            scale_in_cooldown=cdk.Duration.minutes(5),
+            scale_out_cooldown=cdk.Duration.minutes(1),
+        )
+
+    def _grant(self, model: DeployedModel, image: ecr_assets.DockerImageAsset, bucket: s3.IBucket) -> None:
+        stack = cdk.Stack.of(self)
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{model.prefix}*")])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{model.prefix}*"]}},
+            )
+        )
+        image.repository.grant_pull(self.role)
+        endpoint_logs = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/Endpoints/*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[endpoint_logs],
+            )
+        )
+        acknowledge(
+            self.role,
+            "IAM5",
+            "Object keys under this model version's own prefix, and SageMaker's endpoint log groups, which are named "
+            "after an endpoint that does not exist yet when the role is made; ECR GetAuthorizationToken is "
+            "account-wide by design (it has no resource-level permissions).",
+            findings=(bucket_objects_finding(bucket, model.prefix), f"Resource::{SAGEMAKER_LOGS}", "Resource::*"),
+        )

@@ -1,0 +1,176 @@
+"""The REST API: stage, access logs, auth (API key + usage plan, or IAM), gateway responses, routes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.auth import AuthMode
+from infra.gateway_responses import gateway_answers
+from infra.nag import acknowledge
+from modelrail.constants import API_KEY_HEADER
+from modelrail.routes import Route
+
+BINARY_MEDIA_TYPES = ("application/octet-stream",)
+"""Bodies API Gateway hands to Lambda base64-encoded and byte-exact (the Open Inference Protocol binary
+extension); everything else is text. A binary request must say ``Content-Type: application/octet-stream``:
+API Gateway treats a body without a type as JSON text."""
+
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "method": "$context.httpMethod",
+    "path": "$context.path",
+    "resource": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationStatus": "$context.integration.status",
+    "integrationLatencyMs": "$context.integration.latency",
+    "integrationError": "$context.integration.error",
+    "errorType": "$context.error.responseType",
+    "error": "$context.error.message",
+}
+"""One JSON line per request: ids, sizes and timings, never bodies."""
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """Usage-plan throttle and quota, also the stage-wide ceiling."""
+
+    rate_per_s: float
+    burst: int
+    quota_per_day: int
+
+
+class InferenceApi(Construct):
+    """The API and its stage; ``add_route`` creates exactly one method per route-table entry."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        auth: AuthMode,
+        limits: ApiLimits,
+        cors_origin: str | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.auth = auth
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
+        cors = (
+            apigw.CorsOptions(
+                allow_origins=[cors_origin],
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Content-Type", API_KEY_HEADER, "Inference-Header-Content-Length", "Authorization"],
+            )
+            if cors_origin
+            else None
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            description=f"modelrail inference API ({stage})",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            binary_media_types=list(BINARY_MEDIA_TYPES),
+            cloud_watch_role=False,
+            default_cors_preflight_options=cors,
+            deploy_options=apigw.StageOptions(
+                stage_name=stage,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+                metrics_enabled=True,
+                throttling_rate_limit=limits.rate_per_s,
+                throttling_burst_limit=limits.burst,
+            ),
+        )
+        self.request_validator = self.api.add_request_validator(
+            "Validate", validate_request_parameters=True, validate_request_body=True
+        )
+        self._add_gateway_responses(cors_origin)
+        self.api_key: apigw.IApiKey | None = None
+        if auth is AuthMode.API_KEY:
+            self.api_key = self._add_usage_plan(limits)
+        acknowledge(
+            self.api,
+            "APIG3",
+            "No WAF web ACL by default: API keys, usage-plan throttles and quotas bound abuse; attach a web ACL to "
+            "the stage where a deployment needs IP or rate rules beyond that.",
+        )
+        acknowledge(
+            self.api,
+            "APIG6",
+            "Access logs (one JSON line per request, with integration status and error type) are on; execution "
+            "logging needs the account-wide API Gateway CloudWatch role, which one stack must not own.",
+        )
+        if auth is AuthMode.API_KEY:
+            for rule in ("APIG4", "COG4"):
+                acknowledge(
+                    self.api,
+                    rule,
+                    "API-key auth with a usage plan is the SPEC's default (`--context auth=iam` switches every "
+                    "route to SigV4); no Cognito user pool exists for machine-to-machine inference calls.",
+                )
+        elif cors:
+            acknowledge(self.api, "APIG4", "CORS preflight (OPTIONS) carries no credentials by the CORS standard.")
+            acknowledge(self.api, "COG4", "CORS preflight (OPTIONS) carries no credentials by the CORS standard.")
+
+    def _add_usage_plan(self, limits: ApiLimits) -> apigw.IApiKey:
+        key = self.api.add_api_key("DefaultKey", description="modelrail default API key")
+        plan = self.api.add_usage_plan(
+            "UsagePlan",
+            description="modelrail default usage plan",
+            throttle=apigw.ThrottleSettings(rate_limit=limits.rate_per_s, burst_limit=limits.burst),
+            quota=apigw.QuotaSettings(limit=limits.quota_per_day, period=apigw.Period.DAY),
+        )
+        plan.add_api_key(key)
+        plan.add_api_stage(stage=self.api.deployment_stage)
+        return key
+
+    def _add_gateway_responses(self, cors_origin: str | None) -> None:
+        for answer in gateway_answers(self.auth):
+            headers = answer.headers()
+            if cors_origin:
+                headers["Access-Control-Allow-Origin"] = f"'{cors_origin}'"
+            self.api.add_gateway_response(
+                f"Gateway-{answer.response_type}",
+                type=apigw.ResponseType.of(answer.response_type),
+                status_code=None if answer.status is None else str(answer.status),
+                response_headers=headers,
+                templates={"application/json": answer.body_template()},
+            )
+
+    def add_route(
+        self,
+        route: Route,
+        integration: apigw.Integration,
+        *,
+        method_responses: Sequence[apigw.MethodResponse] | None = None,
+        request_parameters: dict[str, bool] | None = None,
+    ) -> apigw.Method:
+        """One method for one route-table entry, authenticated as the API's auth mode says."""
+        resource = self.api.root.resource_for_path(route.path)
+        path_parameters = {
+            f"method.request.path.{part[1:-1]}": True for part in route.path.split("/") if part.startswith("{")
+        }
+        return resource.add_method(
+            route.method,
+            integration,
+            api_key_required=self.auth is AuthMode.API_KEY,
+            authorization_type=apigw.AuthorizationType.IAM
+            if self.auth is AuthMode.IAM
+            else apigw.AuthorizationType.NONE,
+            request_validator=self.request_validator,
+            request_parameters={**path_parameters, **(request_parameters or {})},
+            method_responses=list(method_responses) if method_responses else None,
+        )

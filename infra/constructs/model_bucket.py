@@ -1,0 +1,64 @@
+"""The model bucket and the upload of each built artifact to ``models/<name>/<version>/``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
+
+from infra.deployed_models import DeployedModel
+from infra.nag import acknowledge
+
+MiB = 1024 * 1024
+
+
+class ModelBucket(Construct):
+    """Encrypted, versioned, private, TLS-only bucket holding every deployed artifact."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, models: Sequence[DeployedModel], retain: bool) -> None:
+        super().__init__(scope, construct_id)
+        removal = cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            removal_policy=removal,
+            auto_delete_objects=not retain,
+        )
+        acknowledge(self.access_logs, "S1", "This is the server access log bucket; logging it to itself would loop.")
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="model-bucket/",
+            removal_policy=removal,
+            auto_delete_objects=not retain,
+        )
+        self.uploads: dict[str, s3deploy.BucketDeployment] = {
+            model.name: self._upload(model, retain=retain) for model in models
+        }
+
+    def _upload(self, model: DeployedModel, *, retain: bool) -> s3deploy.BucketDeployment:
+        # The handler unzips the artifact in /tmp; give it room for the zip and the files.
+        storage_mib = min(10240, max(512, 2 * model.size_bytes // MiB + 256))
+        return s3deploy.BucketDeployment(
+            self,
+            f"Upload-{model.name}",
+            destination_bucket=self.bucket,
+            destination_key_prefix=model.prefix,
+            sources=[s3deploy.Source.asset(str(model.artifact_dir))],
+            prune=False,  # other versions of the model stay where they are
+            retain_on_delete=retain,
+            memory_limit=1024,
+            ephemeral_storage_size=cdk.Size.mebibytes(storage_mib),
+        )

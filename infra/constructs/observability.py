@@ -1,0 +1,179 @@
+"""One dashboard per stage and the alarms that page: API 5xx and p99 latency, throttles, SageMaker errors,
+and the runtime's own model-load failures (EMF metrics, names from ``modelrail.metrics``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.constructs.gpu_endpoint import VARIANT_NAME
+from modelrail import metrics
+
+FIVE_MINUTES = cdk.Duration.minutes(5)
+API_5XX_THRESHOLD = 5
+"""5xx answers in five minutes before paging; a 5xx is a bug or an outage, never an answer to bad input."""
+LATENCY_P99_MS = 10_000
+THROTTLE_THRESHOLD = 1
+
+
+class Observability(Construct):
+    """The stage's dashboard and alarms; ``alarms`` maps a short name to each alarm."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        api: apigw.RestApi,
+        functions: Mapping[str, lambda_.IFunction],
+        endpoints: Mapping[str, str],
+        metrics_namespace: str,
+        alarm_topic_arn: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms: dict[str, cw.Alarm] = {}
+        self._action = (
+            cw_actions.SnsAction(sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic_arn))
+            if alarm_topic_arn
+            else None
+        )
+        self.dashboard = cw.Dashboard(self, "Dashboard", period_override=cw.PeriodOverride.AUTO)
+        self._api(api)
+        for name, function in functions.items():
+            self._function(name, function, metrics_namespace)
+        for name, endpoint_name in endpoints.items():
+            self._endpoint(name, endpoint_name, metrics_namespace)
+
+    def _alarm(self, key: str, metric: cw.IMetric, *, threshold: float, periods: int, description: str) -> cw.Alarm:
+        alarm = metric.create_alarm(
+            self,
+            f"Alarm-{key}",
+            alarm_description=description,
+            threshold=threshold,
+            evaluation_periods=periods,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+        if self._action is not None:
+            alarm.add_alarm_action(self._action)
+        self.alarms[key] = alarm
+        return alarm
+
+    def _api(self, api: apigw.RestApi) -> None:
+        errors_5xx = api.metric_server_error(period=FIVE_MINUTES, statistic="Sum")
+        latency_p99 = api.metric_latency(period=FIVE_MINUTES, statistic="p99")
+        self._alarm(
+            "api-5xx",
+            errors_5xx,
+            threshold=API_5XX_THRESHOLD,
+            periods=1,
+            description="API answered 5xx (bugs or outages)",
+        )
+        self._alarm(
+            "api-latency-p99",
+            latency_p99,
+            threshold=LATENCY_P99_MS,
+            periods=3,
+            description=f"API p99 latency at or over {LATENCY_P99_MS} ms for 15 minutes",
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="API requests", left=[api.metric_count(period=FIVE_MINUTES, statistic="Sum")]),
+            cw.GraphWidget(
+                title="API errors",
+                left=[api.metric_client_error(period=FIVE_MINUTES, statistic="Sum"), errors_5xx],
+            ),
+            cw.GraphWidget(
+                title="API latency",
+                left=[api.metric_latency(period=FIVE_MINUTES, statistic="p50"), latency_p99],
+            ),
+        )
+
+    def _runtime_metric(self, namespace: str, name: str, model: str, statistic: str) -> cw.Metric:
+        return cw.Metric(
+            namespace=namespace,
+            metric_name=name,
+            dimensions_map={metrics.DIMENSION_MODEL: model},
+            statistic=statistic,
+            period=FIVE_MINUTES,
+        )
+
+    def _function(self, name: str, function: lambda_.IFunction, namespace: str) -> None:
+        throttles = function.metric_throttles(period=FIVE_MINUTES, statistic="Sum")
+        load_failures = self._runtime_metric(namespace, metrics.MODEL_LOAD_FAILURES, name, "Sum")
+        self._alarm(
+            f"{name}-throttles",
+            throttles,
+            threshold=THROTTLE_THRESHOLD,
+            periods=1,
+            description=f"Lambda throttled model {name} (reserved concurrency or account limit)",
+        )
+        self._alarm(
+            f"{name}-load-failures",
+            load_failures,
+            threshold=1,
+            periods=1,
+            description=f"model {name} failed to load (fetch, checksum or session); it answers 503",
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title=f"{name}: invocations, errors, throttles",
+                left=[
+                    function.metric_invocations(period=FIVE_MINUTES, statistic="Sum"),
+                    function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                    throttles,
+                ],
+            ),
+            cw.GraphWidget(
+                title=f"{name}: duration and inference ms",
+                left=[
+                    function.metric_duration(period=FIVE_MINUTES, statistic="p99"),
+                    self._runtime_metric(namespace, metrics.INFERENCE_MS, name, "p99"),
+                ],
+            ),
+            cw.GraphWidget(
+                title=f"{name}: cold starts and model load",
+                left=[self._runtime_metric(namespace, metrics.COLD_START, name, "Sum"), load_failures],
+                right=[
+                    self._runtime_metric(namespace, metrics.MODEL_FETCH_MS, name, "Maximum"),
+                    self._runtime_metric(namespace, metrics.SESSION_MS, name, "Maximum"),
+                ],
+            ),
+        )
+
+    def _endpoint(self, name: str, endpoint_name: str, namespace: str) -> None:
+        def sagemaker(metric_name: str, statistic: str) -> cw.Metric:
+            return cw.Metric(
+                namespace="AWS/SageMaker",
+                metric_name=metric_name,
+                dimensions_map={"EndpointName": endpoint_name, "VariantName": VARIANT_NAME},
+                statistic=statistic,
+                period=FIVE_MINUTES,
+            )
+
+        errors_5xx = sagemaker("Invocation5XXErrors", "Sum")
+        model_errors = sagemaker("Invocation4XXErrors", "Sum")
+        self._alarm(
+            f"{name}-sagemaker-5xx",
+            errors_5xx,
+            threshold=API_5XX_THRESHOLD,
+            periods=1,
+            description=f"SageMaker endpoint of model {name} answered 5xx",
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title=f"{name} (SageMaker): invocations and errors",
+                left=[sagemaker("Invocations", "Sum"), model_errors, errors_5xx],
+            ),
+            cw.GraphWidget(
+                title=f"{name} (SageMaker): model latency (microseconds)",
+                left=[sagemaker("ModelLatency", "p50"), sagemaker("ModelLatency", "p99")],
+            ),
+        )

@@ -1,0 +1,99 @@
+"""One Lambda container function serving one CPU model from the shared image."""
+
+from __future__ import annotations
+
+import math
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.deployed_models import DeployedModel
+from infra.nag import acknowledge, bucket_objects_finding
+from modelrail import constants
+
+DEFAULT_MEMORY_MB = 2048
+"""Lambda gives about one vCPU per 1769 MB; two vCPUs keep ONNX Runtime's intra-op threads busy."""
+DEFAULT_TIMEOUT_S = 20
+"""Below API Gateway's 29 s integration timeout, so the function's own error reaches the caller."""
+MiB = 1024 * 1024
+LIVE_ALIAS = "live"
+
+
+def ephemeral_storage_mib(model: DeployedModel) -> int:
+    """``/tmp`` for the artifact twice over (download + verified copy) plus headroom, within Lambda's bounds."""
+    return min(10240, max(512, math.ceil(2 * model.size_bytes / MiB) + 256))
+
+
+class OnnxFunction(Construct):
+    """The function, its ``live`` alias (the API's target), its log group and its least-privilege role."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: DeployedModel,
+        code: lambda_.DockerImageCode,
+        bucket: s3.IBucket,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+        metrics_namespace: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        manifest = model.manifest
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"modelrail function for model {model.name}: its own logs and its own artifact only",
+        )
+        self.log_group.grant_write(self.role)
+        # GetObject on this model version's keys only; the runtime reads manifest.json, then each file it lists.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{model.prefix}*")])
+        )
+        acknowledge(
+            self.role,
+            "IAM5",
+            "Object keys under this model version's own artifact prefix, read-only: the artifact's file names "
+            "come from its manifest.json, so they cannot be listed one by one in the policy.",
+            findings=(bucket_objects_finding(bucket, model.prefix),),
+        )
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            code=code,
+            description=f"modelrail {model.name} {model.version} ({manifest.task.value})",
+            role=self.role,
+            log_group=self.log_group,
+            memory_size=manifest.memory_mb or DEFAULT_MEMORY_MB,
+            timeout=cdk.Duration.seconds(manifest.timeout_s or DEFAULT_TIMEOUT_S),
+            ephemeral_storage_size=cdk.Size.mebibytes(ephemeral_storage_mib(model)),
+            reserved_concurrent_executions=manifest.reserved_concurrency,
+            architecture=lambda_.Architecture.X86_64,
+            environment={
+                constants.ENV_MODEL_NAME: model.name,
+                constants.ENV_MODEL_VERSION: model.version,
+                constants.ENV_MODEL_BUCKET: bucket.bucket_name,
+                constants.ENV_MODEL_PREFIX: model.prefix,
+                constants.ENV_MANIFEST_SHA256: model.manifest_sha256,
+                constants.ENV_METRICS_NAMESPACE: metrics_namespace,
+                constants.ENV_MAX_REQUEST_BYTES: str(constants.LAMBDA_MAX_REQUEST_BYTES),
+            },
+        )
+        # Recorded in the template so a deployment says exactly which bytes it serves.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, cdk.CfnResource)
+        cfn_function.add_metadata("modelrail:artifact", {"prefix": model.prefix, "sha256": model.file_sha256})
+        self.alias = lambda_.Alias(
+            self,
+            "Live",
+            alias_name=LIVE_ALIAS,
+            version=self.function.current_version,
+            provisioned_concurrent_executions=manifest.provisioned_concurrency,
+        )

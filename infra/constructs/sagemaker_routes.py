@@ -1,0 +1,78 @@
+"""A GPU model's routes, answered by SageMaker ``InvokeEndpoint`` straight from API Gateway.
+
+No function sits in the hot path: an AWS service integration signs the call with a role that may invoke this
+one endpoint only. Request templates name the operation; integration responses turn SageMaker's failures
+into the SPEC's errors (``infra/sagemaker_errors.py`` holds the table and generates their VTL).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.constructs.inference_api import InferenceApi
+from infra.sagemaker_errors import answer_statuses, integration_answers
+from infra.sagemaker_requests import JSON_CONTENT_TYPE, request_parameters, request_template
+from modelrail.routes import model_routes
+
+RESPONSE_HEADERS = ("Content-Type", "Retry-After")
+
+
+class SageMakerRoutes(Construct):
+    """Every route of one model, integrated with its endpoint."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        api: InferenceApi,
+        model_name: str,
+        endpoint_name: str,
+        endpoint_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "InvokeRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description=f"API Gateway -> SageMaker InvokeEndpoint for model {model_name} only",
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn]))
+        integration_responses = [
+            apigw.IntegrationResponse(
+                status_code="200",
+                response_parameters={"method.response.header.Content-Type": "integration.response.header.Content-Type"},
+            ),
+            *(
+                apigw.IntegrationResponse(
+                    selection_pattern=answer.selection_pattern,
+                    status_code=str(answer.status),
+                    response_templates={JSON_CONTENT_TYPE: answer.template},
+                )
+                for answer in integration_answers()
+            ),
+        ]
+        method_responses = [
+            apigw.MethodResponse(
+                status_code=str(status),
+                response_parameters={f"method.response.header.{header}": False for header in RESPONSE_HEADERS},
+            )
+            for status in answer_statuses()
+        ]
+        self.methods = []
+        for route in model_routes(model_name):
+            integration = apigw.AwsIntegration(
+                service="runtime.sagemaker",
+                path=f"endpoints/{endpoint_name}/invocations",
+                integration_http_method="POST",
+                options=apigw.IntegrationOptions(
+                    credentials_role=self.role,
+                    passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                    request_parameters=request_parameters(route),
+                    request_templates={JSON_CONTENT_TYPE: request_template(route)},
+                    integration_responses=integration_responses,
+                ),
+            )
+            self.methods.append(api.add_route(route, integration, method_responses=method_responses))

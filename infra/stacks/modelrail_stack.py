@@ -1,0 +1,240 @@
+"""The whole deployment of one stage: bucket, API, one compute per model, catalog, observability."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.auth import AuthMode
+from infra.constructs.catalog_function import CatalogFunction
+from infra.constructs.gpu_endpoint import GpuEndpoint
+from infra.constructs.inference_api import ApiLimits, InferenceApi
+from infra.constructs.model_bucket import ModelBucket
+from infra.constructs.observability import Observability
+from infra.constructs.onnx_function import OnnxFunction
+from infra.constructs.sagemaker_routes import SageMakerRoutes
+from infra.deployed_models import DeployedModel
+from infra.nag import acknowledge, bucket_objects_finding
+from modelrail.manifest import Target
+from modelrail.routes import CATALOG_ROUTES, model_routes
+
+BASIC_EXECUTION_POLICY = "AWSLambdaBasicExecutionRole"
+CDK_ASSET_BUCKET = "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
+"""The default bootstrap's file-asset bucket, as cdk-nag prints it."""
+LAMBDA_DOCKERFILE = "functions/lambda_inference/Dockerfile"
+GPU_DOCKERFILE = "functions/sagemaker_inference/Dockerfile"
+IMAGE_EXCLUDES = (
+    ".git",
+    ".venv",
+    "node_modules",
+    "cdk.out",
+    "build",
+    "models",
+    "tests",
+    "docs",
+    "bench",
+    "events",
+    "**/__pycache__",
+    "**/*.onnx",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+)
+"""Kept out of image asset hashing and staging (the build context is the repository root), so synth stays fast
+and models never end up baked into an image: functions fetch them from the bucket."""
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """Everything ``infra/app.py`` reads from context and environment, typed."""
+
+    stage: str
+    auth: AuthMode
+    limits: ApiLimits
+    retain_data: bool
+    """Keep the bucket and logs when the stack is deleted (always outside dev)."""
+    log_retention_days: int
+    metrics_namespace: str
+    source_root: Path
+    """The repository root: Docker build context and home of ``functions/`` and ``layers/``."""
+    cors_origin: str | None = None
+    alarm_topic_arn: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ModelrailStack(cdk.Stack):
+    """One stage of the modelrail API."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StageSettings,
+        models: Sequence[DeployedModel],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.settings = settings
+        removal = cdk.RemovalPolicy.RETAIN if settings.retain_data else cdk.RemovalPolicy.DESTROY
+        retention: logs.RetentionDays = getattr(logs.RetentionDays, _RETENTION_NAMES[settings.log_retention_days])
+
+        self.model_bucket = ModelBucket(self, "ModelBucket", models=models, retain=settings.retain_data)
+        self.api = InferenceApi(
+            self,
+            "InferenceApi",
+            stage=settings.stage,
+            auth=settings.auth,
+            limits=settings.limits,
+            cors_origin=settings.cors_origin,
+            log_retention=retention,
+            removal_policy=removal,
+        )
+        self.functions: dict[str, OnnxFunction] = {}
+        self.endpoints: dict[str, GpuEndpoint] = {}
+        cpu_models = [m for m in models if m.manifest.target is Target.CPU]
+        gpu_models = [m for m in models if m.manifest.target is Target.GPU]
+        if cpu_models:
+            self._add_cpu_models(cpu_models, retention, removal)
+        if gpu_models:
+            self._add_gpu_models(gpu_models)
+        self.catalog = CatalogFunction(
+            self,
+            "Catalog",
+            source_root=settings.source_root,
+            models=models,
+            endpoints={name: (ep.endpoint_name, ep.endpoint_arn) for name, ep in self.endpoints.items()},
+            auth=settings.auth,
+            log_retention=retention,
+            removal_policy=removal,
+        )
+        catalog_integration = apigw.LambdaIntegration(self.catalog.function, allow_test_invoke=False)
+        for route in CATALOG_ROUTES:
+            self.api.add_route(route, catalog_integration)
+        self.observability = Observability(
+            self,
+            "Observability",
+            stage=settings.stage,
+            api=self.api.api,
+            functions={name: fn.function for name, fn in self.functions.items()},
+            endpoints={name: ep.endpoint_name for name, ep in self.endpoints.items()},
+            metrics_namespace=settings.metrics_namespace,
+            alarm_topic_arn=settings.alarm_topic_arn,
+        )
+        self._outputs()
+        self._acknowledge_cdk_handlers()
+        for key, value in settings.tags.items():
+            cdk.Tags.of(self).add(key, value)
+
+    def _add_cpu_models(
+        self, models: Sequence[DeployedModel], retention: logs.RetentionDays, removal: cdk.RemovalPolicy
+    ) -> None:
+        # Same directory, Dockerfile and excludes for every function: one asset hash, one image, pushed once.
+        code = lambda_.DockerImageCode.from_image_asset(
+            str(self.settings.source_root),
+            file=LAMBDA_DOCKERFILE,
+            exclude=list(IMAGE_EXCLUDES),
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+        for model in models:
+            function = OnnxFunction(
+                self,
+                f"Model-{model.name}",
+                model=model,
+                code=code,
+                bucket=self.model_bucket.bucket,
+                log_retention=retention,
+                removal_policy=removal,
+                metrics_namespace=self.settings.metrics_namespace,
+            )
+            # The alias moves only after the artifact it pins is in the bucket.
+            function.alias.node.add_dependency(self.model_bucket.uploads[model.name])
+            integration = apigw.LambdaIntegration(function.alias, allow_test_invoke=False)
+            for route in model_routes(model.name):
+                self.api.add_route(route, integration)
+            self.functions[model.name] = function
+
+    def _add_gpu_models(self, models: Sequence[DeployedModel]) -> None:
+        image = ecr_assets.DockerImageAsset(
+            self,
+            "GpuImage",
+            directory=str(self.settings.source_root),
+            file=GPU_DOCKERFILE,
+            exclude=list(IMAGE_EXCLUDES),
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+        for model in models:
+            endpoint = GpuEndpoint(
+                self,
+                f"Model-{model.name}",
+                model=model,
+                image=image,
+                bucket=self.model_bucket.bucket,
+                metrics_namespace=self.settings.metrics_namespace,
+            )
+            endpoint.model.node.add_dependency(self.model_bucket.uploads[model.name])
+            SageMakerRoutes(
+                self,
+                f"Routes-{model.name}",
+                api=self.api,
+                model_name=model.name,
+                endpoint_name=endpoint.endpoint_name,
+                endpoint_arn=endpoint.endpoint_arn,
+            )
+            self.endpoints[model.name] = endpoint
+
+    def _outputs(self) -> None:
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the inference API")
+        cdk.CfnOutput(self, "ModelBucketName", value=self.model_bucket.bucket.bucket_name)
+        cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
+        if self.api.api_key is not None:
+            cdk.CfnOutput(
+                self,
+                "ApiKeyId",
+                value=self.api.api_key.key_id,
+                description="Read the key with: aws apigateway get-api-key --include-value --api-key <this id>",
+            )
+
+    def _acknowledge_cdk_handlers(self) -> None:
+        """CDK's own BucketDeployment handler is not ours to reshape; each of its findings is named."""
+        reason = (
+            "CDK's BucketDeployment handler copies the built artifacts from the CDK asset bucket to the model "
+            "bucket: CDK gives its role the AWS managed basic-execution policy and its grant helpers' "
+            "s3:GetObject*/GetBucket*/List*/DeleteObject*/Abort* actions on those two buckets only."
+        )
+        findings = (
+            f"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{BASIC_EXECUTION_POLICY}",
+            *(f"Action::s3:{action}*" for action in ("GetObject", "GetBucket", "List", "DeleteObject", "Abort")),
+            f"Resource::arn:<AWS::Partition>:s3:::{CDK_ASSET_BUCKET}/*",
+            bucket_objects_finding(self.model_bucket.bucket, ""),
+        )
+        for child in self.node.children:
+            if child.node.id.startswith("Custom::CDKBucketDeployment"):
+                acknowledge(child, "IAM4", reason, findings=findings[:1])
+                acknowledge(child, "IAM5", reason, findings=findings[1:])
+                acknowledge(child, "L1", f"{reason} CDK pins the handler's Python runtime to one it has tested.")
+
+
+_RETENTION_NAMES = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+}
+
+
+RETENTION_CHOICES = tuple(_RETENTION_NAMES)

@@ -294,3 +294,15 @@ def copy_artifact(source: Path, target: Path) -> Path:
 def read_json(path: Path) -> Any:
     """Parse a JSON file."""
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_model(directory: Path, **settings: Any) -> Any:
+    """A ``LoadedModel`` for an artifact directory, through the real loader (metrics to a throwaway stream)."""
+    import io
+
+    from modelrail.loader import ModelLoader
+    from modelrail.metrics import MetricsEmitter
+    from modelrail.settings import Settings
+
+    emitter = MetricsEmitter(namespace="test", model="test", stream=io.StringIO())
+    return ModelLoader(Settings(model_dir=directory, intra_op_threads=1, **settings), emitter).get()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelrail.build.pipeline import BuildResult
+
 
 class BuildError(Exception):
     """A model could not be built; nothing was published for it."""
@@ -18,7 +23,7 @@ class GateFailedError(BuildError):
 class BuildFailedError(BuildError):
     """One or more models of a ``build_models`` call failed; ``results`` holds every model's outcome."""
 
-    def __init__(self, message: str, results: list[object]) -> None:
+    def __init__(self, message: str, results: list[BuildResult]) -> None:
         super().__init__(message)
         self.results = results
 

@@ -97,7 +97,7 @@ def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
-def read_settings(app: cdk.App) -> tuple[StageSettings, list[str] | None, Path, Path]:
+def read_settings(app: cdk.App, *, source_root: Path = REPO_ROOT) -> tuple[StageSettings, list[str] | None, Path, Path]:
     """Settings, the selected model names (``None`` = all), the models folder and the build folder."""
     context = Context(app)
     stage = context.parsed("stage", DEV_STAGE, _stage, "a dns-safe stage name")
@@ -121,19 +121,19 @@ def read_settings(app: cdk.App) -> tuple[StageSettings, list[str] | None, Path, 
             "log_retention_days", "30", _retention, f"one of {', '.join(map(str, RETENTION_CHOICES))}"
         ),
         metrics_namespace=context.raw("metrics_namespace") or DEFAULT_METRICS_NAMESPACE,
-        source_root=REPO_ROOT,
+        source_root=source_root,
         cors_origin=context.raw("cors_origin"),
         alarm_topic_arn=context.raw("alarm_topic_arn"),
         tags={"project": "modelrail", "stage": stage},
     )
-    models_dir = REPO_ROOT / (context.raw("models_dir") or MODELS_DIR)
-    build_dir = REPO_ROOT / (context.raw("build_dir") or BUILD_DIR)
+    models_dir = source_root / (context.raw("models_dir") or MODELS_DIR)
+    build_dir = source_root / (context.raw("build_dir") or BUILD_DIR)
     return settings, names, models_dir, build_dir
 
 
-def build_app(app: cdk.App) -> ModelrailStack:
+def build_app(app: cdk.App, *, source_root: Path = REPO_ROOT) -> ModelrailStack:
     """Read the context, load the models and add the stage's stack (and the cdk-nag checks) to ``app``."""
-    settings, names, models_dir, build_dir = read_settings(app)
+    settings, names, models_dir, build_dir = read_settings(app, source_root=source_root)
     models = load_deployed_models(models_dir=models_dir, build_dir=build_dir, names=names)
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     stack = ModelrailStack(

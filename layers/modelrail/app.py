@@ -51,13 +51,18 @@ class ModelApi:
             return function(*args)
         return await run_in_threadpool(function, *args)
 
-    async def model(self, request: Request) -> LoadedModel:
-        """The loaded model (loading it on first use), after checking the path's name and version."""
+    def check_name(self, request: Request) -> None:
+        """404 for another model's path, before reading the body or loading anything."""
         name = request.path_params.get("name")
-        version = request.path_params.get("version")
         wanted = self.settings.model_name
         if name is not None and wanted is not None and name != wanted:
             raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{wanted}`")
+
+    async def model(self, request: Request) -> LoadedModel:
+        """The loaded model (loading it on first use), after checking the path's name and version."""
+        self.check_name(request)
+        name = request.path_params.get("name")
+        version = request.path_params.get("version")
         model = self.loader.loaded
         if model is None:
             model = await self.call(request, self.loader.get)
@@ -72,6 +77,7 @@ class ModelApi:
 
     async def infer(self, request: Request) -> Response:
         """Run raw tensors through the model."""
+        self.check_name(request)
         codec = codecs.infer_codec(request.headers)
         body = await request.body()
         decoded = codec.decode(body, request.headers)
@@ -84,6 +90,7 @@ class ModelApi:
 
     async def predict(self, request: Request) -> Response:
         """Task API: instances in, predictions out."""
+        self.check_name(request)
         codecs.require_json(request.headers)
         decoded = codecs.V1_TASK.decode(await request.body(), request.headers)
         model = await self.model(request)

@@ -1,0 +1,146 @@
+"""The GPU container's SageMaker contract over real loopback HTTP, on the CPU provider (no GPU here)."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from modelrail.routes import Operation, custom_attributes
+from modelrail.sagemaker import create_sagemaker_app, sagemaker_settings
+from modelrail.settings import Settings
+from tests.support.serving_artifacts import image_artifact
+from tests.support.serving_servers import ROOT, built_artifact, serve
+
+HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+
+
+@pytest.fixture(scope="module")
+def opt_ml_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SageMaker unpacks the model data here: the built minilm-gpu artifact (fp16), as the endpoint would get it."""
+    target = tmp_path_factory.mktemp("opt-ml") / "model"
+    shutil.copytree(built_artifact("minilm-gpu"), target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def endpoint(opt_ml_model: Path) -> Iterator[str]:
+    settings = Settings(providers=["CUDAExecutionProvider", "CPUExecutionProvider"], intra_op_threads=2)
+    app = create_sagemaker_app(settings, model_dir=opt_ml_model, preload=False)
+    with serve(app) as url:
+        yield url
+
+
+def post(url: str, body: Any, attributes: str | None = None, **headers: str) -> httpx.Response:
+    if attributes is not None:
+        headers[HEADER] = attributes
+    return httpx.post(f"{url}/invocations", content=json.dumps(body), headers=headers, timeout=60)
+
+
+def test_ping_is_200_once_the_model_loads(endpoint: str) -> None:
+    assert httpx.get(f"{endpoint}/ping", timeout=60).status_code == 200
+
+
+def test_v1_predict_by_header_and_by_body_match_the_lambda_route(endpoint: str) -> None:
+    body = {"instances": ["The GPU path answers like the CPU path."]}
+    by_header = post(endpoint, body, custom_attributes(Operation.V1_PREDICT))
+    by_body = post(endpoint, body)
+    direct = httpx.post(f"{endpoint}/v1/models/minilm-gpu/predict", json=body, timeout=60)
+    assert by_header.status_code == by_body.status_code == direct.status_code == 200
+    assert by_header.content == by_body.content == direct.content  # the very bytes the Lambda route sends
+    document = by_header.json()
+    assert (document["model"], len(document["predictions"][0])) == ("minilm-gpu", 384)
+
+
+def test_v2_infer_by_header_and_by_body(endpoint: str) -> None:
+    body = {
+        "inputs": [
+            {"name": "input_ids", "datatype": "INT64", "shape": [1, 4], "data": [101, 7592, 2088, 102]},
+            {"name": "attention_mask", "datatype": "INT64", "shape": [1, 4], "data": [1, 1, 1, 1]},
+            {"name": "token_type_ids", "datatype": "INT64", "shape": [1, 4], "data": [0, 0, 0, 0]},
+        ]
+    }
+    by_header = post(endpoint, body, custom_attributes(Operation.V2_INFER))
+    by_body = post(endpoint, body)
+    assert by_header.status_code == by_body.status_code == 200
+    assert by_header.content == by_body.content
+    assert by_header.json()["outputs"][0]["shape"] == [1, 384]
+
+
+def test_metadata_says_the_cpu_fallback_serves(endpoint: str) -> None:
+    response = post(endpoint, {}, custom_attributes(Operation.V2_MODEL_METADATA))
+    parameters = response.json()["parameters"]
+    assert response.status_code == 200
+    assert parameters["provider"] == "CPUExecutionProvider"  # CUDA was asked for; none here
+    assert parameters["precision"] == "fp16"
+    assert parameters["target"] == "gpu"
+
+
+def test_versioned_routes_check_the_version(endpoint: str) -> None:
+    ready = post(endpoint, {}, custom_attributes(Operation.V2_MODEL_READY, version="1"))
+    wrong = post(endpoint, {}, custom_attributes(Operation.V2_MODEL_READY, version="9"))
+    assert (ready.status_code, ready.json()) == (200, {"name": "minilm-gpu", "ready": True})
+    assert (wrong.status_code, wrong.json()["code"]) == (404, "version_not_found")
+
+
+@pytest.mark.parametrize(
+    ("body", "attributes", "message"),
+    [
+        ({"something": 1}, None, 'the body must be {"inputs": [...]} (v2 infer) or {"instances": [...]}'),
+        ({}, "route=v9-everything", "names an unknown route"),
+        ({"instances": []}, "route=v1-predict", "`instances` must be a non-empty list"),
+    ],
+)
+def test_unroutable_or_bad_bodies_are_400s(endpoint: str, body: Any, attributes: str | None, message: str) -> None:
+    response = post(endpoint, body, attributes)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_input"
+    assert message in response.json()["error"]
+
+
+def test_ping_is_503_when_the_model_cannot_load(tmp_path: Path) -> None:
+    broken = image_artifact(tmp_path / "model")
+    (broken / "model.onnx").write_bytes(b"truncated")
+    app = create_sagemaker_app(Settings(), model_dir=broken, preload=False)
+    with serve(app) as url:
+        response = httpx.get(f"{url}/ping", timeout=30)
+    assert response.status_code == 503
+    assert response.json()["code"] == "model_unavailable"
+    assert response.headers["retry-after"] == "5"
+
+
+def test_opt_ml_model_is_used_only_when_no_other_source_is_set(tmp_path: Path) -> None:
+    image_artifact(tmp_path)
+    assert sagemaker_settings(Settings(), model_dir=tmp_path).model_dir == tmp_path
+    assert sagemaker_settings(Settings(model_bucket="b"), model_dir=tmp_path).model_dir is None
+    assert sagemaker_settings(Settings(), model_dir=tmp_path / "empty").model_dir is None
+
+
+def test_image_model_through_invocations(tmp_path: Path) -> None:
+    image = io.BytesIO()
+    Image.new("L", (8, 8), 255).save(image, "PNG")
+    app = create_sagemaker_app(Settings(), model_dir=image_artifact(tmp_path), preload=False)
+    with serve(app) as url:
+        response = post(url, {"instances": [base64.b64encode(image.getvalue()).decode()]})
+    assert response.status_code == 200
+    assert response.json()["predictions"][0]["label"] in {"dark", "light", "none"}
+
+
+def test_serve_entry_point_refuses_unknown_arguments() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "sagemaker_serve", ROOT / "functions" / "sagemaker_inference" / "serve.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["train"]) == 2

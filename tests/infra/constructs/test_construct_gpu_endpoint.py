@@ -1,0 +1,61 @@
+"""A GPU model's SageMaker endpoint: image + artifact prefix, instance type, autoscaling, scoped role."""
+
+from __future__ import annotations
+
+from fake_repo import TINY_GPU, SynthResult
+
+from modelrail import constants
+
+
+def test_model_reads_the_artifact_prefix_uncompressed(with_gpu: SynthResult) -> None:
+    (model,) = with_gpu.of_type("AWS::SageMaker::Model").values()
+    container = model["Properties"]["PrimaryContainer"]
+    source = container["ModelDataSource"]["S3DataSource"]
+    assert source["S3DataType"] == "S3Prefix"
+    assert source["CompressionType"] == "None"
+    assert source["S3Uri"]["Fn::Join"][1][-1] == "/models/tiny-gpu/1/"
+    env = container["Environment"]
+    assert env[constants.ENV_MODEL_DIR] == constants.SAGEMAKER_MODEL_DIR
+    assert env[constants.ENV_MODEL_NAME] == "tiny-gpu"
+    assert len(env[constants.ENV_MANIFEST_SHA256]) == 64
+
+
+def test_endpoint_config_uses_the_manifest_instance_type(with_gpu: SynthResult) -> None:
+    (config,) = with_gpu.of_type("AWS::SageMaker::EndpointConfig").values()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert variant["InstanceType"] == TINY_GPU["instance_type"]
+    assert variant["InitialInstanceCount"] == TINY_GPU["autoscaling"]["min_instances"]
+
+
+def test_target_tracking_autoscaling_from_the_manifest(with_gpu: SynthResult) -> None:
+    scaling = TINY_GPU["autoscaling"]
+    with_gpu.template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "ServiceNamespace": "sagemaker",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "MinCapacity": scaling["min_instances"],
+            "MaxCapacity": scaling["max_instances"],
+        },
+    )
+    with_gpu.template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+                "TargetValue": scaling["target_invocations_per_instance"],
+            },
+        },
+    )
+
+
+def test_sagemaker_role_lists_only_its_own_prefix(with_gpu: SynthResult) -> None:
+    (model,) = with_gpu.of_type("AWS::SageMaker::Model").values()
+    role_ref = model["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
+    (policy,) = (
+        p for p in with_gpu.of_type("AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [{"Ref": role_ref}]
+    )
+    statements = {str(s["Action"]): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["s3:ListBucket"]["Condition"] == {"StringLike": {"s3:prefix": ["models/tiny-gpu/1/*"]}}
+    assert statements["s3:GetObject"]["Resource"]["Fn::Join"][1][1] == "/models/tiny-gpu/1/*"

@@ -1,0 +1,65 @@
+"""The REST API: stage, access logs, usage plan, binary types, gateway responses, CORS only when asked."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk.assertions import Match
+from fake_repo import SynthResult
+
+from infra.auth import AuthMode
+from infra.constructs.inference_api import BINARY_MEDIA_TYPES
+from infra.gateway_responses import gateway_answers
+
+
+def test_stage_writes_json_access_logs_and_metrics(cpu_only: SynthResult) -> None:
+    (stage,) = cpu_only.of_type("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "dev"
+    fields = json.loads(props["AccessLogSetting"]["Format"])
+    assert {"requestId", "status", "integrationStatus", "errorType", "apiKeyId"} <= set(fields)
+    assert not any("body" in value.lower() for value in fields.values())
+    assert props["MethodSettings"][0]["MetricsEnabled"] is True
+
+
+def test_usage_plan_throttles_and_caps_the_default_key(cpu_only: SynthResult) -> None:
+    cpu_only.template.has_resource_properties(
+        "AWS::ApiGateway::UsagePlan",
+        {
+            "Throttle": {"RateLimit": 50, "BurstLimit": 100},
+            "Quota": {"Limit": 100000, "Period": "DAY"},
+            "ApiStages": [Match.object_like({"Stage": Match.any_value()})],
+        },
+    )
+    cpu_only.template.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
+
+
+def test_binary_bodies_pass_as_bytes(cpu_only: SynthResult) -> None:
+    cpu_only.template.has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"BinaryMediaTypes": list(BINARY_MEDIA_TYPES)}
+    )
+
+
+def test_gateway_answers_use_the_error_body(cpu_only: SynthResult, iam_prod: SynthResult) -> None:
+    for result, auth in ((cpu_only, AuthMode.API_KEY), (iam_prod, AuthMode.IAM)):
+        responses = {
+            r["Properties"]["ResponseType"]: r["Properties"]
+            for r in result.of_type("AWS::ApiGateway::GatewayResponse").values()
+        }
+        for answer in gateway_answers(auth):
+            props = responses[answer.response_type]
+            assert props.get("StatusCode") == (None if answer.status is None else str(answer.status))
+            assert props["ResponseTemplates"] == {"application/json": answer.body_template()}
+            assert props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+
+
+def test_cors_is_off_unless_configured(cpu_only: SynthResult, iam_prod: SynthResult) -> None:
+    assert not [key for key in cpu_only.methods() if key[0] == "OPTIONS"]
+    assert [key for key in iam_prod.methods() if key[0] == "OPTIONS"]
+    (invalid_key,) = (
+        r
+        for r in iam_prod.of_type("AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == "THROTTLED"
+    )
+    headers = invalid_key["Properties"]["ResponseParameters"]
+    assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"

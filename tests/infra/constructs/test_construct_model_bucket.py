@@ -1,0 +1,43 @@
+"""Model bucket: encrypted, versioned, private, TLS-only, logged; one upload per model to its own prefix."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+from fake_repo import SynthResult
+
+
+def test_bucket_is_encrypted_versioned_private_and_logged(cpu_only: SynthResult) -> None:
+    cpu_only.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LoggingConfiguration": {"LogFilePrefix": "model-bucket/", "DestinationBucketName": Match.any_value()},
+        },
+    )
+
+
+def test_every_bucket_refuses_plain_http(cpu_only: SynthResult) -> None:
+    buckets = cpu_only.of_type("AWS::S3::Bucket")
+    policies = cpu_only.of_type("AWS::S3::BucketPolicy")
+    assert len(policies) == len(buckets) == 2
+    for policy in policies.values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+        )
+
+
+def test_each_model_artifact_goes_to_its_own_prefix_and_old_versions_stay(with_gpu: SynthResult) -> None:
+    uploads = with_gpu.of_type("Custom::CDKBucketDeployment")
+    prefixes = sorted(u["Properties"]["DestinationBucketKeyPrefix"] for u in uploads.values())
+    assert prefixes == ["models/tiny-b/1/", "models/tiny-gpu/1/", "models/tiny/3/"]
+    assert {u["Properties"]["Prune"] for u in uploads.values()} == {False}

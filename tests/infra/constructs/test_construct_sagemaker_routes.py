@@ -1,0 +1,46 @@
+"""GPU routes: SageMaker InvokeEndpoint straight from API Gateway with a role scoped to that endpoint."""
+
+from __future__ import annotations
+
+from fake_repo import SynthResult
+
+from infra.sagemaker_requests import request_template
+from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
+from modelrail.routes import model_routes
+
+HEADER = f"integration.request.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}"
+
+
+def test_every_gpu_route_invokes_the_endpoint_with_its_operation(with_gpu: SynthResult) -> None:
+    methods = with_gpu.methods()
+    (endpoint_id,) = with_gpu.of_type("AWS::SageMaker::Endpoint")
+    for route in model_routes("tiny-gpu"):
+        integration = methods[(route.method, route.path)]["Integration"]
+        assert integration["Type"] == "AWS"
+        assert integration["IntegrationHttpMethod"] == "POST"
+        uri = integration["Uri"]["Fn::Join"][1]
+        assert ":runtime.sagemaker:path/endpoints/" in "".join(p for p in uri if isinstance(p, str))
+        assert {"Fn::GetAtt": [endpoint_id, "EndpointName"]} in uri
+        assert integration["RequestParameters"][HEADER] == f"'route={route.operation.value}'"
+        assert integration["RequestTemplates"] == {"application/json": request_template(route)}
+        assert integration["PassthroughBehavior"] == "NEVER"  # anything but JSON: 415
+
+
+def test_invoke_role_may_call_only_this_endpoint(with_gpu: SynthResult) -> None:
+    (endpoint_id,) = with_gpu.of_type("AWS::SageMaker::Endpoint")
+    invoke = [
+        s
+        for p in with_gpu.of_type("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "sagemaker:InvokeEndpoint"
+    ]
+    assert invoke == [{"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": {"Ref": endpoint_id}}]
+
+
+def test_cpu_routes_are_lambda_proxy_calls_to_the_live_alias(with_gpu: SynthResult) -> None:
+    methods = with_gpu.methods()
+    for route in model_routes("tiny"):
+        integration = methods[(route.method, route.path)]["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        uri_parts = integration["Uri"]["Fn::Join"][1]
+        assert any(isinstance(p, dict) and "Ref" in p and "Live" in p["Ref"] for p in uri_parts)

@@ -1,0 +1,190 @@
+"""The whole stage stack: IAM least privilege, cfn-lint, cdk-nag, SAM asset metadata, GPU vs no GPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match
+from fake_repo import CDK_CONTEXT, FakeRepo, SynthResult, app_context
+
+from infra.app import build_app
+from infra.stacks.modelrail_stack import LAMBDA_DOCKERFILE
+from modelrail.routes import CATALOG_ROUTES, model_routes
+
+RESOURCE_WIDE_ACTIONS = {"ecr:GetAuthorizationToken"}
+"""Actions that have no resource-level permissions, so ``*`` is their only resource."""
+CFN_LINT_IGNORED = {"W3005"}
+"""CDK adds a DependsOn next to a GetAtt on the same role; redundant, harmless, not ours to remove."""
+
+
+def statements(result: SynthResult) -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM statement as (policy logical id, statement)."""
+    found = []
+    for logical_id, policy in result.of_type("AWS::IAM::Policy").items():
+        found += [(logical_id, s) for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    for logical_id, role in result.of_type("AWS::IAM::Role").items():
+        for inline in role["Properties"].get("Policies", []):
+            found += [(logical_id, s) for s in inline["PolicyDocument"]["Statement"]]
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def cdk_handler_ids(result: SynthResult) -> set[str]:
+    """Logical ids of CDK's own BucketDeployment handler role and policy (not our code)."""
+    stack = result.stack
+    ids = set()
+    for construct in stack.node.find_all():
+        if "Custom::CDKBucketDeployment" in construct.node.path and isinstance(construct, cdk.CfnResource):
+            ids.add(stack.resolve(stack.get_logical_id(construct)))
+    return ids
+
+
+def test_no_iam_statement_allows_every_action(any_stack: SynthResult) -> None:
+    for _, statement in statements(any_stack):
+        for action in as_list(statement["Action"]):
+            assert action != "*"
+            assert not action.endswith(":*"), action
+
+
+def test_our_iam_statements_name_exact_actions_and_scoped_resources(any_stack: SynthResult) -> None:
+    cdk_owned = cdk_handler_ids(any_stack)
+    ours = [(policy, s) for policy, s in statements(any_stack) if policy not in cdk_owned]
+    assert ours
+    for policy, statement in ours:
+        actions = as_list(statement["Action"])
+        assert all("*" not in action for action in actions), (policy, actions)
+        if "*" in as_list(statement["Resource"]):
+            assert set(actions) <= RESOURCE_WIDE_ACTIONS, (policy, actions)
+
+
+def test_every_model_and_catalog_route_needs_the_api_key(with_gpu: SynthResult) -> None:
+    methods = with_gpu.methods()
+    expected = {(r.method, r.path) for name in ("tiny", "tiny-b", "tiny-gpu") for r in model_routes(name)}
+    expected |= {(r.method, r.path) for r in CATALOG_ROUTES}
+    assert set(methods) == expected
+    for key, props in methods.items():
+        assert props["ApiKeyRequired"] is True, key
+        assert props["AuthorizationType"] == "NONE", key
+
+
+def test_iam_mode_signs_every_route_and_has_no_keys(iam_prod: SynthResult) -> None:
+    for (method, path), props in iam_prod.methods().items():
+        if method == "OPTIONS":  # CORS preflight carries no credentials by the standard
+            continue
+        assert props["AuthorizationType"] == "AWS_IAM", path
+        assert not props.get("ApiKeyRequired")
+    iam_prod.template.resource_count_is("AWS::ApiGateway::ApiKey", 0)
+    iam_prod.template.resource_count_is("AWS::ApiGateway::UsagePlan", 0)
+
+
+def test_stack_without_gpu_models_has_no_sagemaker(cpu_only: SynthResult) -> None:
+    for cfn_type in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint"):
+        cpu_only.template.resource_count_is(cfn_type, 0)
+    cpu_only.template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+    cpu_only.template.resource_count_is("AWS::Lambda::Alias", 1)
+
+
+def test_stack_with_a_gpu_model_has_one_endpoint_and_a_function_per_cpu_model(with_gpu: SynthResult) -> None:
+    for cfn_type in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint"):
+        with_gpu.template.resource_count_is(cfn_type, 1)
+    with_gpu.template.resource_count_is("AWS::Lambda::Alias", 2)
+
+
+def test_template_passes_cfn_lint(any_stack: SynthResult) -> None:
+    template_file = any_stack.outdir / f"{any_stack.stack.stack_name}.template.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "cfnlint", "--format", "json", str(template_file)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    findings = [f for f in json.loads(result.stdout or "[]") if f["Rule"]["Id"] not in CFN_LINT_IGNORED]
+    assert findings == [], json.dumps(findings, indent=1)[:3000]
+
+
+def test_cdk_nag_reports_nothing_unacknowledged(any_stack: SynthResult) -> None:
+    report = json.loads((any_stack.outdir / "validation-report.json").read_text())
+    violations = [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])]
+    assert violations == []
+
+
+def test_every_acknowledgement_has_a_written_reason(any_stack: SynthResult) -> None:
+    acknowledged = {}
+    for construct in any_stack.stack.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                acknowledged |= {f"{construct.node.path}: {rule}": reason for rule, reason in entry.data.items()}
+    assert acknowledged
+    for rule, reason in acknowledged.items():
+        assert "AwsSolutions-" in rule
+        assert len(reason) >= 40, rule
+
+
+def test_cdk_nag_fails_synth_on_an_unacknowledged_wildcard(fake_repo: FakeRepo, tmp_path_factory: Any) -> None:
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("nag-out")), context=app_context(fake_repo, ["tiny"]))
+    stack = build_app(app, source_root=fake_repo.root)
+    iam.Role(stack, "Careless", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")).add_to_policy(
+        iam.PolicyStatement(actions=["s3:Get*"], resources=["*"])
+    )
+    with pytest.raises(RuntimeError, match=r"AwsSolutions-IAM5\[Action::s3:Get\*\]"):
+        app.synth()
+
+
+def test_image_functions_keep_the_asset_metadata_sam_needs(with_gpu: SynthResult) -> None:
+    functions = {
+        key: value
+        for key, value in with_gpu.of_type("AWS::Lambda::Function").items()
+        if value["Properties"].get("PackageType") == "Image"
+    }
+    assert len(functions) == 2
+    image_uris = set()
+    for function in functions.values():
+        metadata = function["Metadata"]
+        assert metadata["aws:asset:dockerfile-path"] == LAMBDA_DOCKERFILE
+        assert metadata["aws:asset:property"] == "Code.ImageUri"
+        context_dir = with_gpu.outdir / metadata["aws:asset:path"]
+        assert (context_dir / LAMBDA_DOCKERFILE).is_file()  # `sam build` can build the image from it
+        image_uris.add(json.dumps(function["Properties"]["Code"]["ImageUri"]))
+    assert len(image_uris) == 1  # one shared image for every CPU model
+    assets = json.loads((with_gpu.outdir / f"{with_gpu.stack.stack_name}.assets.json").read_text())
+    assert len(assets["dockerImages"]) == 2  # the Lambda image and the GPU image, each built once
+
+
+def test_zip_function_keeps_the_asset_metadata_sam_needs(cpu_only: SynthResult) -> None:
+    catalog = cpu_only.template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Handler": "handler.handler", "Runtime": Match.string_like_regexp("python")}},
+    )
+    (function,) = catalog.values()
+    assert function["Metadata"]["aws:asset:property"] == "Code"
+    assert (cpu_only.outdir / function["Metadata"]["aws:asset:path"] / "handler.py").is_file()
+
+
+def test_outputs_give_the_url_and_how_to_read_the_key(cpu_only: SynthResult, iam_prod: SynthResult) -> None:
+    outputs = cpu_only.template.to_json()["Outputs"]
+    assert {"ApiUrl", "ModelBucketName", "DashboardName", "ApiKeyId"} <= set(outputs)
+    assert "get-api-key --include-value" in outputs["ApiKeyId"]["Description"]
+    assert "ApiKeyId" not in iam_prod.template.to_json()["Outputs"]
+
+
+def test_data_is_retained_outside_dev(cpu_only: SynthResult, iam_prod: SynthResult) -> None:
+    for result, policy in ((cpu_only, "Delete"), (iam_prod, "Retain")):
+        buckets = result.of_type("AWS::S3::Bucket")
+        assert buckets
+        assert {b["DeletionPolicy"] for b in buckets.values()} == {policy}
+        logs = result.of_type("AWS::Logs::LogGroup")
+        assert {g["DeletionPolicy"] for g in logs.values()} == {policy}
+
+
+def test_cdk_json_defaults_cover_every_required_setting() -> None:
+    assert {"stage", "auth", "models", "throttle_rate", "throttle_burst", "quota_per_day"} <= set(CDK_CONTEXT)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import shutil
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -34,15 +34,12 @@ from modelrail.manifest import (
     BuiltManifest,
     Manifest,
     ManifestError,
-    QuantizationMode,
     ServingHints,
     TextProcessing,
     discover_manifests,
     load_manifest,
 )
 
-DEFAULT_MAX_BATCH_SIZE = 32
-"""Batch limit for an ungated fp32 model (its answers do not depend on batch-mates)."""
 RESERVED_FILES = {MODEL_FILE, MANIFEST_JSON, REPORT_JSON}
 
 
@@ -101,6 +98,8 @@ def _check_files(manifest: Manifest, model_dir: Path) -> None:
         field = "source.script" if manifest.source.script else "source.path"
         raise BuildError(f"{path}: field `{field}`: no file {model_dir / source}; fix: add it or correct the path")
     shipped = [Path(asset).name for asset in manifest.source.assets]
+    if len(set(shipped)) != len(shipped):
+        raise BuildError(f"{path}: field `source.assets`: two assets share a file name in {shipped}; rename one")
     clashes = sorted(set(shipped) & RESERVED_FILES)
     if clashes:
         raise BuildError(f"{path}: field `source.assets`: {clashes} clash with files the build writes; rename them")
@@ -167,6 +166,10 @@ def build_model(
     except (ManifestError, BuildError) as exc:
         progress.say(name, f"FAILED: {exc}")
         return BuildResult(name, "failed", time.perf_counter() - start, error=str(exc))
+    except Exception as exc:  # one broken model must not stop the others; the traceback is printed
+        progress.say(name, f"FAILED with an unexpected error:\n{traceback.format_exc()}")
+        error = f"unexpected {type(exc).__name__}: {exc}"
+        return BuildResult(name, "failed", time.perf_counter() - start, error=error)
     seconds = time.perf_counter() - start
     progress.say(name, f"built {final} in {seconds:.1f} s")
     return BuildResult(name, "built", seconds, manifest.version, final, report)
@@ -217,20 +220,6 @@ def _package(manifest: Manifest, source: ModelSource, staging: Path, report: Bui
         built_at=report.built_at,
     )
     write_json(staging / MANIFEST_JSON, built.model_dump(mode="json"))
-
-
-def max_batch_size(manifest: Manifest) -> int:
-    """The largest batch the runtime may run: 1 for dynamic int8, else the largest batch size the gate measured."""
-    if manifest.quantization.mode is QuantizationMode.DYNAMIC:
-        return 1
-    if manifest.gate is None:
-        return DEFAULT_MAX_BATCH_SIZE
-    return max(manifest.gate.batch_sizes)
-
-
-def now_iso() -> str:
-    """The current UTC time, to the second."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def ensure_source(

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from modelrail.build.errors import BuildError
 from modelrail.build.inputs import Feeds, GraphInput
 from modelrail.manifest import Target
 
@@ -33,7 +34,10 @@ def open_session(path: Path, *, providers: list[str] | None = None, threads: int
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # warnings about unused initializers etc. are noise in build output
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers or [CPU])
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers or [CPU])
+    except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types, all plain Exceptions
+        raise BuildError(f"ONNX Runtime cannot load {path}: {exc}") from None
 
 
 def graph_inputs(session: Any) -> list[GraphInput]:
@@ -51,7 +55,7 @@ def graph_inputs(session: Any) -> list[GraphInput]:
     found = []
     for spec in session.get_inputs():
         if spec.type not in dtypes:
-            raise ValueError(f"model input `{spec.name}` has type {spec.type}, which the build cannot feed")
+            raise BuildError(f"model input `{spec.name}` has type {spec.type}, which the build cannot feed")
         found.append(GraphInput(name=spec.name, dtype=np.dtype(dtypes[spec.type])))
     return found
 

@@ -6,6 +6,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ from modelrail.build.sessions import MEASURE_THREADS, graph_inputs, open_session
 from modelrail.build.sources import ModelSource
 from modelrail.constants import MODEL_FILE
 from modelrail.manifest import Manifest, QuantizationMode
+
+DEFAULT_MAX_BATCH_SIZE = 32
+"""Batch limit for an ungated fp32 model (its answers do not depend on batch-mates)."""
 
 
 class Steps:
@@ -47,8 +51,6 @@ class Steps:
 
     def run(self) -> BuildReport:
         """Produce ``staging/model.onnx`` and the report, or raise ``GateFailedError`` with the numbers."""
-        from modelrail.build.pipeline import max_batch_size, now_iso
-
         manifest = self.manifest
         served_path = self.staging / MODEL_FILE
         fp32_session = open_session(self.source.fp32_model)
@@ -177,3 +179,17 @@ def _gate_failure_message(manifest: Manifest, outcome: GateOutcome) -> str:
     if manifest.quantization.mode is QuantizationMode.DYNAMIC and not manifest.quantization.per_channel:
         lines.append("  hint: per-tensor weight scales lose accuracy; try `per_channel: true`")
     return "\n".join(lines)
+
+
+def max_batch_size(manifest: Manifest) -> int:
+    """The largest batch the runtime may run: 1 for dynamic int8, else the largest batch size the gate measured."""
+    if manifest.quantization.mode is QuantizationMode.DYNAMIC:
+        return 1
+    if manifest.gate is None:
+        return DEFAULT_MAX_BATCH_SIZE
+    return max(manifest.gate.batch_sizes)
+
+
+def now_iso() -> str:
+    """The current UTC time, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -125,3 +125,17 @@ def test_only_named_models_are_built(dirs: tuple[Path, Path]) -> None:
     results = build_models(["two"], models_dir=models, build_dir=build)
     assert [result.name for result in results] == ["two"]
     assert not (build / "one").exists()
+
+
+def test_unloadable_source_model_fails_that_model_only(dirs: tuple[Path, Path]) -> None:
+    models, build = dirs
+    broken = write_tiny_model(models, "broken")
+    (broken / "model.onnx").write_bytes(b"this is not an ONNX model")
+    write_tiny_model(models, "fine")
+    outcomes = build_models(models_dir=models, build_dir=build, raise_on_failure=False)
+    results = {result.name: result for result in outcomes}
+    assert results["broken"].status == "failed"
+    assert results["broken"].error is not None
+    assert "ONNX Runtime cannot load" in results["broken"].error
+    assert results["fine"].status == "built"
+    assert not (build / "broken" / "1").exists()

@@ -1,0 +1,78 @@
+"""Synth deploys only complete, current artifacts: every file checked against manifest.json."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from fake_repo import TINY, write_artifact, write_model
+
+from infra.deployed_models import ArtifactError, load_deployed_models
+from modelrail.constants import MANIFEST_JSON, MODEL_FILE
+from modelrail.manifest import ManifestError
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, Path]:
+    models, build = tmp_path / "models", tmp_path / "build"
+    write_model(models, TINY)
+    write_artifact(build, TINY)
+    return models, build
+
+
+def test_complete_artifact_loads_with_every_hash(repo: tuple[Path, Path]) -> None:
+    models, build = repo
+    (model,) = load_deployed_models(models_dir=models, build_dir=build)
+    artifact = build / "tiny" / "3"
+    assert model.prefix == "models/tiny/3/"
+    assert model.manifest_sha256 == hashlib.sha256((artifact / MANIFEST_JSON).read_bytes()).hexdigest()
+    assert set(model.file_sha256) == {MANIFEST_JSON, MODEL_FILE}
+    assert model.size_bytes == sum(p.stat().st_size for p in artifact.iterdir())
+
+
+def test_unbuilt_model_names_the_build_command(repo: tuple[Path, Path], tmp_path: Path) -> None:
+    models, _ = repo
+    with pytest.raises(ArtifactError, match=r"model `tiny` version 3 is not built .*run `modelrail build tiny`"):
+        load_deployed_models(models_dir=models, build_dir=tmp_path / "nothing")
+
+
+def test_changed_file_is_refused(repo: tuple[Path, Path]) -> None:
+    models, build = repo
+    (build / "tiny" / "3" / MODEL_FILE).write_bytes(b"tampered")
+    with pytest.raises(ArtifactError, match=r"does not match .* run `modelrail build tiny --force`"):
+        load_deployed_models(models_dir=models, build_dir=build)
+
+
+def test_missing_file_is_refused(repo: tuple[Path, Path]) -> None:
+    models, build = repo
+    (build / "tiny" / "3" / MODEL_FILE).unlink()
+    with pytest.raises(ArtifactError, match="is missing: the artifact is incomplete"):
+        load_deployed_models(models_dir=models, build_dir=build)
+
+
+def test_artifact_built_from_another_manifest_is_refused(repo: tuple[Path, Path]) -> None:
+    models, build = repo
+    write_model(models, {**TINY, "labels": ["a", "b"]})
+    with pytest.raises(ArtifactError, match="built from a different model.yaml"):
+        load_deployed_models(models_dir=models, build_dir=build)
+
+
+def test_deployment_settings_do_not_need_a_rebuild(repo: tuple[Path, Path]) -> None:
+    models, build = repo
+    write_model(models, {**TINY, "memory_mb": 4096})
+    (model,) = load_deployed_models(models_dir=models, build_dir=build)
+    assert model.manifest.memory_mb == 4096
+
+
+def test_unknown_model_lists_the_known_ones(repo: tuple[Path, Path]) -> None:
+    models, build = repo
+    with pytest.raises(ArtifactError, match="unknown model.* nope: .* has tiny"):
+        load_deployed_models(models_dir=models, build_dir=build, names=["nope"])
+
+
+def test_invalid_manifest_names_file_and_field(repo: tuple[Path, Path]) -> None:
+    models, build = repo
+    write_model(models, {**TINY, "timeout_s": 60})
+    with pytest.raises(ManifestError, match=r"tiny/model.yaml: field `timeout_s`"):
+        load_deployed_models(models_dir=models, build_dir=build)

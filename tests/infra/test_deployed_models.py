@@ -54,7 +54,7 @@ def test_missing_file_is_refused(repo: tuple[Path, Path]) -> None:
 def test_artifact_built_from_another_manifest_is_refused(repo: tuple[Path, Path]) -> None:
     models, build = repo
     write_model(models, {**TINY, "labels": ["a", "b"]})
-    with pytest.raises(ArtifactError, match="built from a different model.yaml"):
+    with pytest.raises(ArtifactError, match=r"built from a different model\.yaml"):
         load_deployed_models(models_dir=models, build_dir=build)
 
 
@@ -67,7 +67,7 @@ def test_deployment_settings_do_not_need_a_rebuild(repo: tuple[Path, Path]) -> N
 
 def test_unknown_model_lists_the_known_ones(repo: tuple[Path, Path]) -> None:
     models, build = repo
-    with pytest.raises(ArtifactError, match="unknown model.* nope: .* has tiny"):
+    with pytest.raises(ArtifactError, match=r"unknown model.* nope: .* has tiny"):
         load_deployed_models(models_dir=models, build_dir=build, names=["nope"])
 
 

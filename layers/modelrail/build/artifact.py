@@ -26,12 +26,13 @@ def new_staging_dir(final: Path) -> Path:
     return staging
 
 
-def remove_leftovers(parent: Path) -> None:
-    """Delete staging and retired directories an interrupted build left behind."""
-    if not parent.is_dir():
+def remove_leftovers(final: Path) -> None:
+    """Delete the staging and retired directories of ``final`` that an interrupted build left behind."""
+    if not final.parent.is_dir():
         return
-    for path in parent.iterdir():
-        if path.is_dir() and path.name.startswith((STAGING_PREFIX, RETIRED_PREFIX)):
+    prefixes = (f"{STAGING_PREFIX}{final.name}-", f"{RETIRED_PREFIX}{final.name}-")
+    for path in final.parent.iterdir():
+        if path.is_dir() and path.name.startswith(prefixes):
             shutil.rmtree(path, ignore_errors=True)
 
 

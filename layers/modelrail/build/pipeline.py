@@ -180,7 +180,7 @@ def _build(
 ) -> BuildReport:
     from modelrail.build.steps import Steps
 
-    remove_leftovers(final.parent)
+    remove_leftovers(final)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     source = prepare_source(manifest, paths, force=force, timeout_s=script_timeout_s)

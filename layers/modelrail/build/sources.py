@@ -114,7 +114,7 @@ def run_script(name: str, script: Path, output_dir: Path, *, key: str, timeout_s
     """Run ``script --output <staging>``, streaming its output, then publish the staging dir as ``output_dir``."""
     if not script.is_file():
         raise SourceError(f"source script {script} does not exist")
-    remove_leftovers(output_dir.parent)
+    remove_leftovers(output_dir)
     staging = new_staging_dir(output_dir)
     try:
         with progress.step(name, f"run source script {script.name}"):

@@ -29,10 +29,12 @@ def test_publish_replaces_previous_directory_whole(tmp_path: Path) -> None:
 def test_staging_directories_are_hidden_and_cleaned(tmp_path: Path) -> None:
     final = tmp_path / "tiny" / "1"
     staging = new_staging_dir(final)
+    other = new_staging_dir(tmp_path / "tiny" / "2")
     assert staging.name.startswith(".")
     assert not final.exists()
-    remove_leftovers(final.parent)
+    remove_leftovers(final)
     assert not staging.exists()
+    assert other.exists()  # another version's build may be in progress
 
 
 def test_describe_files_hashes_everything_but_manifest_json(tmp_path: Path) -> None:

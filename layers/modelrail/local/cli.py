@@ -1,0 +1,73 @@
+"""``modelrail local up`` and ``modelrail invoke``; heavy imports wait until a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from modelrail import constants as c
+
+DEFAULT_PORT = 3000
+API_KEY_ENV = "MODELRAIL_LOCAL_API_KEY"
+"""Where ``local up`` reads the API key from when ``--api-key`` is not given."""
+
+
+def _run_up(args: argparse.Namespace) -> int:
+    from modelrail.local import up
+
+    return up.run(args)
+
+
+def _run_invoke(args: argparse.Namespace) -> int:
+    from modelrail.local import invoke
+
+    return invoke.run(args)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models-dir", type=Path, default=Path(c.MODELS_DIR), help="default: %(default)s")
+    parser.add_argument("--build-dir", type=Path, default=Path(c.BUILD_DIR), help="default: %(default)s")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``local`` (with ``up``) and ``invoke``."""
+    local = subparsers.add_parser("local", help="run the whole stack on this machine (no AWS account, no Docker)")
+    local_commands = local.add_subparsers(dest="local_command", metavar="COMMAND", required=True)
+    up = local_commands.add_parser(
+        "up",
+        help="embedded S3 + the real handlers behind an API Gateway-style gateway on 127.0.0.1",
+        description=(
+            "Start an embedded S3 server seeded with the built models (building missing ones first), one Lambda "
+            "runtime process per CPU model, the GPU container app per GPU model (CPU provider), the catalog "
+            "function, and a gateway on 127.0.0.1:PORT that turns each request into an API Gateway proxy event. "
+            "Ctrl-C stops everything."
+        ),
+    )
+    up.add_argument("names", nargs="*", metavar="NAME", help="models to serve (default: all)")
+    up.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port on 127.0.0.1 (default: %(default)s)")
+    up.add_argument(
+        "--api-key",
+        default=os.environ.get(API_KEY_ENV) or None,
+        help=f"require this key in header {c.API_KEY_HEADER}, as the cloud API does (default: env {API_KEY_ENV}; "
+        "none: no key required)",
+    )
+    up.add_argument(
+        "--no-warm", action="store_true", help="leave each model's cold start to its first request (as on Lambda)"
+    )
+    _common(up)
+    up.set_defaults(run=_run_up)
+
+    invoke = subparsers.add_parser(
+        "invoke",
+        help="run one event file through a function and print its response (like `sam local invoke`)",
+        description=(
+            "Run one API Gateway event through FUNCTION (a model name, or `catalog`) with the same embedded S3, "
+            "runtime and environment as `modelrail local up`; print the Lambda response JSON on stdout."
+        ),
+    )
+    invoke.add_argument("function", metavar="FUNCTION", help="a model name, or `catalog`")
+    invoke.add_argument("--event", "-e", required=True, help="event JSON file (events/*.json), or - for stdin")
+    _common(invoke)
+    invoke.set_defaults(run=_run_invoke)

@@ -1,0 +1,274 @@
+"""What ``cdk deploy`` creates, on loopback: the model bucket, a function per CPU model, an endpoint per GPU model.
+
+Each piece gets what the stack gives it in the cloud (``infra/constructs/onnx_function.py``, ``gpu_endpoint.py``,
+``catalog_function.py``): the same handler or container app, the same environment names, memory and timeout,
+and the artifact in the bucket at ``models/<name>/<version>/`` with its manifest's sha256 pinned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from modelrail import constants as c
+from modelrail.local.events import HttpRequest, build_proxy_event, parse_proxy_response
+from modelrail.local.gateway import Integration
+from modelrail.local.lambda_function import FunctionConfig, LambdaFunction
+from modelrail.local.lambda_integration import LambdaIntegration
+from modelrail.local.routing import CATALOG, RouteTable
+from modelrail.local.s3 import EmbeddedS3
+from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
+from modelrail.local.sagemaker_integration import SageMakerIntegration
+from modelrail.manifest import Manifest, Target
+from modelrail.push import PushedArtifact
+from modelrail.store.artifact import Artifact
+
+LAMBDA_HANDLER = "functions/lambda_inference/handler.py:handler"
+CATALOG_HANDLER = "functions/catalog/handler.py:handler"
+SAGEMAKER_APP = "functions/sagemaker_inference/serve.py:app"
+DEFAULT_MEMORY_MB = 2048
+"""The stack's default function memory (``infra/constructs/onnx_function.py``); it fixes the vCPU share."""
+DEFAULT_TIMEOUT_S = 20
+CATALOG_MEMORY_MB = 256
+CATALOG_TIMEOUT_S = 10
+GPU_PROVIDERS = "CUDAExecutionProvider,CPUExecutionProvider"
+"""What the stack sets for GPU containers; ONNX Runtime falls back to the CPU provider where no GPU exists."""
+LAMBDA_PYTHON = "AWS_Lambda_python3.12"
+
+Say = Callable[[str], None]
+
+
+class DeploymentError(Exception):
+    """Local mode could not start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A model to serve: its current ``model.yaml`` (deployment settings) and its verified build."""
+
+    manifest: Manifest
+    artifact: Artifact
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.manifest.name
+
+    @property
+    def target(self) -> Target:
+        """``cpu`` (a Lambda function) or ``gpu`` (a SageMaker endpoint)."""
+        return self.manifest.target
+
+
+def catalog_json(manifests: Sequence[Manifest]) -> str:
+    """``MODELRAIL_CATALOG`` for these models."""
+    entries = [
+        {"name": m.name, "version": m.version, "task": m.task.value, "target": m.target.value} for m in manifests
+    ]
+    return json.dumps(entries, separators=(",", ":"))
+
+
+def lambda_environment(name: str, memory_mb: int, root: Path) -> dict[str, str]:
+    """The variables Lambda itself sets in every execution environment."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_EXECUTION_ENV": LAMBDA_PYTHON,
+        "LAMBDA_TASK_ROOT": str(root),
+    }
+
+
+class LocalDeployment:
+    """Starts and stops every piece; ``integrations()`` and ``route_table()`` feed the gateway."""
+
+    def __init__(
+        self,
+        models: Sequence[LocalModel],
+        *,
+        root: Path,
+        catalog_manifests: Sequence[Manifest] | None = None,
+        output: TextIO | None = None,
+    ) -> None:
+        self.models = list(models)
+        self.root = root
+        self.catalog_manifests = None if catalog_manifests is None else list(catalog_manifests)
+        self.output = output if output is not None else sys.stderr
+        self.s3 = EmbeddedS3()
+        self.functions: dict[str, LambdaFunction] = {}
+        self.endpoints: dict[str, SageMakerEndpoint] = {}
+        self._workdir: Path | None = None
+
+    def say(self, message: str) -> None:
+        """One progress line."""
+        print(f"[local] {message}", file=self.output, flush=True)
+
+    def _scratch(self, *parts: str) -> Path:
+        assert self._workdir is not None
+        path = self._workdir.joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def start(self, *, warm: bool = True) -> None:
+        """Start the bucket, seed it, start every function and endpoint, and wait until each can answer."""
+        for relative in (LAMBDA_HANDLER, CATALOG_HANDLER, SAGEMAKER_APP):
+            if not (self.root / relative.partition(":")[0]).is_file():
+                raise DeploymentError(
+                    f"{self.root / relative.partition(':')[0]} is missing; run from the repository root"
+                )
+        self._workdir = Path(tempfile.mkdtemp(prefix="modelrail-local-"))
+        try:
+            self._start(warm=warm)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, *, warm: bool) -> None:
+        started = time.perf_counter()
+        self.s3.start()
+        self.say(f"embedded S3 on {self.s3.endpoint_url}, bucket {self.s3.bucket}")
+        pushed = {item.name: item for item in self.s3.seed([model.artifact for model in self.models])}
+        for item in pushed.values():
+            self.say(
+                f"uploaded {item.name} {item.version} to {item.url} ({item.files} files, {item.size / 1e6:.1f} MB)"
+            )
+        for model in self.models:
+            if model.target is Target.GPU:
+                self.endpoints[model.name] = self._endpoint(model, pushed[model.name])
+            else:
+                self.functions[model.name] = self._function(model, pushed[model.name])
+        if self.catalog_manifests is not None:
+            self.functions[CATALOG] = self._catalog()
+        for function in self.functions.values():
+            function.start()
+        for endpoint in self.endpoints.values():
+            endpoint.start()
+        for name, function in self.functions.items():
+            init_ms = function.wait_ready()
+            self.say(f"{name}: function initialized in {init_ms / 1000:.1f} s")
+        if warm:
+            asyncio.run(self._warm())
+        for name, endpoint in self.endpoints.items():
+            waited_ms = endpoint.wait_in_service()
+            self.say(f"{name}: SageMaker container in service after {waited_ms / 1000:.1f} s (/ping answers 200)")
+        self.say(f"started in {time.perf_counter() - started:.1f} s")
+
+    def _function(self, model: LocalModel, pushed: PushedArtifact) -> LambdaFunction:
+        manifest = model.manifest
+        memory_mb = manifest.memory_mb or DEFAULT_MEMORY_MB
+        env = {
+            c.ENV_MODEL_NAME: manifest.name,
+            c.ENV_MODEL_VERSION: manifest.version,
+            c.ENV_MODEL_BUCKET: pushed.bucket,
+            c.ENV_MODEL_PREFIX: pushed.prefix,
+            c.ENV_MANIFEST_SHA256: pushed.manifest_sha256,
+            c.ENV_METRICS_NAMESPACE: c.DEFAULT_METRICS_NAMESPACE,
+            c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),
+            # Each execution environment has its own /tmp.
+            c.ENV_CACHE_DIR: str(self._scratch(manifest.name, "tmp")),
+            **lambda_environment(manifest.name, memory_mb, self.root),
+            **self.s3.env(),
+        }
+        config = FunctionConfig(
+            name=manifest.name,
+            handler=str(self.root / LAMBDA_HANDLER),
+            env=env,
+            memory_mb=memory_mb,
+            timeout_s=float(manifest.timeout_s or DEFAULT_TIMEOUT_S),
+        )
+        return LambdaFunction(config, output=self.output)
+
+    def _endpoint(self, model: LocalModel, pushed: PushedArtifact) -> SageMakerEndpoint:
+        manifest = model.manifest
+        # SageMaker copies the model data (the artifact's S3 prefix) into /opt/ml/model before the container starts.
+        model_dir = self._scratch(manifest.name, "opt-ml-model")
+        copied = self.s3.download_prefix(pushed.prefix, model_dir)
+        self.say(f"{manifest.name}: model data copied from {pushed.url} ({copied / 1e6:.1f} MB)")
+        env = {
+            c.ENV_MODEL_NAME: manifest.name,
+            c.ENV_MODEL_VERSION: manifest.version,
+            c.ENV_MODEL_DIR: str(model_dir),
+            c.ENV_MANIFEST_SHA256: pushed.manifest_sha256,
+            c.ENV_METRICS_NAMESPACE: c.DEFAULT_METRICS_NAMESPACE,
+            c.ENV_PROVIDERS: GPU_PROVIDERS,
+            c.ENV_CACHE_DIR: str(self._scratch(manifest.name, "tmp")),
+            **self.s3.env(),
+        }
+        return SageMakerEndpoint(
+            EndpointConfig(name=manifest.name, app=str(self.root / SAGEMAKER_APP), env=env), output=self.output
+        )
+
+    def _catalog(self) -> LambdaFunction:
+        assert self.catalog_manifests is not None
+        env = {
+            c.ENV_CATALOG: catalog_json(self.catalog_manifests),
+            **lambda_environment(CATALOG, CATALOG_MEMORY_MB, self.root),
+            **self.s3.env(),
+        }
+        config = FunctionConfig(
+            name=CATALOG,
+            handler=str(self.root / CATALOG_HANDLER),
+            env=env,
+            memory_mb=CATALOG_MEMORY_MB,
+            timeout_s=CATALOG_TIMEOUT_S,
+        )
+        return LambdaFunction(config, output=self.output)
+
+    async def _warm(self) -> None:
+        """Send each model function a ``GET /v2/models/<name>/ready`` event: its cold start happens now, not on
+        the caller's first request, and a model that cannot load says so at start-up."""
+        async with httpx.AsyncClient() as client:
+            for model in self.models:
+                function = self.functions.get(model.name)
+                if function is None:
+                    continue
+                path = f"/v2/models/{model.name}/ready"
+                event = build_proxy_event(HttpRequest("GET", path, headers=[("Host", "localhost")]), resource=path)
+                started = time.perf_counter()
+                invocation = await function.invoke(event, client=client)
+                seconds = time.perf_counter() - started
+                if invocation.function_error:
+                    self.say(f"{model.name}: the handler failed while loading the model: {invocation.payload[:500]!r}")
+                    continue
+                answer = parse_proxy_response(invocation.payload)
+                if answer.status == 200:
+                    self.say(f"{model.name}: model loaded, ready answered 200 in {seconds:.1f} s")
+                else:
+                    detail = answer.body.decode("utf-8", "replace")[:500]
+                    self.say(
+                        f"{model.name}: model NOT loaded ({answer.status}): {detail}; requests answer 503 until fixed"
+                    )
+
+    def route_table(self) -> RouteTable:
+        """The routes of every served model, plus the catalog's."""
+        return RouteTable.for_models([model.name for model in self.models])
+
+    def integrations(self) -> dict[str, Integration]:
+        """Compute name -> what answers its routes."""
+        found: dict[str, Integration] = {
+            name: LambdaIntegration(fn, output=self.output) for name, fn in self.functions.items()
+        }
+        found.update({name: SageMakerIntegration(endpoint) for name, endpoint in self.endpoints.items()})
+        return found
+
+    def stop(self) -> None:
+        """Stop every process and the bucket; remove the scratch directories."""
+        for function in self.functions.values():
+            function.close()
+        for endpoint in self.endpoints.values():
+            endpoint.close()
+        self.s3.stop()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None

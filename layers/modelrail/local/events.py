@@ -1,0 +1,268 @@
+"""API Gateway REST API (v1) proxy events and Lambda proxy responses, shaped as the cloud gateway shapes them.
+
+The local gateway builds every event here, ``modelrail invoke`` reads the same shape from ``events/*.json``, and
+the Lambda handler cannot tell either from an event API Gateway sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any
+
+from modelrail.errors import InternalError
+
+LOCAL_ACCOUNT_ID = "123456789012"
+"""The account id moto and ``sam local`` use."""
+LOCAL_API_ID = "local"
+LOCAL_STAGE = "local"
+BINARY_MEDIA_TYPES: tuple[str, ...] = ("*/*",)
+"""Media types the REST API passes to Lambda base64-encoded; ``*/*`` because tritonclient sends binary
+tensor bodies with no Content-Type at all."""
+
+_PROXY_RESPONSE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One HTTP request as the gateway received it (header case and order preserved)."""
+
+    method: str
+    path: str
+    """Decoded path, no query string."""
+    query: Sequence[tuple[str, str]] = ()
+    headers: Sequence[tuple[str, str]] = ()
+    body: bytes = b""
+    source_ip: str = "127.0.0.1"
+
+    def header(self, name: str) -> str | None:
+        """The last value of a header, matched case-insensitively (as API Gateway's ``headers`` map keeps it)."""
+        lowered = name.lower()
+        found = None
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                found = value
+        return found
+
+
+@dataclass(frozen=True)
+class ProxyResponse:
+    """A Lambda proxy integration response, decoded into what goes back on the wire."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+class MalformedProxyResponseError(InternalError):
+    """The function answered with something API Gateway cannot turn into an HTTP response (it answers 502)."""
+
+    status = 502
+
+
+def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for key, value in pairs:
+        single[key] = value
+        multi.setdefault(key, []).append(value)
+    return (single or None), (multi or None)
+
+
+def is_binary_media_type(content_type: str | None, binary_media_types: Sequence[str] = BINARY_MEDIA_TYPES) -> bool:
+    """Whether API Gateway base64-encodes a body of this Content-Type for Lambda (``type/*`` wildcards allowed)."""
+    media = (content_type or "application/json").split(";", 1)[0].strip().lower()
+    kind = media.split("/", 1)[0]
+    return any(pattern in ("*/*", media, f"{kind}/*") for pattern in (p.lower() for p in binary_media_types))
+
+
+def build_proxy_event(
+    request: HttpRequest,
+    *,
+    resource: str,
+    path_parameters: Mapping[str, str] | None = None,
+    api_key: str | None = None,
+    stage: str = LOCAL_STAGE,
+    port: int = 3000,
+    request_id: str | None = None,
+    binary_media_types: Sequence[str] = BINARY_MEDIA_TYPES,
+    now_s: float | None = None,
+) -> dict[str, Any]:
+    """The REST API proxy event API Gateway sends to a Lambda function for ``request`` on ``resource``."""
+    now_s = time.time() if now_s is None else now_s
+    request_id = request_id or str(uuid.uuid4())
+    trace_id = f"Root=1-{int(now_s):08x}-{uuid.uuid4().hex[:24]}"
+    forwarded = [
+        ("X-Forwarded-For", request.source_ip),
+        ("X-Forwarded-Port", str(port)),
+        ("X-Forwarded-Proto", "http"),
+        ("X-Amzn-Trace-Id", trace_id),
+    ]
+    own = {name.lower() for name, _ in forwarded}
+    headers, multi_headers = _single_and_multi([(k, v) for k, v in request.headers if k.lower() not in own] + forwarded)
+    query, multi_query = _single_and_multi(request.query)
+    body: str | None
+    if not request.body:
+        body, encoded = None, False
+    elif is_binary_media_type(request.header("content-type"), binary_media_types):
+        body, encoded = base64.b64encode(request.body).decode("ascii"), True
+    else:
+        body, encoded = request.body.decode("utf-8", errors="replace"), False
+    return {
+        "resource": resource,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": resource_id(resource),
+            "resourcePath": resource,
+            "httpMethod": request.method,
+            "extendedRequestId": request_id.replace("-", "")[:16] + "=",
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now_s)),
+            "path": f"/{stage}{request.path}",
+            "accountId": LOCAL_ACCOUNT_ID,
+            "protocol": "HTTP/1.1",
+            "stage": stage,
+            "domainPrefix": "localhost",
+            "requestTimeEpoch": int(now_s * 1000),
+            "requestId": request_id,
+            "identity": _identity(request, api_key),
+            "domainName": "localhost",
+            "apiId": LOCAL_API_ID,
+        },
+        "body": body,
+        "isBase64Encoded": encoded,
+    }
+
+
+def _identity(request: HttpRequest, api_key: str | None) -> dict[str, Any]:
+    return {
+        "cognitoIdentityPoolId": None,
+        "accountId": None,
+        "cognitoIdentityId": None,
+        "caller": None,
+        "sourceIp": request.source_ip,
+        "principalOrgId": None,
+        "accessKey": None,
+        "cognitoAuthenticationType": None,
+        "cognitoAuthenticationProvider": None,
+        "userArn": None,
+        "userAgent": request.header("user-agent"),
+        "user": None,
+        "apiKey": api_key,
+        "apiKeyId": resource_id(api_key) if api_key else None,
+        "clientCert": None,
+    }
+
+
+def resource_id(text: str) -> str:
+    """A stable 6-character id, as API Gateway gives each resource (and key) one."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, text).hex[:6]
+
+
+def request_from_event(event: Mapping[str, Any]) -> HttpRequest:
+    """The HTTP request a proxy event describes (for events read from files)."""
+    headers: list[tuple[str, str]] = []
+    multi = event.get("multiValueHeaders") or {}
+    for key, value in (event.get("headers") or {}).items():
+        headers += [(key, v) for v in multi.get(key, [value])]
+    query: list[tuple[str, str]] = []
+    multi_query = event.get("multiValueQueryStringParameters") or {}
+    for key, value in (event.get("queryStringParameters") or {}).items():
+        query += [(key, v) for v in multi_query.get(key, [value])]
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    return HttpRequest(
+        method=str(event.get("httpMethod", "GET")),
+        path=str(event.get("path", "/")),
+        query=query,
+        headers=headers,
+        body=body,
+        source_ip=str(identity.get("sourceIp") or "127.0.0.1"),
+    )
+
+
+def parse_proxy_response(payload: bytes) -> ProxyResponse:
+    """Decode a function's proxy response the way API Gateway does; anything malformed is its 502."""
+    try:
+        document = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MalformedProxyResponseError("malformed Lambda proxy response: not JSON") from None
+    if not isinstance(document, dict):
+        raise MalformedProxyResponseError("malformed Lambda proxy response: not a JSON object")
+    unknown = sorted(set(document) - _PROXY_RESPONSE_KEYS)
+    if unknown:
+        raise MalformedProxyResponseError(f"malformed Lambda proxy response: unexpected keys {unknown}")
+    status = document.get("statusCode")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise MalformedProxyResponseError("malformed Lambda proxy response: statusCode must be an HTTP status integer")
+    headers = _response_headers(document.get("headers"), document.get("multiValueHeaders"))
+    body = document.get("body")
+    if body is None:
+        data = b""
+    elif not isinstance(body, str):
+        raise MalformedProxyResponseError("malformed Lambda proxy response: body must be a string")
+    elif document.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body, validate=True)
+        except ValueError:
+            raise MalformedProxyResponseError("malformed Lambda proxy response: body is not valid base64") from None
+    else:
+        data = body.encode("utf-8")
+    return ProxyResponse(status=status, headers=headers, body=data)
+
+
+def _response_headers(single: Any, multi: Any) -> list[tuple[str, str]]:
+    if single is not None and not isinstance(single, dict):
+        raise MalformedProxyResponseError("malformed Lambda proxy response: headers must be an object")
+    if multi is not None and not isinstance(multi, dict):
+        raise MalformedProxyResponseError("malformed Lambda proxy response: multiValueHeaders must be an object")
+    merged: dict[str, list[str]] = {}
+    # API Gateway merges both maps; a name in both keeps the multi-value list.
+    for key, value in (single or {}).items():
+        merged[str(key)] = [_header_value(value)]
+    for key, values in (multi or {}).items():
+        if not isinstance(values, list):
+            raise MalformedProxyResponseError("malformed Lambda proxy response: multiValueHeaders values must be lists")
+        merged[str(key)] = [_header_value(value) for value in values]
+    return [(key, value) for key, values in merged.items() for value in values]
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    raise MalformedProxyResponseError("malformed Lambda proxy response: header values must be strings")
+
+
+def proxy_response_document(response: ProxyResponse) -> dict[str, Any]:
+    """A ``ProxyResponse`` back in Lambda's proxy response JSON (what ``modelrail invoke`` prints for GPU models)."""
+    headers, multi = _single_and_multi(response.headers)
+    try:
+        body, encoded = response.body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        body, encoded = base64.b64encode(response.body).decode("ascii"), True
+    return {
+        "statusCode": response.status,
+        "headers": headers or {},
+        "multiValueHeaders": multi or {},
+        "body": body,
+        "isBase64Encoded": encoded,
+    }
+
+
+def http_date(now_s: float | None = None) -> str:
+    """An RFC 7231 ``Date`` header value."""
+    return formatdate(now_s, usegmt=True)

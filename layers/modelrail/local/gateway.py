@@ -1,0 +1,172 @@
+"""The local API gateway: an ASGI app doing what the stack's REST API does, in the order API Gateway does it.
+
+Body size (413), then route (404 for an unknown path or method), then API key (403 for a missing or wrong one),
+then the route's integration: a Lambda proxy event to the model's function, or InvokeEndpoint on its GPU
+container. Every answer carries ``x-amzn-RequestId``; one access-log line per request goes to ``output``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol, TextIO
+from urllib.parse import parse_qsl
+
+import httpx
+
+from modelrail.constants import API_GATEWAY_MAX_REQUEST_BYTES, API_KEY_HEADER
+from modelrail.local import gateway_responses as answers
+from modelrail.local.events import HttpRequest, ProxyResponse
+from modelrail.local.lambda_integration import RequestContext
+from modelrail.local.routing import RouteMatch, RouteTable
+
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+"""Headers of a function's answer the gateway replaces with its own."""
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class Receive(Protocol):
+    """ASGI receive."""
+
+    async def __call__(self) -> Message: ...
+
+
+class Send(Protocol):
+    """ASGI send."""
+
+    async def __call__(self, message: Message) -> None: ...
+
+
+class Integration(Protocol):
+    """What answers a matched route: a Lambda proxy integration or a SageMaker service integration."""
+
+    async def __call__(self, request: HttpRequest, match: RouteMatch, context: RequestContext) -> ProxyResponse: ...
+
+
+class BodyTooLargeError(Exception):
+    """The body passed API Gateway's limit while it was being read."""
+
+
+class Gateway:
+    """The ASGI app; one instance serves every route of the local API."""
+
+    def __init__(
+        self,
+        table: RouteTable,
+        integrations: Mapping[str, Integration],
+        *,
+        api_key: str | None,
+        port: int,
+        output: TextIO | None = None,
+        max_body_bytes: int = API_GATEWAY_MAX_REQUEST_BYTES,
+    ) -> None:
+        missing = sorted({compute for _, compute in table.routes} - set(integrations))
+        if missing:
+            raise ValueError(f"no integration for {', '.join(missing)}")
+        self.table = table
+        self.integrations = dict(integrations)
+        self.api_key = api_key
+        self.port = port
+        self.output = output if output is not None else sys.stderr
+        self.max_body_bytes = max_body_bytes
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client the integrations call functions and containers with (one pool for the process)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call (HTTP only; lifespan closes the client at shutdown)."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        response, compute = await self._answer(scope, receive, request_id)
+        headers = [(k, v) for k, v in response.headers if k.lower() not in _HOP_BY_HOP]
+        headers += [("x-amzn-RequestId", request_id), ("Content-Length", str(len(response.body)))]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body if scope["method"] != "HEAD" else b""})
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        line = f"[gateway] {scope['method']} {scope['path']} -> {response.status} ({elapsed_ms:.1f} ms, {compute})"
+        print(line, file=self.output, flush=True)
+
+    async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> tuple[ProxyResponse, str]:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        declared = next((v for k, v in headers if k.lower() == "content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return answers.REQUEST_TOO_LARGE.response(), "gateway"
+        try:
+            body = await self._read_body(receive)
+        except BodyTooLargeError:
+            return answers.REQUEST_TOO_LARGE.response(), "gateway"
+        match = self.table.match(scope["method"], scope["path"])
+        if match is None:
+            return answers.MISSING_AUTHENTICATION_TOKEN.response(), "gateway"
+        given = next((v for k, v in reversed(headers) if k.lower() == API_KEY_HEADER), None)
+        if self.api_key is not None and (given is None or not hmac.compare_digest(given, self.api_key)):
+            return answers.INVALID_API_KEY.response(), "gateway"
+        client = scope.get("client") or ("127.0.0.1", 0)
+        request = HttpRequest(
+            method=scope["method"],
+            path=scope["path"],
+            query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
+            headers=headers,
+            body=body,
+            source_ip=str(client[0]),
+        )
+        context = RequestContext(request_id=request_id, port=self.port, client=self.client, api_key=given)
+        try:
+            response = await self.integrations[match.compute](request, match, context)
+        except Exception as exc:  # the gateway itself must never answer without the SPEC's body
+            print(f"[gateway] {match.compute}: integration failed: {exc!r}", file=self.output, flush=True)
+            return answers.INTEGRATION_FAILURE.response(), match.compute
+        return response, match.compute
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise BodyTooLargeError
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,174 @@
+"""Child processes of local mode: each on a loopback socket the parent bound, its output prefixed and forwarded.
+
+The parent binds every socket itself (port 0 picks a free one), so it knows each child's address before the
+child runs and no two children can race for a port. Children run in their own session: Ctrl-C reaches only the
+parent, which then stops them in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+LOOPBACK = "127.0.0.1"
+STOP_GRACE_S = 5.0
+_INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "HOME", "SYSTEMROOT", "PYTHONUNBUFFERED")
+"""The only variables a child inherits: a function's environment is its own, not the caller's shell."""
+
+
+def bind_loopback(port: int = 0) -> socket.socket:
+    """A listening TCP socket on 127.0.0.1 (``port=0``: any free port); ``OSError`` if the port is taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # No SO_REUSEADDR: a port in use must fail here with a clear message, not later.
+        sock.bind((LOOPBACK, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def exit_with_parent(poll_s: float = 0.5) -> None:
+    """In a child: exit as soon as the parent is gone, so nothing outlives ``modelrail local up`` (even a SIGKILL)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def child_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """A minimal environment: a few inherited basics plus ``extra``."""
+    env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+class ChildProcess:
+    """One child process serving on an inherited socket, with its output forwarded line by line."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        sock: socket.socket,
+        ready_marker: str | None = None,
+        output: TextIO | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.sock = sock
+        self.ready_marker = ready_marker
+        self.output = output if output is not None else sys.stderr
+        self.ready_line: str | None = None
+        self._ready = threading.Event()
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The loopback port the child serves on."""
+        return int(self.sock.getsockname()[1])
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, once started."""
+        return self._process.pid if self._process else None
+
+    def alive(self) -> bool:
+        """Whether the child is running."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        """Start the child (returns at once; see ``wait_ready``)."""
+        self._ready.clear()
+        self.ready_line = None
+        self._process = subprocess.Popen(  # noqa: S603 - argv is built by local mode, never from user text
+            self.argv,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            pass_fds=(self.sock.fileno(),),
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._forward, args=(self._process,), daemon=True)
+        self._reader.start()
+
+    def _forward(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            text = line.rstrip("\n")
+            if self.ready_marker and not self._ready.is_set() and text.startswith(self.ready_marker):
+                self.ready_line = text
+                self._ready.set()
+                continue
+            with contextlib.suppress(ValueError, OSError):  # the output stream may be closed at shutdown
+                print(f"[{self.name}] {text}", file=self.output, flush=True)
+
+    def wait_ready(self, timeout_s: float) -> str:
+        """Block until the child prints its ready marker; raise ``RuntimeError`` if it exits or times out first."""
+        deadline = time.monotonic() + timeout_s
+        while not self._ready.wait(0.1):
+            if not self.alive():
+                raise RuntimeError(
+                    f"{self.name} exited with status {self.returncode()} before it was ready (see its log above)"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} was not ready after {timeout_s:.0f} s")
+        return self.ready_line or ""
+
+    def returncode(self) -> int | None:
+        """The exit status, once exited."""
+        return self._process.poll() if self._process else None
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """SIGTERM, then SIGKILL after ``grace_s``; waits for the process and its output to end."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def kill(self) -> None:
+        """Kill at once (a function that ran past its timeout); the next ``start`` is a fresh environment."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def close(self) -> None:
+        """Stop the child and close its socket."""
+        self.stop()
+        self.sock.close()

@@ -1,0 +1,80 @@
+"""The local gateway's route table, built from ``modelrail.routes`` exactly as the CDK stack builds API Gateway's."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from modelrail.routes import CATALOG_ROUTES, Route, model_routes
+
+CATALOG = "catalog"
+"""The compute answering ``routes.CATALOG_ROUTES``; a reserved name in local mode."""
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    """A request's route, the compute that answers it, and the path parameters API Gateway extracts."""
+
+    route: Route
+    compute: str
+    path_parameters: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Resource:
+    path: str
+    pattern: re.Pattern[str]
+    methods: dict[str, tuple[Route, str]]
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = []
+    for segment in template.strip("/").split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("/" + "/".join(parts))
+
+
+class RouteTable:
+    """Path -> resource -> method, as API Gateway resolves them: a literal path segment wins over a parameter."""
+
+    def __init__(self, routes: Iterable[tuple[Route, str]]) -> None:
+        resources: dict[str, _Resource] = {}
+        for route, compute in routes:
+            resource = resources.setdefault(route.path, _Resource(route.path, _compile(route.path), {}))
+            if route.method in resource.methods:
+                raise ValueError(f"two routes for {route.method} {route.path}")
+            resource.methods[route.method] = (route, compute)
+        # Fewer parameters first: API Gateway prefers /v2/models/x/ready over /v2/models/x/versions/{version}.
+        self._resources = sorted(resources.values(), key=lambda resource: resource.path.count("{"))
+
+    @classmethod
+    def for_models(cls, models: Sequence[str]) -> RouteTable:
+        """Every model's routes plus the catalog's."""
+        if CATALOG in models:
+            raise ValueError(
+                f"a model may not be called `{CATALOG}` in local mode: that name is the catalog function's"
+            )
+        pairs = [(route, name) for name in models for route in model_routes(name)]
+        pairs += [(route, CATALOG) for route in CATALOG_ROUTES]
+        return cls(pairs)
+
+    def match(self, method: str, path: str) -> RouteMatch | None:
+        """The route for a request, or ``None`` (API Gateway's 404 for an unknown path *or* method)."""
+        for resource in self._resources:
+            found = resource.pattern.fullmatch(path)
+            if found is None:
+                continue
+            hit = resource.methods.get(method)
+            if hit is None:
+                return None
+            return RouteMatch(hit[0], hit[1], dict(found.groupdict()))
+        return None
+
+    @property
+    def routes(self) -> list[tuple[Route, str]]:
+        """Every route and its compute."""
+        return [hit for resource in self._resources for hit in resource.methods.values()]

@@ -1,0 +1,111 @@
+"""API Gateway's SageMaker service integration for GPU routes, as the stack configures it.
+
+Mirrors ``infra/sagemaker_requests.py`` (what reaches ``InvokeEndpoint``) and ``infra/sagemaker_errors.py`` (how
+its failures come back): JSON bodies only (415 otherwise; no Content-Type counts as JSON), GET routes send
+``{}``, the operation rides in the custom-attributes header with ``;version=<v>`` on versioned routes; a
+container error comes back with the container's own status and body, Retry-After on 429 and 503.
+"""
+
+from __future__ import annotations
+
+import json
+
+from modelrail.errors import (
+    ForbiddenError,
+    InternalError,
+    InvalidInputError,
+    MethodNotAllowedError,
+    ModelrailError,
+    ModelUnavailableError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ThrottledError,
+    UnauthorizedError,
+    UnprocessableInputError,
+    UnsupportedMediaTypeError,
+    UpstreamTimeoutError,
+)
+from modelrail.local import gateway_responses as answers
+from modelrail.local.events import HttpRequest, ProxyResponse
+from modelrail.local.lambda_integration import API_GATEWAY_TIMEOUT_S, RequestContext
+from modelrail.local.routing import RouteMatch
+from modelrail.local.sagemaker_endpoint import MAX_PAYLOAD_BYTES, EndpointAnswer, SageMakerEndpoint
+from modelrail.routes import custom_attributes
+
+JSON_CONTENT_TYPE = "application/json"
+RETRY_AFTER_S = {429: 1, 503: 5}
+"""Retry-After the stack's integration responses add (SageMaker drops the container's own headers)."""
+NO_ANSWER_MESSAGE = "the model's container failed without an answer; retry shortly"
+ENDPOINT_DOWN_MESSAGE = (
+    "the model's SageMaker endpoint is not in service (being created, updated or deleted); retry shortly"
+)
+PAYLOAD_TOO_LARGE_MESSAGE = "request body over SageMaker's 6 MB limit"
+_CODE_BY_STATUS: dict[int, type[ModelrailError]] = {
+    error.status: error
+    for error in (
+        InvalidInputError,
+        UnauthorizedError,
+        ForbiddenError,
+        NotFoundError,
+        MethodNotAllowedError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
+        UnprocessableInputError,
+        ThrottledError,
+        ModelUnavailableError,
+        UpstreamTimeoutError,
+    )
+}
+
+
+def _error(status: int, code: str, message: str) -> ProxyResponse:
+    headers = [("Content-Type", JSON_CONTENT_TYPE)]
+    if status in RETRY_AFTER_S:
+        headers.append(("Retry-After", str(RETRY_AFTER_S[status])))
+    return ProxyResponse(status, headers, json.dumps({"error": message, "code": code}).encode())
+
+
+def model_error_response(answer: EndpointAnswer) -> ProxyResponse:
+    """A ``ModelError``: the container's status and body (wrapped in the SPEC's body if it is not JSON)."""
+    if answer.status == 0:
+        return _error(ModelUnavailableError.status, ModelUnavailableError.code, NO_ANSWER_MESSAGE)
+    headers = [("Content-Type", JSON_CONTENT_TYPE)]
+    if answer.status in RETRY_AFTER_S:
+        headers.append(("Retry-After", str(RETRY_AFTER_S[answer.status])))
+    original = answer.body.decode("utf-8", errors="replace")
+    if original.strip().startswith("{"):
+        return ProxyResponse(answer.status, headers, answer.body)
+    code = _CODE_BY_STATUS.get(answer.status, InternalError).code
+    return _error(answer.status, code, original)
+
+
+class SageMakerIntegration:
+    """One GPU model's routes, integrated with its endpoint."""
+
+    def __init__(self, endpoint: SageMakerEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, request: HttpRequest, match: RouteMatch, context: RequestContext) -> ProxyResponse:
+        """Call InvokeEndpoint the way the stack's integration does, and map its answer."""
+        content_type = request.header("content-type")
+        if content_type and content_type.split(";", 1)[0].strip().lower() != JSON_CONTENT_TYPE:
+            return answers.UNSUPPORTED_MEDIA_TYPE.response()
+        body = b"{}" if match.route.method == "GET" else request.body
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return _error(PayloadTooLargeError.status, PayloadTooLargeError.code, PAYLOAD_TOO_LARGE_MESSAGE)
+        attributes = custom_attributes(match.route.operation, version=match.path_parameters.get("version"))
+        answer = await self.endpoint.invoke(
+            body,
+            custom_attributes=attributes,
+            content_type=JSON_CONTENT_TYPE,
+            accept=JSON_CONTENT_TYPE,
+            client=context.client,
+            timeout_s=API_GATEWAY_TIMEOUT_S,
+        )
+        if answer.timed_out:
+            return answers.INTEGRATION_TIMEOUT.response()
+        if answer.ok:
+            return ProxyResponse(200, [("Content-Type", answer.content_type or JSON_CONTENT_TYPE)], answer.body)
+        if answer.status == 0 and answer.message.startswith("Endpoint "):
+            return _error(ModelUnavailableError.status, ModelUnavailableError.code, ENDPOINT_DOWN_MESSAGE)
+        return model_error_response(answer)

@@ -1,0 +1,142 @@
+"""``modelrail local up``: the whole stack on loopback until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from modelrail.constants import API_KEY_HEADER
+from modelrail.local.artifacts import resolve_models
+from modelrail.local.deployment import DeploymentError, LocalDeployment
+from modelrail.local.gateway import Gateway
+from modelrail.local.processes import LOOPBACK, bind_loopback
+from modelrail.local.routing import CATALOG, RouteTable
+
+READY_PREFIX = "modelrail local mode is ready on"
+"""Start of the line that says the gateway answers (tests and scripts wait for it)."""
+
+
+def ready_lines(table: RouteTable, *, base_url: str, api_key: bool, kinds: dict[str, str]) -> list[str]:
+    """The ready line, then one line per route."""
+    auth = f"send header {API_KEY_HEADER}" if api_key else "no API key required"
+    lines = [f"{READY_PREFIX} {base_url} ({auth}; Ctrl-C stops it)"]
+    width = max(len(route.path) for route, _ in table.routes)
+    for route, compute in sorted(table.routes, key=lambda pair: (pair[1] != CATALOG, pair[1], pair[0].path)):
+        lines.append(f"  {route.method:<4} {base_url}{route.path:<{width}}  -> {compute} ({kinds[compute]})")
+    return lines
+
+
+class _GatewayServer:
+    """uvicorn on our socket, with our own signal handling: Ctrl-C or SIGTERM ends serving, then we clean up."""
+
+    def __init__(self, gateway: Gateway, sock: socket.socket) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(
+            gateway,
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+        self.server = uvicorn.Server(config)
+        self.sock = sock
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        def stop(signum: int, frame: FrameType | None) -> None:
+            del frame
+            if self.server.should_exit and signum == signal.SIGINT:
+                self.server.force_exit = True
+            self.server.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def serve(self, on_ready: list[str], output: TextIO) -> None:
+        async def announce() -> None:
+            while not self.server.started and not self.server.should_exit:
+                await asyncio.sleep(0.05)
+            if self.server.started:
+                print("\n".join(on_ready), file=output, flush=True)
+
+        async def main() -> None:
+            task = asyncio.create_task(announce())
+            await self.server.serve(sockets=[self.sock])
+            task.cancel()
+
+        # uvicorn would install its own handlers and re-raise the signal after shutdown; ours just stop serving.
+        self.server.capture_signals = self._signals  # type: ignore[method-assign]
+        with self._signals():
+            asyncio.run(main())
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    del signum, frame
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace, *, output: TextIO | None = None) -> int:
+    """Start everything, serve until Ctrl-C, stop everything; the exit status is 0 after a clean stop."""
+    out = output if output is not None else sys.stderr
+    try:
+        sock = bind_loopback(args.port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"modelrail local up: port {args.port} on {LOOPBACK} is already in use; stop what is using it "
+                f"(e.g. `lsof -i :{args.port}`) or pick another port with --port",
+                file=out,
+            )
+        else:
+            print(f"modelrail local up: cannot listen on {LOOPBACK}:{args.port}: {exc.strerror}", file=out)
+        return 1
+    # Until the gateway serves, SIGTERM cleans up like Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    deployment: LocalDeployment | None = None
+    try:
+        port = int(sock.getsockname()[1])
+
+        def say(message: str) -> None:
+            print(f"[local] {message}", file=out, flush=True)
+
+        models = resolve_models(args.names, models_dir=args.models_dir, build_dir=args.build_dir, say=say)
+        deployment = LocalDeployment(
+            models, root=Path.cwd(), catalog_manifests=[model.manifest for model in models], output=out
+        )
+        deployment.start(warm=not args.no_warm)
+        table = deployment.route_table()
+        gateway = Gateway(table, deployment.integrations(), api_key=args.api_key, port=port, output=out)
+        kinds = dict.fromkeys(deployment.functions, "Lambda function")
+        kinds.update(dict.fromkeys(deployment.endpoints, "SageMaker container, CPU provider here"))
+        kinds[CATALOG] = "Lambda function"
+        lines = ready_lines(table, base_url=f"http://{LOOPBACK}:{port}", api_key=args.api_key is not None, kinds=kinds)
+        signal.signal(signal.SIGTERM, previous)
+        _GatewayServer(gateway, sock).serve(lines, out)
+        print("[local] stopping ...", file=out, flush=True)
+    except DeploymentError as exc:
+        print(f"modelrail local up: {exc}", file=out, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("[local] interrupted; stopping ...", file=out, flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if deployment is not None:
+            deployment.stop()
+        sock.close()
+    print("[local] stopped", file=out, flush=True)
+    return 0

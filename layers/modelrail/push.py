@@ -1,0 +1,227 @@
+"""``modelrail push``: upload built artifacts to an S3 bucket at ``models/<name>/<version>/`` and verify them.
+
+The local artifact is verified against its own manifest first, so a corrupt build is never uploaded. Every file
+goes up with its sha256 (S3 rejects a body that does not match), ``manifest.json`` last: a reader that finds the
+manifest finds every file it names. Then each object is read back and hashed. An existing version with a
+different manifest is refused unless ``--force``: a deployed function pins that manifest's sha256 and would
+refuse to serve a replaced one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelrail import constants as c
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from modelrail.store.artifact import Artifact
+
+MAX_SINGLE_PUT_BYTES = 5 * 1024**3
+"""S3's limit for one PutObject; larger files would need a multipart upload, which push does not do."""
+_CHUNK = 1 << 20
+
+Progress = Callable[[str], None]
+
+
+class PushError(Exception):
+    """A push that cannot go ahead or did not verify; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class PushedArtifact:
+    """One artifact now in the bucket."""
+
+    name: str
+    version: str
+    bucket: str
+    prefix: str
+    manifest_sha256: str
+    files: int
+    size: int
+    uploaded: bool
+    """False when the bucket already held exactly this artifact."""
+
+    @property
+    def url(self) -> str:
+        """``s3://bucket/prefix``."""
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+def _b64_sha256(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+def _error_code(exc: Exception) -> str:
+    response: Any = getattr(exc, "response", None)
+    return str((response or {}).get("Error", {}).get("Code", ""))
+
+
+def _remote_manifest_sha256(client: S3Client, bucket: str, key: str) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        if _error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+            return None
+        raise
+    return hashlib.sha256(body.read()).hexdigest()
+
+
+def _hash_object(client: S3Client, bucket: str, key: str) -> tuple[str, int]:
+    body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in body.iter_chunks(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _put(client: S3Client, bucket: str, key: str, path: Path, *, sha256: str, content_type: str) -> None:
+    with path.open("rb") as handle:
+        client.put_object(
+            Bucket=bucket, Key=key, Body=handle, ChecksumSHA256=_b64_sha256(sha256), ContentType=content_type
+        )
+
+
+def push_artifact(
+    client: S3Client, *, bucket: str, artifact: Artifact, force: bool = False, progress: Progress | None = None
+) -> PushedArtifact:
+    """Upload one verified artifact (manifest last), then read every object back and check its sha256."""
+    say = progress or (lambda _line: None)
+    manifest = artifact.manifest
+    prefix = c.artifact_prefix(manifest.name, manifest.version)
+    manifest_key = prefix + c.MANIFEST_JSON
+    manifest_path = artifact.path(c.MANIFEST_JSON)
+    files = sorted(manifest.files.items())
+    total = sum(entry.size for _, entry in files) + manifest_path.stat().st_size
+    for name, entry in files:
+        if entry.size > MAX_SINGLE_PUT_BYTES:
+            raise PushError(f"{name} is {entry.size / 1024**3:.1f} GiB; push uploads files of up to 5 GiB only")
+
+    existing = _remote_manifest_sha256(client, bucket, manifest_key)
+    if existing == artifact.manifest_sha256:
+        say(f"{manifest.name} {manifest.version}: s3://{bucket}/{prefix} already holds this artifact; verifying")
+        _verify(client, bucket, prefix, artifact)
+        return PushedArtifact(manifest.name, manifest.version, bucket, prefix, existing, len(files) + 1, total, False)
+    if existing is not None and not force:
+        raise PushError(
+            f"s3://{bucket}/{manifest_key} already exists with a different manifest (sha256 {existing}); deployed "
+            f"functions pin it. Bump `version` in models/{manifest.name}/{c.MANIFEST_YAML} and rebuild, or pass "
+            "--force to replace it"
+        )
+
+    for name, entry in files:
+        say(f"{manifest.name} {manifest.version}: uploading {name} ({entry.size / 1e6:.1f} MB)")
+        _put(
+            client,
+            bucket,
+            prefix + name,
+            artifact.path(name),
+            sha256=entry.sha256,
+            content_type="application/octet-stream",
+        )
+    say(f"{manifest.name} {manifest.version}: uploading {c.MANIFEST_JSON}")
+    _put(client, bucket, manifest_key, manifest_path, sha256=artifact.manifest_sha256, content_type="application/json")
+    _verify(client, bucket, prefix, artifact)
+    say(f"{manifest.name} {manifest.version}: verified {len(files) + 1} objects at s3://{bucket}/{prefix}")
+    return PushedArtifact(
+        manifest.name, manifest.version, bucket, prefix, artifact.manifest_sha256, len(files) + 1, total, True
+    )
+
+
+def _verify(client: S3Client, bucket: str, prefix: str, artifact: Artifact) -> None:
+    expected = {name: (entry.sha256, entry.size) for name, entry in artifact.manifest.files.items()}
+    expected[c.MANIFEST_JSON] = (artifact.manifest_sha256, artifact.path(c.MANIFEST_JSON).stat().st_size)
+    for name, (sha256, size) in sorted(expected.items()):
+        actual_sha, actual_size = _hash_object(client, bucket, prefix + name)
+        if (actual_sha, actual_size) != (sha256, size):
+            raise PushError(
+                f"s3://{bucket}/{prefix}{name} reads back as sha256 {actual_sha} ({actual_size} bytes), expected "
+                f"{sha256} ({size} bytes); push again"
+            )
+
+
+def resolve_artifacts(names: Iterable[str], *, models_dir: Path, build_dir: Path) -> list[Artifact]:
+    """The verified local artifacts of the named models (all models when none are named), at their current version."""
+    from modelrail.manifest import ManifestError, discover_manifests, load_manifest
+    from modelrail.store.local_dir import load_local_dir
+
+    manifests = discover_manifests(models_dir)
+    wanted = list(names) or list(manifests)
+    if not wanted:
+        raise PushError(f"no models found: {models_dir} has no */{c.MANIFEST_YAML}")
+    artifacts = []
+    for name in wanted:
+        if name not in manifests:
+            raise PushError(f"no model `{name}` in {models_dir}; known: {', '.join(manifests) or 'none'}")
+        try:
+            version = load_manifest(manifests[name]).version
+        except ManifestError as exc:
+            raise PushError(str(exc)) from None
+        directory = build_dir / name / version
+        if not (directory / c.MANIFEST_JSON).is_file():
+            raise PushError(f"{name} {version} is not built ({directory} is missing); run `modelrail build {name}`")
+        artifacts.append(load_local_dir(directory, manifest_sha256=None))
+    return artifacts
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``modelrail push``."""
+    parser = subparsers.add_parser(
+        "push",
+        help="upload built models to an S3 bucket and verify them",
+        description=(
+            "Upload build/models/<name>/<version>/ to s3://BUCKET/models/<name>/<version>/ (manifest.json last), "
+            "then read every object back and check its sha256. Uses your normal AWS credentials and region."
+        ),
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="models to push (default: all in --models-dir)")
+    parser.add_argument("--bucket", required=True, help="the model bucket (the stack's ModelBucket output)")
+    parser.add_argument("--models-dir", type=Path, default=Path(c.MODELS_DIR), help="default: %(default)s")
+    parser.add_argument("--build-dir", type=Path, default=Path(c.BUILD_DIR), help="default: %(default)s")
+    parser.add_argument("--endpoint-url", help="an S3-compatible endpoint instead of AWS (or set AWS_ENDPOINT_URL_S3)")
+    parser.add_argument("--force", action="store_true", help="replace a version the bucket holds with other content")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Push each artifact; print its location and the sha256 a deployment pins."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from modelrail.errors import ModelrailError
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        artifacts = resolve_artifacts(args.names, models_dir=args.models_dir, build_dir=args.build_dir)
+        client = boto3.client("s3", endpoint_url=args.endpoint_url)
+        pushed = [
+            push_artifact(client, bucket=args.bucket, artifact=artifact, force=args.force, progress=progress)
+            for artifact in artifacts
+        ]
+    except (PushError, ModelrailError) as exc:
+        print(f"modelrail push: {exc}", file=sys.stderr)
+        return 1
+    except ClientError as exc:
+        print(f"modelrail push: S3 refused ({_error_code(exc) or 'error'}): {exc}", file=sys.stderr)
+        return 1
+    except BotoCoreError as exc:
+        print(f"modelrail push: {exc} (configure AWS credentials and a region, e.g. `aws configure`)", file=sys.stderr)
+        return 1
+    for item in pushed:
+        state = "uploaded" if item.uploaded else "unchanged"
+        print(f"{item.name}\t{item.version}\t{item.url}\t{state}\t{c.ENV_MANIFEST_SHA256}={item.manifest_sha256}")
+    return 0

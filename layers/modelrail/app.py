@@ -1,172 +1,46 @@
 """The serving app: ``create_app()`` builds the FastAPI app every compute flavour runs.
 
 Lambda wraps it in Mangum; the SageMaker container and local mode run it under uvicorn. Routes come from
-``routes.model_routes`` and ``routes.CATALOG_ROUTES`` (the same table API Gateway is built from). Route
-handlers are ``async``: under Lambda (one request per process at a time) model work runs inline, which
-saves a thread hop per request; under a concurrent server it runs in the threadpool so one slow request
-never blocks the event loop (ONNX Runtime sessions are safe to call from several threads).
+``routes.model_routes`` and ``routes.CATALOG_ROUTES`` (the same table API Gateway is built from).
+
+Importing this module is cheap on purpose: ``create_app`` starts fetching the model in a background thread
+first and only then imports the web framework, so on a cold start the download overlaps those imports.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
-
-from modelrail import __version__, codecs, openapi, operations
-from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
-from modelrail.loader import LoadedModel, ModelLoader
+from modelrail import __version__
+from modelrail.loader import ModelLoader
 from modelrail.logs import configure_logging
 from modelrail.metrics import MetricsEmitter
-from modelrail.middleware import REQUEST_STATS_STATE, RequestContextMiddleware
-from modelrail.responses import handle_exception
 from modelrail.routes import CATALOG_ROUTES, Operation, model_routes
 from modelrail.settings import Settings, get_settings
 
-T = TypeVar("T")
-Handler = Callable[[Request], Awaitable[Response]]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    """A compact JSON response."""
-    return Response(codecs.base.dump_json(body), status_code=status, media_type=codecs.base.JSON_MEDIA_TYPE)
+def _docs() -> dict[Operation, tuple[dict[str, Any], dict[int | str, dict[str, Any]]]]:
+    from modelrail import openapi
 
-
-class ModelApi:
-    """The handlers of every operation, over one lazily loaded model."""
-
-    def __init__(self, settings: Settings, loader: ModelLoader) -> None:
-        self.settings = settings
-        self.loader = loader
-
-    async def call(self, request: Request, function: Callable[..., T], *args: Any) -> T:
-        """Run blocking model work inline under Lambda, in the threadpool under a concurrent server."""
-        if "aws.event" in request.scope:
-            return function(*args)
-        return await run_in_threadpool(function, *args)
-
-    def check_name(self, request: Request) -> None:
-        """404 for another model's path, before reading the body or loading anything."""
-        name = request.path_params.get("name")
-        wanted = self.settings.model_name
-        if name is not None and wanted is not None and name != wanted:
-            raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{wanted}`")
-
-    async def model(self, request: Request) -> LoadedModel:
-        """The loaded model (loading it on first use), after checking the path's name and version."""
-        self.check_name(request)
-        name = request.path_params.get("name")
-        version = request.path_params.get("version")
-        model = self.loader.loaded
-        if model is None:
-            model = await self.call(request, self.loader.get)
-        manifest = model.manifest
-        if name is not None and name != manifest.name:
-            raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{manifest.name}`")
-        if version is not None and version != manifest.version:
-            raise VersionNotFoundError(
-                f"model `{manifest.name}` has no version `{version}`; the served version is `{manifest.version}`"
-            )
-        return model
-
-    async def infer(self, request: Request) -> Response:
-        """Run raw tensors through the model."""
-        self.check_name(request)
-        codec = codecs.infer_codec(request.headers)
-        body = await request.body()
-        decoded = codec.decode(body, request.headers)
-        model = await self.model(request)
-        started = time.perf_counter()
-        answer = await self.call(request, operations.infer, model, decoded)
-        encoded = codecs.response_codec(answer).encode(answer)
-        _stats(request, inference_ms=(time.perf_counter() - started) * 1000)
-        return Response(encoded.body, media_type=encoded.media_type, headers=encoded.headers)
-
-    async def predict(self, request: Request) -> Response:
-        """Task API: instances in, predictions out."""
-        self.check_name(request)
-        codecs.require_json(request.headers)
-        decoded = codecs.V1_TASK.decode(await request.body(), request.headers)
-        model = await self.model(request)
-        started = time.perf_counter()
-        answer = await self.call(request, operations.predict, model, decoded)
-        encoded = codecs.V1_TASK.encode(answer)
-        _stats(request, inference_ms=(time.perf_counter() - started) * 1000, instances=len(decoded.instances))
-        return Response(encoded.body, media_type=encoded.media_type)
-
-    async def metadata(self, request: Request) -> Response:
-        """Model metadata: tensors, task, provider, processing."""
-        return json_response(operations.metadata(await self.model(request)))
-
-    async def model_ready(self, request: Request) -> Response:
-        """200 once the model has loaded (loading it if needed)."""
-        model = await self.model(request)
-        return json_response({"name": model.manifest.name, "ready": True})
-
-    async def catalog(self, request: Request) -> Response:
-        """This process's model."""
-        try:
-            entries = [operations.catalog_entry(await self.model(request))]
-        except ModelrailError:
-            entries = [
-                {
-                    "name": self.settings.model_name,
-                    "version": self.settings.model_version,
-                    "task": None,
-                    "target": None,
-                    "ready": False,
-                }
-            ]
-        return json_response({"models": entries})
-
-    async def live(self, request: Request) -> Response:
-        """The process answers."""
-        del request
-        return json_response({"live": True})
-
-    async def ready(self, request: Request) -> Response:
-        """200 when the model is loaded or loads now; 503 otherwise."""
-        await self.model(request)
-        return json_response({"ready": True})
-
-    def handlers(self) -> dict[Operation, Handler]:
-        """Operation -> handler (``/openapi.json`` is FastAPI's own)."""
-        return {
-            Operation.V1_PREDICT: self.predict,
-            Operation.V2_INFER: self.infer,
-            Operation.V2_MODEL_METADATA: self.metadata,
-            Operation.V2_MODEL_READY: self.model_ready,
-            Operation.V1_CATALOG: self.catalog,
-            Operation.V2_HEALTH_LIVE: self.live,
-            Operation.V2_HEALTH_READY: self.ready,
-        }
-
-
-def _stats(request: Request, **values: Any) -> None:
-    request.scope.setdefault("state", {}).setdefault(REQUEST_STATS_STATE, {}).update(values)
-
-
-_DOCS: dict[Operation, tuple[dict[str, Any], dict[int | str, dict[str, Any]]]] = {
-    Operation.V1_PREDICT: (
-        openapi.json_body(openapi.V1PredictRequest),
-        openapi.answers(openapi.V1PredictResponse, 400, 404, 413, 415, 422, 503),
-    ),
-    Operation.V2_INFER: (
-        openapi.json_body(openapi.V2InferRequest, binary=True),
-        openapi.answers(openapi.V2InferResponse, 400, 404, 413, 415, 422, 503),
-    ),
-    Operation.V2_MODEL_METADATA: ({}, openapi.answers(openapi.V2ModelMetadata, 404, 503)),
-    Operation.V2_MODEL_READY: ({}, openapi.answers(openapi.V2ModelReady, 404, 503)),
-    Operation.V1_CATALOG: ({}, openapi.answers(openapi.V1Catalog)),
-    Operation.V2_HEALTH_LIVE: ({}, openapi.answers(None)),
-    Operation.V2_HEALTH_READY: ({}, openapi.answers(None, 503)),
-}
+    common = (400, 404, 413, 415, 422, 503)
+    return {
+        Operation.V1_PREDICT: (
+            openapi.json_body(openapi.V1PredictRequest),
+            openapi.answers(openapi.V1PredictResponse, *common),
+        ),
+        Operation.V2_INFER: (
+            openapi.json_body(openapi.V2InferRequest, binary=True),
+            openapi.answers(openapi.V2InferResponse, *common),
+        ),
+        Operation.V2_MODEL_METADATA: ({}, openapi.answers(openapi.V2ModelMetadata, 404, 503)),
+        Operation.V2_MODEL_READY: ({}, openapi.answers(openapi.V2ModelReady, 404, 503)),
+        Operation.V1_CATALOG: ({}, openapi.answers(openapi.V1Catalog)),
+        Operation.V2_HEALTH_LIVE: ({}, openapi.answers(None)),
+        Operation.V2_HEALTH_READY: ({}, openapi.answers(None, 503)),
+    }
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
@@ -180,12 +54,28 @@ def create_app(
     loader: ModelLoader | None = None,
     preload: bool | None = None,
 ) -> FastAPI:
-    """The app for this process's model; ``preload`` (default: when a model source is configured) starts
-    fetching in the background right away so it overlaps the rest of start-up."""
+    """The app for this process's model.
+
+    ``preload`` (default: when a model source is configured) starts fetching in the background right away.
+    """
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, model=settings.model_name, version=settings.model_version)
     emitter = MetricsEmitter(namespace=settings.metrics_namespace, model=settings.model_name or "unknown")
     loader = loader or ModelLoader(settings, emitter)
+    if preload if preload is not None else (settings.model_dir is not None or settings.model_bucket is not None):
+        loader.preload()
+
+    from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.openapi.utils import get_openapi
+    from starlette.exceptions import HTTPException
+
+    from modelrail import openapi
+    from modelrail.api import ModelApi
+    from modelrail.errors import ModelrailError
+    from modelrail.middleware import RequestContextMiddleware
+    from modelrail.responses import handle_exception
+
     api = ModelApi(settings, loader)
     app = FastAPI(
         title="modelrail",
@@ -195,10 +85,11 @@ def create_app(
         redoc_url=None,
     )
     handlers = api.handlers()
+    docs = _docs()
     for route in [*model_routes("{name}"), *CATALOG_ROUTES]:
         if route.operation is Operation.OPENAPI:
             continue
-        extra, responses = _DOCS[route.operation]
+        extra, responses = docs[route.operation]
         parameters = _path_parameters(route.path)
         app.add_api_route(
             route.path,
@@ -208,7 +99,6 @@ def create_app(
             summary=(handlers[route.operation].__doc__ or "").strip(),
             openapi_extra={**extra, **({"parameters": parameters} if parameters else {})},
             responses=responses,
-            include_in_schema=True,
         )
     for exception in (ModelrailError, HTTPException, RequestValidationError):
         app.add_exception_handler(exception, handle_exception)
@@ -224,6 +114,4 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
-    if preload if preload is not None else (settings.model_dir is not None or settings.model_bucket is not None):
-        loader.preload()
     return app

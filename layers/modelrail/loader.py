@@ -12,16 +12,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from modelrail import metrics
 from modelrail.errors import ModelrailError, ModelUnavailableError
 from modelrail.logs import get_logger, set_model_context
-from modelrail.manifest import BuiltManifest
 from modelrail.metrics import MetricsEmitter
-from modelrail.processors.base import Processor, processor_for
-from modelrail.session import ModelSession
 from modelrail.settings import Settings
-from modelrail.store import Artifact, fetch_artifact
+
+if TYPE_CHECKING:
+    from modelrail.manifest import BuiltManifest
+    from modelrail.processors.base import Processor
+    from modelrail.session import ModelSession
+    from modelrail.store import Artifact
 
 log = get_logger("loader")
 
@@ -50,7 +53,7 @@ class ModelLoader:
         settings: Settings,
         emitter: MetricsEmitter,
         *,
-        fetch: Callable[[Settings], Artifact] = fetch_artifact,
+        fetch: Callable[[Settings], Artifact] | None = None,
     ) -> None:
         self.settings = settings
         self.emitter = emitter
@@ -74,7 +77,17 @@ class ModelLoader:
             return self._model
 
     def preload(self) -> threading.Thread:
-        """Start loading in the background, so fetching overlaps the rest of start-up; errors are logged."""
+        """Start loading in the background, so fetching overlaps the rest of start-up; errors are logged.
+
+        The heavy extension modules are imported here, in the calling thread, before the thread starts:
+        importing numpy from two threads at once can fail half-initialised, and the caller is about to
+        import the web framework (which imports numpy through the codecs).
+        """
+        import numpy  # noqa: F401
+        import onnxruntime  # noqa: F401
+
+        if self._fetch is None and self.settings.model_dir is None:
+            import boto3  # noqa: F401
 
         def run() -> None:
             # already logged and counted; the first request retries and reports it
@@ -86,9 +99,14 @@ class ModelLoader:
         return thread
 
     def _load(self) -> LoadedModel:
+        # Imported here, in the loading thread: boto3, onnxruntime and numpy load while the main thread
+        # imports the web framework (a cold start pays for both only once).
+        from modelrail.session import ModelSession
+        from modelrail.store import fetch_artifact
+
         started = time.perf_counter()
         try:
-            artifact = self._fetch(self.settings)
+            artifact = (self._fetch or fetch_artifact)(self.settings)
             fetched = time.perf_counter()
             self._check_identity(artifact)
             manifest = artifact.manifest
@@ -148,6 +166,8 @@ class ModelLoader:
 
 
 def _build_processor(artifact: Artifact, session: ModelSession) -> Processor:
+    from modelrail.processors.base import processor_for
+
     try:
         return processor_for(artifact, session)
     except ModelrailError:

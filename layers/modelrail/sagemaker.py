@@ -12,7 +12,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 
-from modelrail.app import ModelApi, create_app
+from modelrail.api import ModelApi
+from modelrail.app import create_app
 from modelrail.codecs.base import BINARY_HEADER, JSON_MEDIA_TYPE, dump_json, parse_json
 from modelrail.constants import MANIFEST_JSON, SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER, SAGEMAKER_MODEL_DIR
 from modelrail.errors import InvalidInputError, ModelrailError

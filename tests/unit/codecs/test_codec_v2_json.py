@@ -131,13 +131,11 @@ def test_malformed_requests_name_what_is_wrong(document: Any, message: str) -> N
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (b"{not json", "request body is not valid JSON: Expecting property name enclosed in double quotes at line 1"),
+        (b"{not json", "request body is not valid JSON: unexpected character at line 1 column 2"),
         (b"\x80abc", "request body is not UTF-8 text"),
-        (b"[" * 100_000 + b"]" * 100_000, "request body is not acceptable JSON"),
-        (
-            b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [NaN]}]}',
-            "values must be finite numbers",
-        ),
+        (b"[" * 100_000 + b"]" * 100_000, "request body is not valid JSON: array and object recursion depth exceeded"),
+        (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [NaN]}]}', "not valid JSON"),
+        (b"1" * 5000, "not valid JSON: number is infinity"),
     ],
 )
 def test_unreadable_bodies_are_400s(raw: bytes, message: str) -> None:

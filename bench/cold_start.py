@@ -1,0 +1,128 @@
+"""Cold start of the Lambda handler vs a raw ONNX Runtime baseline, both fetching from a local S3 server.
+
+Each run is a fresh Python process with an empty cache directory, against moto's S3 server on loopback:
+- raw: import onnxruntime + boto3, download model.onnx, build a session, run once (the floor);
+- modelrail: import handler.py (FastAPI app, Mangum; the model fetch starts in the background), then answer
+  the first API Gateway event: verified fetch of every artifact file, session, processor, response.
+Runs alternate raw/modelrail to share any load on the machine. Prints medians, the ratio and peak RSS.
+
+    .venv/bin/python bench/cold_start.py [--runs 7] [--models minilm digits]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+EVENTS = {"minilm": "minilm-predict.http-api-v2.json", "digits": "digits-predict.http-api-v2.json"}
+MEMORY_MB = {"minilm": 2048, "digits": 512}  # the bundled manifests' memory_mb
+
+
+def child(kind: str, model: str, env: dict[str, str]) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "_cold_child.py"), kind, model, str(ROOT / "events" / EVENTS[model])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH ")]
+    if result.returncode != 0 or not lines:
+        raise SystemExit(f"{kind} {model} failed:\n{result.stderr[-3000:]}")
+    return dict(json.loads(lines[-1].removeprefix("BENCH ")))
+
+
+def median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--models", nargs="+", default=["minilm", "digits"])
+    args = parser.parse_args()
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from tests.support.serving_servers import built_artifact
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    base_env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "MODELRAIL_INTRA_OP_THREADS": "1",  # both sides: what a 512-2048 MB function gets
+        "MODELRAIL_LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(
+        {
+            k: base_env[k]
+            for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3")
+        }
+    )
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="bench")
+    try:
+        for model in args.models:
+            artifact = built_artifact(model)
+            prefix = f"models/{model}/1/"
+            for path in artifact.iterdir():
+                s3.put_object(Bucket="bench", Key=prefix + path.name, Body=path.read_bytes())
+            sha = hashlib.sha256((artifact / "manifest.json").read_bytes()).hexdigest()
+            raw_runs, ours = [], []
+            for _ in range(args.runs):
+                for kind, runs in (("raw", raw_runs), ("modelrail", ours)):
+                    with tempfile.TemporaryDirectory() as cache:
+                        env = {
+                            **base_env,
+                            "MODELRAIL_MODEL_BUCKET": "bench",
+                            "MODELRAIL_MODEL_PREFIX": prefix,
+                            "MODELRAIL_MANIFEST_SHA256": sha,
+                            "MODELRAIL_MODEL_NAME": model,
+                            "MODELRAIL_MODEL_VERSION": "1",
+                            "MODELRAIL_CACHE_DIR": cache,
+                            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB[model]),
+                        }
+                        runs.append(child(kind, model, env))
+            report(model, raw_runs, ours)
+    finally:
+        server.stop()
+    return 0
+
+
+def report(model: str, raw_runs: list[dict[str, float]], ours: list[dict[str, float]]) -> None:
+    raw_total, our_total = median(raw_runs, "total_ms"), median(ours, "total_ms")
+    print(f"\n## {model}: median of {len(ours)} cold processes each (ms)")
+    print("| | imports | fetch | session | first inference / request | total | peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"| raw baseline | {median(raw_runs, 'imports_ms'):.0f} | {median(raw_runs, 'fetch_ms'):.0f} | "
+        f"{median(raw_runs, 'session_ms'):.0f} | {median(raw_runs, 'first_inference_ms'):.0f} | {raw_total:.0f} | "
+        f"{median(raw_runs, 'peak_rss_mb'):.0f} |"
+    )
+    print(
+        f"| modelrail handler | {median(ours, 'imports_ms'):.0f} | {median(ours, 'fetch_ms'):.0f} (background) | "
+        f"{median(ours, 'session_ms'):.0f} | {median(ours, 'first_request_ms'):.0f} | {our_total:.0f} | "
+        f"{median(ours, 'peak_rss_mb'):.0f} |"
+    )
+    print(f"cold start ratio modelrail / raw: {our_total / raw_total:.2f} (target <= 1.3)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The handlers of every API operation over one lazily loaded model (routes are wired in ``app.py``).
+
+Handlers are ``async``: under Lambda (one request per process at a time) model work runs inline, which
+saves a thread hop per request; under a concurrent server it runs in the threadpool so one slow request
+never blocks the event loop (ONNX Runtime sessions are safe to call from several threads).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from modelrail import codecs, operations
+from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
+from modelrail.loader import LoadedModel, ModelLoader
+from modelrail.middleware import REQUEST_STATS_STATE
+from modelrail.routes import Operation
+from modelrail.settings import Settings
+
+T = TypeVar("T")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A compact JSON response."""
+    return Response(codecs.base.dump_json(body), status_code=status, media_type=codecs.base.JSON_MEDIA_TYPE)
+
+
+class ModelApi:
+    """The handlers of every operation, over one lazily loaded model."""
+
+    def __init__(self, settings: Settings, loader: ModelLoader) -> None:
+        self.settings = settings
+        self.loader = loader
+
+    async def call(self, request: Request, function: Callable[..., T], *args: Any) -> T:
+        """Run blocking model work inline under Lambda, in the threadpool under a concurrent server."""
+        if "aws.event" in request.scope:
+            return function(*args)
+        return await run_in_threadpool(function, *args)
+
+    def check_name(self, request: Request) -> None:
+        """404 for another model's path, before reading the body or loading anything."""
+        name = request.path_params.get("name")
+        wanted = self.settings.model_name
+        if name is not None and wanted is not None and name != wanted:
+            raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{wanted}`")
+
+    async def model(self, request: Request) -> LoadedModel:
+        """The loaded model (loading it on first use), after checking the path's name and version."""
+        self.check_name(request)
+        name = request.path_params.get("name")
+        version = request.path_params.get("version")
+        model = self.loader.loaded
+        if model is None:
+            model = await self.call(request, self.loader.get)
+        manifest = model.manifest
+        if name is not None and name != manifest.name:
+            raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{manifest.name}`")
+        if version is not None and version != manifest.version:
+            raise VersionNotFoundError(
+                f"model `{manifest.name}` has no version `{version}`; the served version is `{manifest.version}`"
+            )
+        return model
+
+    async def infer(self, request: Request) -> Response:
+        """Run raw tensors through the model."""
+        self.check_name(request)
+        codec = codecs.infer_codec(request.headers)
+        body = await request.body()
+        decoded = codec.decode(body, request.headers)
+        model = await self.model(request)
+        started = time.perf_counter()
+        answer = await self.call(request, operations.infer, model, decoded)
+        encoded = codecs.response_codec(answer).encode(answer)
+        _stats(request, inference_ms=(time.perf_counter() - started) * 1000)
+        return Response(encoded.body, media_type=encoded.media_type, headers=encoded.headers)
+
+    async def predict(self, request: Request) -> Response:
+        """Task API: instances in, predictions out."""
+        self.check_name(request)
+        codecs.require_json(request.headers)
+        decoded = codecs.V1_TASK.decode(await request.body(), request.headers)
+        model = await self.model(request)
+        started = time.perf_counter()
+        answer = await self.call(request, operations.predict, model, decoded)
+        encoded = codecs.V1_TASK.encode(answer)
+        _stats(request, inference_ms=(time.perf_counter() - started) * 1000, instances=len(decoded.instances))
+        return Response(encoded.body, media_type=encoded.media_type)
+
+    async def metadata(self, request: Request) -> Response:
+        """Model metadata: tensors, task, provider, processing."""
+        return json_response(operations.metadata(await self.model(request)))
+
+    async def model_ready(self, request: Request) -> Response:
+        """200 once the model has loaded (loading it if needed)."""
+        model = await self.model(request)
+        return json_response({"name": model.manifest.name, "ready": True})
+
+    async def catalog(self, request: Request) -> Response:
+        """This process's model."""
+        try:
+            entries = [operations.catalog_entry(await self.model(request))]
+        except ModelrailError:
+            entries = [
+                {
+                    "name": self.settings.model_name,
+                    "version": self.settings.model_version,
+                    "task": None,
+                    "target": None,
+                    "ready": False,
+                }
+            ]
+        return json_response({"models": entries})
+
+    async def live(self, request: Request) -> Response:
+        """The process answers."""
+        del request
+        return json_response({"live": True})
+
+    async def ready(self, request: Request) -> Response:
+        """200 when the model is loaded or loads now; 503 otherwise."""
+        await self.model(request)
+        return json_response({"ready": True})
+
+    def handlers(self) -> dict[Operation, Handler]:
+        """Operation -> handler (``/openapi.json`` is FastAPI's own)."""
+        return {
+            Operation.V1_PREDICT: self.predict,
+            Operation.V2_INFER: self.infer,
+            Operation.V2_MODEL_METADATA: self.metadata,
+            Operation.V2_MODEL_READY: self.model_ready,
+            Operation.V1_CATALOG: self.catalog,
+            Operation.V2_HEALTH_LIVE: self.live,
+            Operation.V2_HEALTH_READY: self.ready,
+        }
+
+
+def _stats(request: Request, **values: Any) -> None:
+    request.scope.setdefault("state", {}).setdefault(REQUEST_STATS_STATE, {}).update(values)

@@ -10,11 +10,12 @@ STARTED = time.perf_counter()
 import json  # noqa: E402 - timing starts before any import
 import os  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 
 def peak_rss_mb() -> float:
     """Peak resident set size of this process (VmHWM; ru_maxrss would include the pre-exec parent)."""
-    with open("/proc/self/status", encoding="ascii") as status:
+    with Path("/proc/self/status").open(encoding="ascii") as status:
         line = next(line for line in status if line.startswith("VmHWM:"))
     return int(line.split()[1]) / 1024
 
@@ -31,8 +32,8 @@ def raw(model: str) -> dict[str, float]:
         os.environ["MODELRAIL_MODEL_PREFIX"],
         os.environ["MODELRAIL_CACHE_DIR"],
     )
-    os.makedirs(cache, exist_ok=True)
-    path = os.path.join(cache, "model.onnx")
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    path = str(Path(cache) / "model.onnx")
     boto3.client("s3").download_file(bucket, prefix + "model.onnx", path)
     fetched = time.perf_counter()
     options = ort.SessionOptions()
@@ -59,12 +60,11 @@ def modelrail(event_path: str) -> dict[str, float]:
     """The real thing: import handler.py (app + background fetch), then answer the first event."""
     import types
 
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "functions", "lambda_inference"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions" / "lambda_inference"))
     import handler
 
     imported = time.perf_counter()
-    with open(event_path, encoding="utf-8") as handle:
-        event = json.load(handle)
+    event = json.loads(Path(event_path).read_text(encoding="utf-8"))
     context = types.SimpleNamespace(
         aws_request_id="bench",
         function_name="bench",

@@ -106,7 +106,7 @@ def main() -> int:
     args = parser.parse_args()
     rows = []
     base_event = json.loads((ROOT / "events" / "minilm-predict.http-api-v2.json").read_text())
-    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+    with Path(os.devnull).open("w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
         for route, handler in bare_apps().items():
             event = {**base_event, "rawPath": f"/{route}", "body": "{}"}
             event["requestContext"] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -185,7 +184,3 @@ def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
 
-
-def element_count(shape: Sequence[int]) -> int:
-    """Number of elements in a tensor of this shape."""
-    return math.prod(shape)

@@ -21,9 +21,9 @@ LOCAL_ACCOUNT_ID = "123456789012"
 """The account id moto and ``sam local`` use."""
 LOCAL_API_ID = "local"
 LOCAL_STAGE = "local"
-BINARY_MEDIA_TYPES: tuple[str, ...] = ("*/*",)
-"""Media types the REST API passes to Lambda base64-encoded; ``*/*`` because tritonclient sends binary
-tensor bodies with no Content-Type at all."""
+BINARY_MEDIA_TYPES: tuple[str, ...] = ("application/octet-stream",)
+"""Media types the REST API hands to Lambda base64-encoded (the stack's ``binaryMediaTypes``); any other body,
+or one with no Content-Type, arrives as text."""
 
 _PROXY_RESPONSE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 

@@ -98,6 +98,8 @@ class ChildProcess:
 
     def start(self) -> None:
         """Start the child (returns at once; see ``wait_ready``)."""
+        if self._process is not None:
+            self.kill()  # reaps an exited predecessor too
         self._ready.clear()
         self.ready_line = None
         self._process = subprocess.Popen(  # noqa: S603 - argv is built by local mode, never from user text
@@ -116,13 +118,14 @@ class ChildProcess:
 
     def _forward(self, process: subprocess.Popen[str]) -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            text = line.rstrip("\n")
-            if self.ready_marker and not self._ready.is_set() and text.startswith(self.ready_marker):
-                self.ready_line = text
-                self._ready.set()
-                continue
-            with contextlib.suppress(ValueError, OSError):  # the output stream may be closed at shutdown
+        # The pipe or the output stream may be closed under us at shutdown; output is best effort then.
+        with contextlib.suppress(ValueError, OSError):
+            for line in process.stdout:
+                text = line.rstrip("\n")
+                if self.ready_marker and not self._ready.is_set() and text.startswith(self.ready_marker):
+                    self.ready_line = text
+                    self._ready.set()
+                    continue
                 print(f"[{self.name}] {text}", file=self.output, flush=True)
 
     def wait_ready(self, timeout_s: float) -> str:
@@ -155,18 +158,25 @@ class ChildProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        if self._reader is not None:
-            self._reader.join(timeout=2)
-        if process.stdout is not None:
-            process.stdout.close()
+        self._reap(process)
 
     def kill(self) -> None:
         """Kill at once (a function that ran past its timeout); the next ``start`` is a fresh environment."""
         process = self._process
-        if process is not None and process.poll() is None:
+        if process is None:
+            return
+        if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        self._reap(process)
+
+    def _reap(self, process: subprocess.Popen[str]) -> None:
+        """Let the output thread drain what the exited process wrote, then close its pipe."""
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+        if process.stdout is not None:
+            process.stdout.close()
 
     def close(self) -> None:
         """Stop the child and close its socket."""

@@ -1,0 +1,201 @@
+"""The local gateway over real loopback HTTP: API Gateway's order of checks, its proxy events, its own answers,
+and the SageMaker integration, with stand-in handlers and containers behind it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
+from modelrail.errors import API_KEY_REJECTED_MESSAGE, NO_SUCH_ROUTE_MESSAGE
+from modelrail.local import gateway_responses
+from modelrail.local.gateway import Gateway
+from modelrail.local.lambda_function import LambdaFunction
+from modelrail.local.lambda_integration import LambdaIntegration
+from modelrail.local.processes import bind_loopback
+from modelrail.local.routing import CATALOG, RouteTable
+from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
+from modelrail.local.sagemaker_integration import NO_ANSWER_MESSAGE, SageMakerIntegration
+from modelrail.routes import Route, custom_attributes, model_routes
+from tests.support.local_standins import start_standin_function
+
+KEY = "test-key-1"
+ROUTES: list[tuple[Route, str]] = [
+    (Route("GET", "/echo", model_routes("m")[0].operation), "fn"),
+    (Route("POST", "/echo", model_routes("m")[0].operation), "fn"),
+    *((Route("GET", f"/{path}", model_routes("m")[0].operation), "fn") for path in ("raise", "malformed", "binary")),
+    *((route, "gpu") for route in model_routes("gpu")),
+]
+
+
+@pytest.fixture(scope="module")
+def function(standin_handler: str) -> Iterator[LambdaFunction]:
+    function = start_standin_function(standin_handler)
+    yield function
+    function.close()
+
+
+@pytest.fixture(scope="module")
+def endpoint(standin_container: str) -> Iterator[SageMakerEndpoint]:
+    endpoint = SageMakerEndpoint(EndpointConfig(name="gpu", app=standin_container))
+    endpoint.start()
+    endpoint.wait_in_service(60)
+    yield endpoint
+    endpoint.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(function: LambdaFunction, endpoint: SageMakerEndpoint) -> Iterator[str]:
+    import uvicorn
+
+    sock = bind_loopback()
+    port = sock.getsockname()[1]
+    gateway = Gateway(
+        RouteTable(ROUTES),
+        {"fn": LambdaIntegration(function), "gpu": SageMakerIntegration(endpoint)},
+        api_key=KEY,
+        port=port,
+    )
+    server = uvicorn.Server(uvicorn.Config(gateway, log_level="warning", lifespan="on", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "gateway did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+def get(base_url: str, path: str, *, key: str | None = KEY, **kwargs: Any) -> httpx.Response:
+    headers = {"x-api-key": key} if key else {}
+    headers.update(kwargs.pop("headers", {}))
+    return httpx.request(kwargs.pop("method", "GET"), base_url + path, headers=headers, timeout=30, **kwargs)
+
+
+def error_of(response: httpx.Response) -> dict[str, str]:
+    assert response.headers["content-type"] == "application/json"
+    document: dict[str, str] = response.json()
+    assert set(document) == {"error", "code"}
+    return document
+
+
+def test_request_reaches_the_handler_as_a_rest_proxy_event(base_url: str) -> None:
+    response = get(base_url, "/echo?q=1&q=2", method="POST", content=b'{"a": 1}', headers={"X-Trace": "t"})
+    assert response.status_code == 200
+    assert response.headers["x-standin"] == "yes"
+    assert response.headers["x-multi"] == "1, 2"
+    assert response.headers["x-amzn-requestid"]
+    event = response.json()["event"]
+    assert event["httpMethod"] == "POST"
+    assert event["resource"] == "/echo"
+    assert event["body"] == '{"a": 1}'
+    assert event["isBase64Encoded"] is False
+    assert event["multiValueQueryStringParameters"] == {"q": ["1", "2"]}
+    assert event["headers"]["x-trace"] == "t"
+    assert event["requestContext"]["identity"]["apiKey"] == KEY
+    assert event["requestContext"]["requestId"] == response.headers["x-amzn-requestid"]
+
+
+def test_octet_stream_request_and_binary_response_are_byte_exact(base_url: str) -> None:
+    raw = bytes(range(256)) * 3
+    sent = get(base_url, "/echo", method="POST", content=raw, headers={"Content-Type": "application/octet-stream"})
+    event = sent.json()["event"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == raw
+    received = get(base_url, "/binary")
+    assert received.content == bytes(range(256))
+    assert received.headers["content-type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key", KEY.upper()])
+def test_missing_or_wrong_key_is_403_before_the_function_runs(base_url: str, key: str | None) -> None:
+    response = get(base_url, "/echo", key=key)
+    assert response.status_code == 403
+    assert error_of(response) == {"error": API_KEY_REJECTED_MESSAGE, "code": "forbidden"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/nope"), ("DELETE", "/echo"), ("GET", "/v1/models/other/predict")]
+)
+def test_unknown_path_or_method_is_404_with_or_without_a_key(base_url: str, method: str, path: str) -> None:
+    for key in (KEY, None):
+        response = get(base_url, path, key=key, method=method)
+        assert response.status_code == 404
+        assert error_of(response) == {"error": NO_SUCH_ROUTE_MESSAGE, "code": "not_found"}
+
+
+def test_body_over_10_mb_is_413_from_the_gateway(base_url: str) -> None:
+    response = get(base_url, "/echo", method="POST", content=b"x" * (10 * 1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "payload_too_large"
+
+
+def test_event_over_lambdas_6_mb_is_413(base_url: str) -> None:
+    response = get(base_url, "/echo", method="POST", content=b"x" * (6 * 1024 * 1024))
+    assert response.status_code == 413
+    assert error_of(response) == json.loads(gateway_responses.LAMBDA_PAYLOAD_TOO_LARGE.response().body)
+
+
+@pytest.mark.parametrize("path", ["/raise", "/malformed"])
+def test_failed_function_or_malformed_response_is_502_and_the_next_request_works(base_url: str, path: str) -> None:
+    response = get(base_url, path)
+    assert response.status_code == 502
+    assert error_of(response) == {"error": "Internal server error", "code": "internal_error"}
+    assert get(base_url, "/echo").status_code == 200
+
+
+def test_gpu_route_calls_invocations_with_the_operation_and_version(base_url: str) -> None:
+    response = get(base_url, "/v2/models/gpu/versions/3/infer", method="POST", content=b'{"inputs": []}')
+    assert response.status_code == 200
+    seen = response.json()
+    assert seen["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=3"
+    assert seen["headers"]["content-type"] == "application/json"
+    assert seen["body"] == '{"inputs": []}'
+    route = model_routes("gpu")[1]  # GET metadata: a body of {} to /invocations
+    metadata = get(base_url, route.path).json()
+    assert metadata["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == custom_attributes(route.operation)
+    assert metadata["body"] == "{}"
+
+
+def test_gpu_route_refuses_non_json_bodies_like_the_stack(base_url: str) -> None:
+    response = get(
+        base_url,
+        "/v2/models/gpu/infer",
+        method="POST",
+        content=b"\x00\x01",
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_media_type"
+
+
+def test_gpu_container_errors_come_back_with_the_containers_status(base_url: str) -> None:
+    json_error = get(base_url, "/v2/models/gpu/versions/9/ready")
+    assert json_error.status_code == 404
+    assert error_of(json_error) == {"error": "no version 9", "code": "version_not_found"}
+    text_error = get(base_url, "/v2/models/gpu/versions/500/ready")
+    assert text_error.status_code == 500
+    assert error_of(text_error) == {"error": "plain failure", "code": "internal_error"}
+
+
+def test_gpu_container_crash_is_503_and_a_new_container_serves_next(base_url: str) -> None:
+    crashed = get(base_url, "/v2/models/gpu/versions/exit/ready")
+    assert crashed.status_code == 503
+    assert crashed.headers["retry-after"] == "5"
+    assert error_of(crashed) == {"error": NO_ANSWER_MESSAGE, "code": "model_unavailable"}
+    assert get(base_url, "/v2/models/gpu/infer", method="POST", content=b"{}").status_code == 200
+
+
+def test_gateway_refuses_a_route_without_an_integration() -> None:
+    with pytest.raises(ValueError, match=CATALOG):
+        Gateway(RouteTable.for_models([]), {}, api_key=None, port=1)

@@ -1,0 +1,103 @@
+"""Stand-in handlers and container apps for local-mode tests (test support only; local mode ships none).
+
+The real handler and container app are exercised by the e2e tests and ``test_local_invoke.py``; these let the
+runtime, gateway and integrations be tested on their own, fast, with behaviour chosen by the request path.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from modelrail.local.lambda_function import FunctionConfig, LambdaFunction
+
+STANDIN_HANDLER = textwrap.dedent(
+    '''
+    """A stand-in Lambda handler: what it does depends on the event's path."""
+    import base64, json, os, time, uuid
+
+    INIT_ID = uuid.uuid4().hex  # a new execution environment has a new id
+    if os.environ.get("STANDIN_FAIL_INIT"):
+        raise RuntimeError("init failed on purpose")
+
+
+    def handler(event, context):
+        path = event.get("path")
+        if path == "/raise":
+            raise ValueError("boom")
+        if path == "/sleep":
+            time.sleep(30)
+        if path == "/exit":
+            os._exit(3)
+        if path == "/malformed":
+            return {"statusCode": "abc"}
+        if path == "/binary":
+            return {"statusCode": 200, "headers": {"Content-Type": "application/octet-stream"},
+                    "body": base64.b64encode(bytes(range(256))).decode(), "isBase64Encoded": True}
+        if path == "/big":
+            return {"statusCode": 200, "body": "x" * (7 * 1024 * 1024)}
+        answer = {
+            "event": event,
+            "init_id": INIT_ID,
+            "pid": os.getpid(),
+            "env": {k: v for k, v in os.environ.items() if k.startswith(("MODELRAIL_", "AWS_LAMBDA_", "STANDIN_"))},
+            "context": {"function_name": context.function_name, "memory": context.memory_limit_in_mb,
+                        "request_id": context.aws_request_id,
+                        "remaining_ms": context.get_remaining_time_in_millis()},
+        }
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json", "X-Standin": "yes"},
+                "multiValueHeaders": {"X-Multi": ["1", "2"]}, "body": json.dumps(answer)}
+    '''
+)
+
+STANDIN_CONTAINER = textwrap.dedent(
+    '''
+    """A stand-in SageMaker container: /ping, and /invocations echoing what it received."""
+    import json, os
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        status, answer, content_type = 200, b"", "application/json"
+        if scope["path"] == "/ping":
+            status = 200
+        elif scope["path"] == "/invocations":
+            attributes = headers.get("x-amzn-sagemaker-custom-attributes", "")
+            if "version=9" in attributes:
+                status, answer = 404, json.dumps({"error": "no version 9", "code": "version_not_found"}).encode()
+            elif "version=500" in attributes:
+                status, answer, content_type = 500, b"plain failure", "text/plain"
+            elif "version=exit" in attributes:
+                os._exit(4)
+            else:
+                answer = json.dumps({"headers": headers, "body": body.decode("utf-8", "replace"),
+                                     "pid": os.getpid()}).encode()
+        else:
+            status = 404
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type.encode())]})
+        await send({"type": "http.response.body", "body": answer})
+    '''
+)
+
+
+def start_standin_function(handler: str) -> LambdaFunction:
+    """A started function running the stand-in handler, 2 s timeout."""
+    function = LambdaFunction(
+        FunctionConfig(
+            name="standin",
+            handler=handler,
+            env={"MODELRAIL_MODEL_NAME": "standin", "STANDIN_FLAG": "1"},
+            memory_mb=512,
+            timeout_s=2.0,
+        )
+    )
+    function.start()
+    function.wait_ready(30)
+    return function

@@ -1,0 +1,96 @@
+"""Local mode answers as the synthesized stack does: the same gateway responses, the same SageMaker error
+mapping (the stack's generated VTL, rendered by a Velocity engine), the same request to InvokeEndpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.auth import AuthMode
+from infra.gateway_responses import gateway_answers
+from infra.sagemaker_errors import RETRY_AFTER_S, model_error_template
+from infra.sagemaker_requests import request_parameters, request_template
+from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
+from modelrail.local import gateway_responses as local_answers
+from modelrail.local import sagemaker_integration
+from modelrail.local.sagemaker_endpoint import EndpointAnswer
+from modelrail.local.sagemaker_integration import model_error_response
+from modelrail.routes import custom_attributes, model_routes
+from tests.infra.apigateway_vtl import render
+
+CLOUD = {answer.response_type: answer for answer in gateway_answers(AuthMode.API_KEY)}
+
+
+@pytest.mark.parametrize("local", local_answers.MIRRORED, ids=lambda answer: answer.response_type)
+def test_local_gateway_answers_equal_the_stacks(local: local_answers.GatewayAnswer) -> None:
+    cloud = CLOUD[local.response_type]
+    response = local.response()
+    document = json.loads(response.body)
+    assert document["code"] == cloud.error.code
+    if cloud.message is not None:
+        assert document["error"] == cloud.message
+    assert response.status == (cloud.status if cloud.status is not None else local.status)
+    retry = dict(response.headers).get("Retry-After")
+    assert retry == (None if cloud.retry_after_s is None else str(cloud.retry_after_s))
+
+
+def test_function_failure_keeps_api_gateways_502_like_the_default_5xx() -> None:
+    assert CLOUD["DEFAULT_5XX"].status is None  # the stack keeps API Gateway's own status (502 for Lambda)
+    assert local_answers.FUNCTION_FAILED.response().status == 502
+
+
+def sagemaker_model_error(status: int | None, original: str | None, message: str = "Received error") -> str:
+    body: dict[str, Any] = {"ErrorCode": "CLIENT_ERROR_FROM_MODEL", "Message": message}
+    if status is not None:
+        body |= {"OriginalStatusCode": status, "OriginalMessage": original}
+    return json.dumps(body)
+
+
+CONTAINER_ANSWERS = [
+    (400, json.dumps({"error": "input `x`: expected shape [-1, 4]", "code": "invalid_input"})),
+    (404, json.dumps({"error": "model `m` has no version `3`", "code": "version_not_found"})),
+    (503, json.dumps({"error": "checksum mismatch", "code": "model_unavailable"})),
+    (429, json.dumps({"error": "slow down", "code": "throttled"})),
+    (500, '<html>it\'s "broken"</html>'),
+    (413, "request too big"),
+    (422, "cannot decode image"),
+    (418, "teapot"),
+]
+
+
+@pytest.mark.parametrize(("status", "original"), CONTAINER_ANSWERS, ids=[str(s) for s, _ in CONTAINER_ANSWERS])
+def test_container_errors_map_like_the_stacks_model_error_template(status: int, original: str) -> None:
+    cloud = render(model_error_template(), body=sagemaker_model_error(status, original))
+    local = model_error_response(EndpointAnswer(False, status, original.encode()))
+    assert local.status == cloud.status
+    assert json.loads(local.body) == json.loads(cloud.body)
+    assert dict(local.headers).get("Retry-After") == cloud.headers.get("Retry-After")
+
+
+def test_container_that_never_answered_maps_like_the_stack() -> None:
+    cloud = render(model_error_template(), body=sagemaker_model_error(None, None, "container failed"))
+    local = model_error_response(EndpointAnswer(False, 0))
+    assert local.status == cloud.status == 503
+    assert json.loads(local.body) == json.loads(cloud.body)
+
+
+def test_retry_after_seconds_match() -> None:
+    assert sagemaker_integration.RETRY_AFTER_S == RETRY_AFTER_S
+
+
+@pytest.mark.parametrize("route", model_routes("tiny-gpu"), ids=lambda r: f"{r.method} {r.path}")
+def test_invoke_endpoint_request_matches_the_stacks_mapping(route: Any) -> None:
+    version = "3" if "{version}" in route.path else None
+    params = {"version": version} if version else {}
+    sent = '{"inputs": []}'
+    cloud = render(request_template(route), body=sent, params=params, request=True)
+    cloud_headers = {
+        key.removeprefix("integration.request.header."): value.strip("'")
+        for key, value in request_parameters(route).items()
+    } | cloud.headers
+    expected_body = "{}" if route.method == "GET" else sent
+    assert cloud.body == expected_body
+    assert cloud_headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER] == custom_attributes(route.operation, version=version)
+    assert cloud_headers["Content-Type"] == sagemaker_integration.JSON_CONTENT_TYPE

@@ -1,0 +1,198 @@
+"""REST API proxy events and Lambda proxy responses, as API Gateway builds and reads them."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from modelrail.local.events import (
+    BINARY_MEDIA_TYPES,
+    HttpRequest,
+    MalformedProxyResponseError,
+    ProxyResponse,
+    build_proxy_event,
+    is_binary_media_type,
+    parse_proxy_response,
+    proxy_response_document,
+    request_from_event,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+EVENT_KEYS = {
+    "resource",
+    "path",
+    "httpMethod",
+    "headers",
+    "multiValueHeaders",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "pathParameters",
+    "stageVariables",
+    "requestContext",
+    "body",
+    "isBase64Encoded",
+}
+
+
+def predict_request(**changes: object) -> HttpRequest:
+    fields: dict[str, object] = {
+        "method": "POST",
+        "path": "/v1/models/minilm/predict",
+        "query": [("a", "1"), ("a", "2"), ("b", "x y")],
+        "headers": [
+            ("Host", "127.0.0.1:3000"),
+            ("Content-Type", "application/json"),
+            ("X-Multi", "1"),
+            ("X-Multi", "2"),
+        ],
+        "body": b'{"instances": ["hi"]}',
+        "source_ip": "127.0.0.7",
+    }
+    fields.update(changes)
+    return HttpRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_event_has_exactly_the_rest_proxy_keys_and_their_values() -> None:
+    event = build_proxy_event(
+        predict_request(), resource="/v1/models/minilm/predict", api_key="k", port=3123, request_id="r-1", now_s=0
+    )
+    assert set(event) == EVENT_KEYS
+    assert event["httpMethod"] == "POST"
+    assert event["path"] == "/v1/models/minilm/predict"
+    assert event["pathParameters"] is None
+    assert event["stageVariables"] is None
+    assert event["body"] == '{"instances": ["hi"]}'
+    assert event["isBase64Encoded"] is False
+    assert event["queryStringParameters"] == {"a": "2", "b": "x y"}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x y"]}
+    assert event["headers"]["X-Multi"] == "2"
+    assert event["multiValueHeaders"]["X-Multi"] == ["1", "2"]
+    assert event["headers"]["X-Forwarded-Port"] == "3123"
+    assert event["headers"]["X-Forwarded-For"] == "127.0.0.7"
+    context = event["requestContext"]
+    assert context["requestId"] == "r-1"
+    assert context["resourcePath"] == "/v1/models/minilm/predict"
+    assert context["path"] == f"/{context['stage']}/v1/models/minilm/predict"
+    assert context["identity"]["apiKey"] == "k"
+    assert context["identity"]["sourceIp"] == "127.0.0.7"
+    assert context["requestTime"] == "01/Jan/1970:00:00:00 +0000"
+    json.dumps(event)  # an event is plain JSON
+
+
+def test_versioned_route_carries_its_path_parameter_and_resource_template() -> None:
+    request = HttpRequest("GET", "/v2/models/minilm/versions/7/ready")
+    event = build_proxy_event(
+        request, resource="/v2/models/minilm/versions/{version}/ready", path_parameters={"version": "7"}
+    )
+    assert event["resource"] == "/v2/models/minilm/versions/{version}/ready"
+    assert event["pathParameters"] == {"version": "7"}
+    assert event["body"] is None
+    assert event["queryStringParameters"] is None
+
+
+def test_octet_stream_body_arrives_base64_encoded_byte_exact() -> None:
+    raw = bytes(range(256))
+    request = predict_request(headers=[("Content-Type", "application/octet-stream")], body=raw)
+    event = build_proxy_event(request, resource="/v2/models/digits/infer")
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == raw
+
+
+def test_body_without_content_type_is_text_as_api_gateway_treats_it_as_json() -> None:
+    event = build_proxy_event(predict_request(headers=[]), resource="/v1/models/minilm/predict")
+    assert event["isBase64Encoded"] is False
+
+
+@pytest.mark.parametrize(
+    ("content_type", "binary"),
+    [
+        ("application/octet-stream", True),
+        ("Application/Octet-Stream; charset=binary", True),
+        ("application/json", False),
+        (None, False),
+        ("image/png", False),
+    ],
+)
+def test_binary_media_types_follow_the_stack(content_type: str | None, binary: bool) -> None:
+    assert is_binary_media_type(content_type, BINARY_MEDIA_TYPES) is binary
+
+
+def test_wildcard_binary_media_types_match() -> None:
+    assert is_binary_media_type("image/png", ["image/*"])
+    assert is_binary_media_type(None, ["*/*"])
+
+
+def test_request_from_event_inverts_build_proxy_event() -> None:
+    request = predict_request(headers=[("Content-Type", "application/octet-stream")], body=b"\x00\xff")
+    event = build_proxy_event(request, resource="/v1/models/minilm/predict")
+    back = request_from_event(event)
+    assert back.method == request.method
+    assert back.path == request.path
+    assert back.body == request.body
+    assert sorted(back.query) == sorted(request.query)
+    assert back.header("content-type") == "application/octet-stream"
+    assert back.source_ip == request.source_ip
+
+
+def test_shipped_event_files_parse_as_requests() -> None:
+    for path in sorted((ROOT / "events").glob("*.rest-v1.json")):
+        event = json.loads(path.read_text(encoding="utf-8"))
+        request = request_from_event(event)
+        assert request.path == event["path"], path.name
+        assert request.method == event["httpMethod"], path.name
+
+
+def test_proxy_response_merges_headers_and_decodes_base64() -> None:
+    payload = json.dumps(
+        {
+            "statusCode": 201,
+            "headers": {"content-type": "application/octet-stream", "x-one": "a"},
+            "multiValueHeaders": {"x-one": ["b", "c"]},
+            "body": base64.b64encode(b"\x01\x02").decode(),
+            "isBase64Encoded": True,
+        }
+    ).encode()
+    response = parse_proxy_response(payload)
+    assert response.status == 201
+    assert response.body == b"\x01\x02"
+    assert ("x-one", "b") in response.headers
+    assert ("x-one", "c") in response.headers
+    assert ("x-one", "a") not in response.headers
+
+
+def test_proxy_response_with_no_body_is_empty() -> None:
+    assert parse_proxy_response(b'{"statusCode": 204}') == ProxyResponse(204, [], b"")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"statusCode": "200"}',
+        b'{"statusCode": true}',
+        b'{"statusCode": 99}',
+        b'{"body": "x"}',
+        b'{"statusCode": 200, "body": 5}',
+        b'{"statusCode": 200, "extra": 1}',
+        b'{"statusCode": 200, "headers": []}',
+        b'{"statusCode": 200, "multiValueHeaders": {"a": "b"}}',
+        b'{"statusCode": 200, "headers": {"a": {"b": 1}}}',
+        b'{"statusCode": 200, "body": "%%%", "isBase64Encoded": true}',
+    ],
+)
+def test_malformed_proxy_responses_are_the_gateways_502(payload: bytes) -> None:
+    with pytest.raises(MalformedProxyResponseError) as caught:
+        parse_proxy_response(payload)
+    assert caught.value.status == 502
+    assert "malformed Lambda proxy response" in caught.value.message
+
+
+def test_proxy_response_document_round_trips_text_and_binary() -> None:
+    for body in (b'{"a": 1}', b"\xff\x00"):
+        response = ProxyResponse(200, [("Content-Type", "x/y")], body)
+        document = proxy_response_document(response)
+        assert parse_proxy_response(json.dumps(document).encode()) == response

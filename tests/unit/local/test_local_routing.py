@@ -1,0 +1,62 @@
+"""The local gateway resolves paths exactly to the route table the stack builds API Gateway from."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelrail.local.routing import CATALOG, RouteTable
+from modelrail.routes import CATALOG_ROUTES, Operation, model_routes
+
+TABLE = RouteTable.for_models(["minilm", "digits"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "compute", "operation", "parameters"),
+    [
+        ("POST", "/v1/models/minilm/predict", "minilm", Operation.V1_PREDICT, {}),
+        ("GET", "/v2/models/digits", "digits", Operation.V2_MODEL_METADATA, {}),
+        ("GET", "/v2/models/digits/ready", "digits", Operation.V2_MODEL_READY, {}),
+        ("POST", "/v2/models/minilm/infer", "minilm", Operation.V2_INFER, {}),
+        ("POST", "/v2/models/minilm/versions/3/infer", "minilm", Operation.V2_INFER, {"version": "3"}),
+        ("GET", "/v2/models/minilm/versions/x.1", "minilm", Operation.V2_MODEL_METADATA, {"version": "x.1"}),
+        ("GET", "/v1/models", CATALOG, Operation.V1_CATALOG, {}),
+        ("GET", "/v2/health/ready", CATALOG, Operation.V2_HEALTH_READY, {}),
+        ("GET", "/openapi.json", CATALOG, Operation.OPENAPI, {}),
+    ],
+)
+def test_known_routes_match_with_their_parameters(
+    method: str, path: str, compute: str, operation: Operation, parameters: dict[str, str]
+) -> None:
+    match = TABLE.match(method, path)
+    assert match is not None
+    assert match.compute == compute
+    assert match.route.operation is operation
+    assert match.path_parameters == parameters
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/models/unknown/predict"),
+        ("GET", "/v1/models/minilm/predict"),  # wrong method: API Gateway's same 404
+        ("POST", "/v1/models"),
+        ("GET", "/v1/models/"),
+        ("GET", "/v2/models/minilm/versions//ready"),
+        ("GET", "/v2/models/minilm/versions/1/2/ready"),
+        ("GET", "/"),
+        ("GET", "/V1/MODELS"),
+    ],
+)
+def test_unknown_paths_and_methods_do_not_match(method: str, path: str) -> None:
+    assert TABLE.match(method, path) is None
+
+
+def test_table_holds_every_route_of_every_model_and_the_catalog() -> None:
+    expected = {(r.method, r.path) for name in ("minilm", "digits") for r in model_routes(name)}
+    expected |= {(r.method, r.path) for r in CATALOG_ROUTES}
+    assert {(route.method, route.path) for route, _ in TABLE.routes} == expected
+
+
+def test_a_model_may_not_take_the_catalogs_name() -> None:
+    with pytest.raises(ValueError, match="catalog"):
+        RouteTable.for_models(["catalog"])

@@ -1,4 +1,4 @@
-"""One cold process for bench/cold_start.py: ``raw`` (the baseline) or ``modelrail`` (the real handler).
+"""One cold process for bench/cold_start.py: ``raw`` (the baseline), ``raw+framework`` or ``modelrail``.
 
 Run by cold_start.py in a fresh interpreter; prints one JSON line of timings. Not meant to be run by hand.
 """
@@ -20,8 +20,16 @@ def peak_rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def raw(model: str) -> dict[str, float]:
-    """The floor: import onnxruntime + boto3, fetch model.onnx from S3, build a session, run once."""
+def raw(model: str, *, framework: bool = False) -> dict[str, float]:
+    """The floor: import onnxruntime + boto3, fetch model.onnx from S3, build a session, run once.
+
+    With ``framework``, also import what any FastAPI-on-Lambda function imports (FastAPI, Mangum,
+    pydantic-settings) first, serially: how much of the gap is the web stack rather than modelrail.
+    """
+    if framework:
+        import fastapi  # noqa: F401
+        import mangum  # noqa: F401
+        import pydantic_settings  # noqa: F401
     import boto3
     import numpy as np
     import onnxruntime as ort
@@ -87,6 +95,6 @@ def modelrail(event_path: str) -> dict[str, float]:
 
 if __name__ == "__main__":
     kind, model, event_file = sys.argv[1:4]
-    timings = raw(model) if kind == "raw" else modelrail(event_file)
+    timings = modelrail(event_file) if kind == "modelrail" else raw(model, framework=kind == "raw+framework")
     timings["peak_rss_mb"] = peak_rss_mb()
     sys.stdout.write("BENCH " + json.dumps(timings) + "\n")

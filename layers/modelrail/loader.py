@@ -60,6 +60,7 @@ class ModelLoader:
         self._fetch = fetch
         self._lock = threading.Lock()
         self._model: LoadedModel | None = None
+        self._extensions_ready: threading.Event | None = None
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -77,17 +78,16 @@ class ModelLoader:
             return self._model
 
     def preload(self) -> threading.Thread:
-        """Start loading in the background, so fetching overlaps the rest of start-up; errors are logged.
+        """Start loading in the background, so the download overlaps the rest of start-up; errors are logged.
 
-        The heavy extension modules are imported here, in the calling thread, before the thread starts:
-        importing numpy from two threads at once can fail half-initialised, and the caller is about to
-        import the web framework (which imports numpy through the codecs).
+        numpy and onnxruntime are imported here, in the calling thread, while the background thread only
+        downloads; it builds the session once they are in. Importing numpy from two threads at once can
+        fail half-initialised, and the caller is about to import the web framework (and numpy with it).
         """
-        import numpy  # noqa: F401
-        import onnxruntime  # noqa: F401
-
         if self._fetch is None and self.settings.model_dir is None:
-            import boto3  # noqa: F401
+            import boto3  # noqa: F401 - before the thread: it creates the S3 client first thing
+
+        self._extensions_ready = threading.Event()
 
         def run() -> None:
             # already logged and counted; the first request retries and reports it
@@ -96,18 +96,24 @@ class ModelLoader:
 
         thread = threading.Thread(target=run, name="modelrail-preload", daemon=True)
         thread.start()
+        import numpy  # noqa: F401
+        import onnxruntime  # noqa: F401
+
+        self._extensions_ready.set()
         return thread
 
     def _load(self) -> LoadedModel:
-        # Imported here, in the loading thread: boto3, onnxruntime and numpy load while the main thread
-        # imports the web framework (a cold start pays for both only once).
-        from modelrail.session import ModelSession
         from modelrail.store import fetch_artifact
 
         started = time.perf_counter()
         try:
             artifact = (self._fetch or fetch_artifact)(self.settings)
             fetched = time.perf_counter()
+            if self._extensions_ready is not None:
+                self._extensions_ready.wait()  # preload() is importing numpy and onnxruntime
+            from modelrail.session import ModelSession
+
+            session_started = time.perf_counter()
             self._check_identity(artifact)
             manifest = artifact.manifest
             session = ModelSession(
@@ -129,7 +135,7 @@ class ModelLoader:
             session=session,
             processor=processor,
             fetch_ms=(fetched - started) * 1000,
-            session_ms=(built - fetched) * 1000,
+            session_ms=(built - session_started) * 1000,
         )
         self.emitter.model = manifest.name  # the artifact is the authority once it has been verified
         set_model_context(model=manifest.name, version=manifest.version)

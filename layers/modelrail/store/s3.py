@@ -8,6 +8,7 @@ retried within a load (the object itself is wrong) and the next request tries ag
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 import uuid
@@ -22,6 +23,7 @@ from modelrail.errors import ModelUnavailableError
 from modelrail.logs import get_logger
 from modelrail.manifest import FileEntry
 from modelrail.store.artifact import (
+    CHUNK_BYTES,
     Artifact,
     ArtifactIntegrityError,
     check_manifest_sha256,
@@ -70,11 +72,17 @@ def make_s3_client() -> S3Client:
     return boto3.client("s3", config=config)
 
 
+RANGED_DOWNLOAD_BYTES = 8 * 1024 * 1024
+"""Files this large are fetched with parallel ranged GETs."""
+
+
 def _transfer_config() -> Any:
     from boto3.s3.transfer import TransferConfig
 
     # s3transfer's own retries stay on for dropped streams; the policy above retries whole files.
-    return TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=4)
+    return TransferConfig(
+        multipart_threshold=RANGED_DOWNLOAD_BYTES, multipart_chunksize=RANGED_DOWNLOAD_BYTES, max_concurrency=4
+    )
 
 
 def _is_retryable(exc: Exception) -> bool:
@@ -181,9 +189,12 @@ class S3ArtifactSource:
     def _download(self, key: str, final: Path, entry: FileEntry, url: str) -> None:
         partial = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
         try:
-            # s3transfer: parallel ranged GETs for large objects (one stream tops out well below S3's bandwidth)
-            self._s3().download_file(self.bucket, key, str(partial), Config=_transfer_config())
-            digest, size = sha256_file(partial)
+            if entry.size >= RANGED_DOWNLOAD_BYTES:
+                # s3transfer: parallel ranged GETs (one stream tops out well below S3's bandwidth)
+                self._s3().download_file(self.bucket, key, str(partial), Config=_transfer_config())
+                digest, size = sha256_file(partial)
+            else:  # one GET, hashed while it streams (download_file would add a HEAD round trip)
+                digest, size = self._stream_to(key, partial)
             if size != entry.size or digest != entry.sha256:
                 raise ArtifactIntegrityError(
                     f"{url} has sha256 {digest} and {size} bytes but its manifest says "
@@ -193,6 +204,17 @@ class S3ArtifactSource:
             partial.replace(final)
         finally:
             partial.unlink(missing_ok=True)
+
+    def _stream_to(self, key: str, path: Path) -> tuple[str, int]:
+        body = self._s3().get_object(Bucket=self.bucket, Key=key)["Body"]
+        digest = hashlib.sha256()
+        size = 0
+        with path.open("wb") as handle:
+            for chunk in body.iter_chunks(CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+                handle.write(chunk)
+        return digest.hexdigest(), size
 
     def _get_bytes(self, key: str) -> bytes:
         return bytes(self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read())

@@ -192,3 +192,18 @@ class _Raw:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._body
+
+
+def test_large_files_take_the_ranged_download_path_with_the_same_checks(
+    s3: Any, artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelrail.store.s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "RANGED_DOWNLOAD_BYTES", 1)  # every file counts as large
+    fetched = source(s3, artifact, tmp_path / "cache").fetch()
+    assert (fetched.directory / "model.onnx").read_bytes() == (artifact / "model.onnx").read_bytes()
+
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "model.onnx", Body=b"tampered")
+    with pytest.raises(ArtifactIntegrityError, match=r"model\.onnx has sha256"):
+        source(s3, artifact, tmp_path / "other-cache").fetch()
+    assert not (tmp_path / "other-cache" / manifest_sha256(artifact) / "model.onnx").exists()

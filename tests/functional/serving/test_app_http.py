@@ -183,3 +183,30 @@ def test_text_model_over_http_matches_in_process_answers(tmp_path: Path) -> None
             for t in texts
         ]
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_an_input_the_graph_rejects_at_run_time_is_a_422(tmp_path: Path) -> None:
+    app = create_app(Settings(model_dir=text_artifact(tmp_path / "t")), preload=False)
+    tensors = [
+        {"name": name, "datatype": "INT64", "shape": [1, 2], "data": data}
+        for name, data in (("input_ids", [101, 10**9]), ("attention_mask", [1, 1]), ("token_type_ids", [0, 0]))
+    ]
+    with serve(app) as base:
+        response = httpx.post(f"{base}/v2/models/words/infer", json={"inputs": tensors})
+    assert (response.status_code, response.json()["code"]) == (422, "unprocessable_input")
+    assert response.json()["error"].startswith("the model could not run on this input")
+
+
+def test_a_bug_is_a_json_500_and_the_function_keeps_serving(artifact: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelrail import operations
+
+    app = create_app(Settings(model_dir=artifact), preload=False)
+    body = {"instances": [{"x": [1, 2, 3]}]}
+    with serve(app) as base:
+        with monkeypatch.context() as patched:
+            patched.setattr(operations, "predict", lambda *_: 1 / 0)
+            broken = httpx.post(f"{base}/v1/models/tiny/predict", json=body)
+        healthy = httpx.post(f"{base}/v1/models/tiny/predict", json=body)
+    assert broken.status_code == 500
+    assert broken.json() == {"error": "internal error; it has been logged", "code": "internal_error"}
+    assert healthy.status_code == 200

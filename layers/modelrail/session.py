@@ -183,4 +183,3 @@ def _datatype_name(array: np.ndarray) -> str:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
-

@@ -62,6 +62,13 @@ async def _invoke_function(deployment: LocalDeployment, name: str, event: dict[s
     return json.loads(invocation.payload), invocation.function_error is not None
 
 
+def invoke_event(deployment: LocalDeployment, name: str, event: dict[str, Any]) -> tuple[Any, bool]:
+    """Run one event through a started deployment's function or endpoint: (response document, function failed)."""
+    if name in deployment.endpoints:
+        return asyncio.run(_invoke_endpoint(deployment, name, event)), False
+    return asyncio.run(_invoke_function(deployment, name, event))
+
+
 def run(args: argparse.Namespace, *, stdout: TextIO | None = None, output: TextIO | None = None) -> int:
     """Invoke once; 0 when the function answered (whatever its status code), 1 when it failed or could not run."""
     out = stdout if stdout is not None else sys.stdout
@@ -80,10 +87,7 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None, output: TextI
             models = resolve_models([args.function], models_dir=args.models_dir, build_dir=args.build_dir, say=say)
             deployment = LocalDeployment(models, root=Path.cwd(), output=err)
         deployment.start(warm=False)
-        if args.function in deployment.endpoints:
-            document, failed = asyncio.run(_invoke_endpoint(deployment, args.function, event)), False
-        else:
-            document, failed = asyncio.run(_invoke_function(deployment, args.function, event))
+        document, failed = invoke_event(deployment, args.function, event)
     except DeploymentError as exc:
         print(f"modelrail invoke: {exc}", file=err, flush=True)
         return 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from modelrail.store.artifact import Artifact
 
-LOCAL_BUCKET = "modelrail-local-models"
+LOCAL_BUCKET_PREFIX = "modelrail-local-"
 LOCAL_REGION = "us-east-1"
 FAKE_CREDENTIALS: Mapping[str, str] = {
     "AWS_ACCESS_KEY_ID": "modelrail-local",
@@ -31,8 +32,9 @@ FAKE_CREDENTIALS: Mapping[str, str] = {
 class EmbeddedS3:
     """moto's S3 server on a free loopback port, holding one bucket of built artifacts."""
 
-    def __init__(self, bucket: str = LOCAL_BUCKET) -> None:
-        self.bucket = bucket
+    def __init__(self, bucket: str | None = None) -> None:
+        # moto keeps its data per process: a fresh name keeps two servers in one process apart.
+        self.bucket = bucket or f"{LOCAL_BUCKET_PREFIX}{uuid.uuid4().hex[:12]}"
         self._server: ThreadedMotoServer | None = None
         self._endpoint: str | None = None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,17 +36,20 @@ class TextEncoder:
         self._dtypes = {spec.name: NUMPY_BY_DATATYPE[spec.datatype] for spec in session.inputs}
         fixed = {spec.shape[1] for spec in session.inputs if len(spec.shape) == 2 and spec.shape[1] > 0}
         self._tokenizer = Tokenizer.from_file(str(artifact.path(processing.tokenizer)))
-        # The packaged tokenizer.json may carry its own truncation and fixed padding (MiniLM's: 128);
-        # the manifest's max_length rules, and padding goes to the longest text of each session call.
+        # The packaged tokenizer.json may carry its own truncation and fixed padding (MiniLM's: 128); the
+        # manifest's max_length rules. No padding unless the graph has a fixed length: texts are batched only
+        # with texts of the same token count, because padding changes a text's answer (7e-5 in fp16 MiniLM).
         length = min([processing.max_length, *fixed])
         self._tokenizer.enable_truncation(max_length=length)
         padding = self._tokenizer.padding or {}
-        self._tokenizer.enable_padding(
-            pad_id=int(padding.get("pad_id", 0)),
-            pad_type_id=int(padding.get("pad_type_id", 0)),
-            pad_token=str(padding.get("pad_token", "[PAD]")),
-            length=length if fixed else None,
-        )
+        self._tokenizer.no_padding()
+        if fixed:
+            self._tokenizer.enable_padding(
+                pad_id=int(padding.get("pad_id", 0)),
+                pad_type_id=int(padding.get("pad_type_id", 0)),
+                pad_token=str(padding.get("pad_token", "[PAD]")),
+                length=length,
+            )
 
     def validate(self, instances: Sequence[Any]) -> list[str]:
         """Every instance must be a string of at most ``max_chars`` characters."""
@@ -62,8 +65,21 @@ class TextEncoder:
         return texts
 
     def encode(self, texts: Sequence[str]) -> Feeds:
-        """Token tensors for one session call (padded to the longest text in it)."""
+        """Token tensors for texts of equal token count (or one text)."""
+        return self._feeds(self._tokenizer.encode_batch(list(texts)))
+
+    def batches(self, texts: Sequence[str], max_batch_size: int) -> Iterator[tuple[list[int], Feeds]]:
+        """(instance indices, feeds) per session call: same-length texts together, at most max_batch_size."""
         encodings = self._tokenizer.encode_batch(list(texts))
+        by_length: dict[int, list[int]] = {}
+        for index, encoding in enumerate(encodings):
+            by_length.setdefault(len(encoding.ids), []).append(index)
+        for indices in by_length.values():
+            for start in range(0, len(indices), max_batch_size):
+                chunk = indices[start : start + max_batch_size]
+                yield chunk, self._feeds([encodings[index] for index in chunk])
+
+    def _feeds(self, encodings: Sequence[Any]) -> Feeds:
         columns = {
             "input_ids": [encoding.ids for encoding in encodings],
             "attention_mask": [encoding.attention_mask for encoding in encodings],

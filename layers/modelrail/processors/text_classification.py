@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from modelrail.processors.base import chunks
 from modelrail.processors.classify import predictions
 from modelrail.processors.text import TextEncoder
 from modelrail.session import ModelSession
@@ -24,10 +23,11 @@ class TextClassificationProcessor:
     def predict(self, instances: Sequence[Any]) -> list[Any]:
         """``{"label", "score", "scores"}`` per text."""
         texts = self.encoder.validate(instances)
-        answers: list[Any] = []
-        for chunk in chunks(texts, self.session.max_batch_size):
-            logits = self.session.run(self.encoder.encode(chunk), [self.output])[self.output]
-            answers.extend(predictions(logits, self.labels))
+        answers: list[Any] = [None] * len(texts)
+        for indices, feeds in self.encoder.batches(texts, self.session.max_batch_size):
+            logits = self.session.run(feeds, [self.output])[self.output]
+            for index, answer in zip(indices, predictions(logits, self.labels), strict=True):
+                answers[index] = answer
         return answers
 
     def describe(self) -> dict[str, Any]:

@@ -8,14 +8,13 @@ from typing import Any
 import numpy as np
 
 from modelrail.errors import ModelUnavailableError
-from modelrail.processors.base import chunks
 from modelrail.processors.text import TextEncoder
 from modelrail.session import ModelSession
 from modelrail.store import Artifact
 
 
 class TextEmbeddingProcessor:
-    """Tokenizes, runs at most ``max_batch_size`` texts per session call and returns the embeddings.
+    """Tokenizes, runs texts of equal token count together (at most ``max_batch_size``), returns embeddings.
 
     The build puts pooling and L2 normalisation in the graph ([batch, dim] output); a model that outputs
     token states ([batch, tokens, dim]) is mean-pooled over its attention mask and normalised here.
@@ -34,13 +33,13 @@ class TextEmbeddingProcessor:
     def predict(self, instances: Sequence[Any]) -> list[Any]:
         """One embedding (list of floats) per text."""
         texts = self.encoder.validate(instances)
-        vectors: list[Any] = []
-        for chunk in chunks(texts, self.session.max_batch_size):
-            feeds = self.encoder.encode(chunk)
+        vectors: list[Any] = [None] * len(texts)
+        for indices, feeds in self.encoder.batches(texts, self.session.max_batch_size):
             output = self.session.run(feeds, [self.output])[self.output]
             if output.ndim == 3:
                 output = _mean_pool(output, feeds.get("attention_mask"))
-            vectors.extend(output.tolist())
+            for index, vector in zip(indices, output.tolist(), strict=True):
+                vectors[index] = vector
         return vectors
 
     def describe(self) -> dict[str, Any]:

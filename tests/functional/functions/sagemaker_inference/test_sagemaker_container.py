@@ -144,3 +144,13 @@ def test_serve_entry_point_refuses_unknown_arguments() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["train"]) == 2
+
+
+def test_fp16_answers_do_not_depend_on_batch_mates(endpoint: str) -> None:
+    # fp16 MiniLM serves 8 texts per call; padding a short text to a long one's length would move its
+    # embedding by ~7e-5, so texts are batched only with texts of the same token count.
+    texts = ["tiny", "a man plays a guitar", " ".join(["long words here"] * 60), "the cat sat", "stocks fell"]
+    together = post(endpoint, {"instances": texts}).json()["predictions"]
+    for text, vector in zip(texts, together, strict=True):
+        alone = post(endpoint, {"instances": [text]}).json()["predictions"][0]
+        assert max(abs(a - b) for a, b in zip(vector, alone, strict=True)) <= 1e-5

@@ -136,6 +136,7 @@ class ModelSession:
                 return self._run_io_binding(feeds, names)
             results = self._session.run(names, feeds)
         except Exception as exc:  # an input our checks let through (e.g. a token id past the vocabulary)
+            log.warning("session run failed", extra={"error": _first_line(exc), "provider": self.provider})
             raise UnprocessableInputError(f"the model could not run on this input: {_first_line(exc)}") from None
         return dict(zip(names, results, strict=True))
 

@@ -56,6 +56,13 @@ class PushedArtifact:
         return f"s3://{self.bucket}/{self.prefix}"
 
 
+def human_size(size: int) -> str:
+    """``23.5 MB``, ``812 kB``, ``97 B``."""
+    if size >= 1_000_000:
+        return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e3:.0f} kB" if size >= 1000 else f"{size} B"
+
+
 def _b64_sha256(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
@@ -122,7 +129,7 @@ def push_artifact(
         )
 
     for name, entry in files:
-        say(f"{manifest.name} {manifest.version}: uploading {name} ({entry.size / 1e6:.1f} MB)")
+        say(f"{manifest.name} {manifest.version}: uploading {name} ({human_size(entry.size)})")
         _put(
             client,
             bucket,

@@ -30,7 +30,7 @@ from modelrail.local.s3 import EmbeddedS3
 from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
 from modelrail.local.sagemaker_integration import SageMakerIntegration
 from modelrail.manifest import Manifest, Target
-from modelrail.push import PushedArtifact
+from modelrail.push import PushedArtifact, human_size
 from modelrail.store.artifact import Artifact
 
 LAMBDA_HANDLER = "functions/lambda_inference/handler.py:handler"
@@ -140,9 +140,7 @@ class LocalDeployment:
         self.say(f"embedded S3 on {self.s3.endpoint_url}, bucket {self.s3.bucket}")
         pushed = {item.name: item for item in self.s3.seed([model.artifact for model in self.models])}
         for item in pushed.values():
-            self.say(
-                f"uploaded {item.name} {item.version} to {item.url} ({item.files} files, {item.size / 1e6:.1f} MB)"
-            )
+            self.say(f"uploaded {item.name} {item.version} to {item.url} ({item.files} files, {human_size(item.size)})")
         for model in self.models:
             if model.target is Target.GPU:
                 self.endpoints[model.name] = self._endpoint(model, pushed[model.name])
@@ -194,7 +192,7 @@ class LocalDeployment:
         # SageMaker copies the model data (the artifact's S3 prefix) into /opt/ml/model before the container starts.
         model_dir = self._scratch(manifest.name, "opt-ml-model")
         copied = self.s3.download_prefix(pushed.prefix, model_dir)
-        self.say(f"{manifest.name}: model data copied from {pushed.url} ({copied / 1e6:.1f} MB)")
+        self.say(f"{manifest.name}: model data copied from {pushed.url} ({human_size(copied)})")
         env = {
             c.ENV_MODEL_NAME: manifest.name,
             c.ENV_MODEL_VERSION: manifest.version,

@@ -35,54 +35,46 @@ def ready_lines(table: RouteTable, *, base_url: str, api_key: bool, kinds: dict[
     return lines
 
 
-class _GatewayServer:
-    """uvicorn on our socket, with our own signal handling: Ctrl-C or SIGTERM ends serving, then we clean up."""
+def serve_gateway(gateway: Gateway, sock: socket.socket, *, ready_lines: list[str], output: TextIO) -> None:
+    """Run the gateway under uvicorn on ``sock`` until Ctrl-C or SIGTERM; print ``ready_lines`` once it answers."""
+    import uvicorn
 
-    def __init__(self, gateway: Gateway, sock: socket.socket) -> None:
-        import uvicorn
+    class Server(uvicorn.Server):
+        """uvicorn with our signal handling: a signal ends serving, and is not re-raised afterwards (uvicorn's
+        own handling re-raises it, which would skip the orderly stop of everything else)."""
 
-        config = uvicorn.Config(
-            gateway,
-            lifespan="on",
-            access_log=False,
-            log_level="warning",
-            server_header=False,
-            timeout_graceful_shutdown=5,
-        )
-        self.server = uvicorn.Server(config)
-        self.sock = sock
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            def stop(signum: int, frame: FrameType | None) -> None:
+                del frame
+                if self.should_exit and signum == signal.SIGINT:
+                    self.force_exit = True
+                self.should_exit = True
 
-    @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
-        def stop(signum: int, frame: FrameType | None) -> None:
-            del frame
-            if self.server.should_exit and signum == signal.SIGINT:
-                self.server.force_exit = True
-            self.server.should_exit = True
+            previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+    config = uvicorn.Config(
+        gateway, lifespan="on", access_log=False, log_level="warning", server_header=False, timeout_graceful_shutdown=5
+    )
+    server = Server(config)
 
-    def serve(self, on_ready: list[str], output: TextIO) -> None:
-        async def announce() -> None:
-            while not self.server.started and not self.server.should_exit:
-                await asyncio.sleep(0.05)
-            if self.server.started:
-                print("\n".join(on_ready), file=output, flush=True)
+    async def announce() -> None:
+        while not server.started and not server.should_exit:
+            await asyncio.sleep(0.05)
+        if server.started:
+            print("\n".join(ready_lines), file=output, flush=True)
 
-        async def main() -> None:
-            task = asyncio.create_task(announce())
-            await self.server.serve(sockets=[self.sock])
-            task.cancel()
+    async def main() -> None:
+        task = asyncio.create_task(announce())
+        await server.serve(sockets=[sock])
+        task.cancel()
 
-        # uvicorn would install its own handlers and re-raise the signal after shutdown; ours just stop serving.
-        self.server.capture_signals = self._signals  # type: ignore[method-assign]
-        with self._signals():
-            asyncio.run(main())
+    asyncio.run(main())
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -126,7 +118,7 @@ def run(args: argparse.Namespace, *, output: TextIO | None = None) -> int:
         kinds[CATALOG] = "Lambda function"
         lines = ready_lines(table, base_url=f"http://{LOOPBACK}:{port}", api_key=args.api_key is not None, kinds=kinds)
         signal.signal(signal.SIGTERM, previous)
-        _GatewayServer(gateway, sock).serve(lines, out)
+        serve_gateway(gateway, sock, ready_lines=lines, output=out)
         print("[local] stopping ...", file=out, flush=True)
     except DeploymentError as exc:
         print(f"modelrail local up: {exc}", file=out, flush=True)

@@ -26,7 +26,9 @@ _INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "HOME", "SYSTE
 
 def bind_loopback(port: int = 0) -> socket.socket:
     """A listening TCP socket on 127.0.0.1 (``port=0``: any free port); ``OSError`` if the port is taken."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # An explicit IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only when ``proto`` says TCP, and
+    # without it every response waits ~40 ms for a delayed ACK (headers and body are separate writes).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         # No SO_REUSEADDR: a port in use must fail here with a clear message, not later.
         sock.bind((LOOPBACK, port))

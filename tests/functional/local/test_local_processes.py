@@ -37,11 +37,13 @@ def test_local_up_on_a_taken_port_says_so_and_exits_1() -> None:
     assert "--port" in result.stderr
 
 
-def test_bind_loopback_listens_on_127_0_0_1_only() -> None:
+def test_bind_loopback_listens_on_127_0_0_1_only_as_tcp() -> None:
     sock = bind_loopback()
     try:
         host, port = sock.getsockname()[:2]
         assert host == "127.0.0.1"
+        # asyncio turns Nagle off on accepted sockets only for proto TCP; 0 would cost ~40 ms per response
+        assert sock.proto == socket.IPPROTO_TCP
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
     finally:

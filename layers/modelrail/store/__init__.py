@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from modelrail.constants import ENV_MANIFEST_SHA256, ENV_MODEL_BUCKET, ENV_MODEL_DIR, ENV_MODEL_PREFIX
 from modelrail.errors import ModelUnavailableError
 from modelrail.settings import Settings
@@ -9,11 +11,14 @@ from modelrail.store.artifact import Artifact, ArtifactIntegrityError
 from modelrail.store.local_dir import load_local_dir
 from modelrail.store.s3 import RetryPolicy, S3ArtifactSource
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 __all__ = ["Artifact", "ArtifactIntegrityError", "RetryPolicy", "S3ArtifactSource", "fetch_artifact"]
 
 
-def fetch_artifact(settings: Settings) -> Artifact:
-    """Fetch and verify the artifact the settings name: a local directory if set, else S3."""
+def fetch_artifact(settings: Settings, *, s3_client: S3Client | None = None) -> Artifact:
+    """Fetch and verify the artifact the settings name: a local directory if set, else S3 (through ``s3_client``)."""
     if settings.model_dir is not None:
         return load_local_dir(settings.model_dir, manifest_sha256=settings.manifest_sha256)
     prefix = settings.resolved_prefix
@@ -23,6 +28,7 @@ def fetch_artifact(settings: Settings) -> Artifact:
             prefix=prefix,
             manifest_sha256=settings.manifest_sha256,
             cache_dir=settings.cache_dir,
+            client=s3_client,
         )
         return source.fetch()
     raise ModelUnavailableError(

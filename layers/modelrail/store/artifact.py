@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -12,6 +13,9 @@ from modelrail.errors import ModelUnavailableError
 from modelrail.manifest import BuiltManifest, FileEntry
 
 CHUNK_BYTES = 1 << 20
+HASH_CHUNK_BYTES = 8 << 20
+"""Bytes per read when hashing a file: hashlib and file reads release the GIL, so few large calls keep
+hashing a model quick while another thread is busy importing (each call waits its turn for the GIL)."""
 
 
 class ArtifactIntegrityError(ModelUnavailableError):
@@ -42,10 +46,12 @@ def sha256_file(path: Path) -> tuple[str, int]:
     """Hex sha256 and size of a file, read in chunks."""
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
+    with path.open("rb", buffering=0) as handle:
+        buffer = bytearray(min(HASH_CHUNK_BYTES, os.fstat(handle.fileno()).st_size + 1))
+        view = memoryview(buffer)
+        while read := handle.readinto(buffer):
+            digest.update(view[:read])
+            size += read
     return digest.hexdigest(), size
 
 

@@ -4,11 +4,16 @@ Every object is downloaded to a temporary file (parallel ranged GETs for large o
 pinned manifest and only then renamed into place, so the cache never holds a partial or mismatched file.
 Transient S3 errors are retried with capped exponential backoff and full jitter; a checksum mismatch is not
 retried within a load (the object itself is wrong) and the next request tries again from scratch.
+
+The client is botocore's own, the engine under boto3: the same signing, credentials, endpoint and region
+resolution, without importing boto3's resource layer and s3transfer on the cold path. The manifest gives
+every file's size, so large files are split into ranged GETs without a HEAD request first.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import time
 import uuid
@@ -16,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from modelrail.constants import MANIFEST_JSON
 from modelrail.errors import ModelUnavailableError
@@ -60,8 +65,8 @@ class RetryPolicy:
 
 def make_s3_client() -> S3Client:
     """An S3 client whose own retries are off (``RetryPolicy`` does them) with bounded timeouts."""
-    import boto3
     from botocore.config import Config
+    from botocore.session import get_session
 
     config = Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
@@ -69,20 +74,18 @@ def make_s3_client() -> S3Client:
         read_timeout=30,
         max_pool_connections=8,
     )
-    return boto3.client("s3", config=config)
+    return cast("S3Client", get_session().create_client("s3", config=config))
 
 
 RANGED_DOWNLOAD_BYTES = 8 * 1024 * 1024
 """Files this large are fetched with parallel ranged GETs."""
+RANGE_PART_BYTES = 8 * 1024 * 1024
+"""Bytes per ranged GET (one stream tops out well below S3's bandwidth)."""
+RANGE_CONCURRENCY = 4
 
 
-def _transfer_config() -> Any:
-    from boto3.s3.transfer import TransferConfig
-
-    # s3transfer's own retries stay on for dropped streams; the policy above retries whole files.
-    return TransferConfig(
-        multipart_threshold=RANGED_DOWNLOAD_BYTES, multipart_chunksize=RANGED_DOWNLOAD_BYTES, max_concurrency=4
-    )
+class _SizeMismatchError(Exception):
+    """The object's size in S3 is not the manifest's: a ranged download cannot tell its checksum."""
 
 
 def _is_retryable(exc: Exception) -> bool:
@@ -189,11 +192,14 @@ class S3ArtifactSource:
     def _download(self, key: str, final: Path, entry: FileEntry, url: str) -> None:
         partial = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
         try:
+            digest, size = None, 0
             if entry.size >= RANGED_DOWNLOAD_BYTES:
-                # s3transfer: parallel ranged GETs (one stream tops out well below S3's bandwidth)
-                self._s3().download_file(self.bucket, key, str(partial), Config=_transfer_config())
-                digest, size = sha256_file(partial)
-            else:  # one GET, hashed while it streams (download_file would add a HEAD round trip)
+                try:
+                    self._download_ranges(key, partial, entry.size)
+                    digest, size = sha256_file(partial)
+                except _SizeMismatchError:
+                    pass  # a different object: the single GET below reads it whole to report what it is
+            if digest is None:  # one GET, hashed while it streams
                 digest, size = self._stream_to(key, partial)
             if size != entry.size or digest != entry.sha256:
                 raise ArtifactIntegrityError(
@@ -204,6 +210,39 @@ class S3ArtifactSource:
             partial.replace(final)
         finally:
             partial.unlink(missing_ok=True)
+
+    def _download_ranges(self, key: str, path: Path, size: int) -> None:
+        """Parallel ranged GETs of a ``size``-byte object into ``path``, each written at its own offset."""
+        starts = range(0, size, RANGE_PART_BYTES)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            with ThreadPoolExecutor(
+                max_workers=min(RANGE_CONCURRENCY, len(starts)), thread_name_prefix="s3-range"
+            ) as pool:
+                futures = [pool.submit(self._get_range, key, descriptor, start, size) for start in starts]
+                for future in futures:
+                    future.result()
+        finally:
+            os.close(descriptor)
+
+    def _get_range(self, key: str, descriptor: int, start: int, size: int) -> None:
+        from botocore.exceptions import ClientError
+
+        end = min(start + RANGE_PART_BYTES, size) - 1
+        try:
+            response = self._s3().get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}")
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 416:
+                raise _SizeMismatchError from None  # shorter than the manifest says
+            raise
+        if not str(response.get("ContentRange", "")).endswith(f"/{size}"):
+            response["Body"].close()
+            raise _SizeMismatchError
+        offset = start
+        body = response["Body"]
+        while chunk := body.read(CHUNK_BYTES):
+            os.pwrite(descriptor, chunk, offset)
+            offset += len(chunk)
 
     def _stream_to(self, key: str, path: Path) -> tuple[str, int]:
         body = self._s3().get_object(Bucket=self.bucket, Key=key)["Body"]

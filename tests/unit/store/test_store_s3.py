@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,51 @@ def test_large_files_take_the_ranged_download_path_with_the_same_checks(
     with pytest.raises(ArtifactIntegrityError, match=r"model\.onnx has sha256"):
         source(s3, artifact, tmp_path / "other-cache").fetch()
     assert not (tmp_path / "other-cache" / manifest_sha256(artifact) / "model.onnx").exists()
+
+
+def ranged_calls(s3: Any) -> list[str]:
+    ranges: list[str] = []
+    s3.meta.events.register(
+        "before-parameter-build.s3.GetObject",
+        lambda params, **_: ranges.append(params["Range"]) if "Range" in params else None,
+    )
+    return ranges
+
+
+def test_ranged_parts_land_at_their_offsets(
+    s3: Any, artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelrail.store.s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "RANGED_DOWNLOAD_BYTES", 1)
+    monkeypatch.setattr(s3_module, "RANGE_PART_BYTES", 7)  # many parts, the last one short
+    ranges = ranged_calls(s3)
+
+    fetched = source(s3, artifact, tmp_path / "cache").fetch()
+
+    model = (artifact / "model.onnx").read_bytes()
+    assert (fetched.directory / "model.onnx").read_bytes() == model
+    assert "bytes=0-6" in ranges
+    assert f"bytes={(len(model) - 1) // 7 * 7}-{len(model) - 1}" in ranges  # the size came from the manifest
+
+
+@pytest.mark.parametrize("change", ["longer", "shorter"])
+def test_an_object_of_another_size_is_refused_on_the_ranged_path(
+    s3: Any, artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    import modelrail.store.s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "RANGED_DOWNLOAD_BYTES", 1)
+    monkeypatch.setattr(s3_module, "RANGE_PART_BYTES", 16)
+    model = (artifact / "model.onnx").read_bytes()
+    stored = model + b"appended" if change == "longer" else model[:20]
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "model.onnx", Body=stored)
+    cache = tmp_path / "cache"
+
+    with pytest.raises(ArtifactIntegrityError) as caught:
+        source(s3, artifact, cache).fetch()
+
+    assert f"model.onnx has sha256 {hashlib.sha256(stored).hexdigest()} and {len(stored)} bytes" in (
+        caught.value.message
+    )
+    assert [p.name for p in (cache / manifest_sha256(artifact)).iterdir()] == []

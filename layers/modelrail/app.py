@@ -3,8 +3,9 @@
 Lambda wraps it in Mangum; the SageMaker container and local mode run it under uvicorn. Routes come from
 ``routes.model_routes`` and ``routes.CATALOG_ROUTES`` (the same table API Gateway is built from).
 
-Importing this module is cheap on purpose: ``create_app`` starts fetching the model in a background thread
-first and only then imports the web framework, so on a cold start the download overlaps those imports.
+Importing this module is cheap on purpose: ``create_app`` pauses the garbage collector, makes the S3 client
+and starts fetching the model in a background thread first, and only then imports the web framework, so on a
+cold start the download and the session build overlap those imports.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelrail import __version__
-from modelrail.loader import ModelLoader
-from modelrail.logs import configure_logging
-from modelrail.metrics import MetricsEmitter
 from modelrail.routes import CATALOG_ROUTES, Operation, model_routes
-from modelrail.settings import Settings, get_settings
+from modelrail.startup import collector_paused
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from modelrail.loader import ModelLoader
+    from modelrail.settings import Settings
 
 
 def _docs() -> dict[Operation, tuple[dict[str, Any], dict[int | str, dict[str, Any]]]]:
@@ -28,16 +29,16 @@ def _docs() -> dict[Operation, tuple[dict[str, Any], dict[int | str, dict[str, A
     common = (400, 404, 413, 415, 422, 503)
     return {
         Operation.V1_PREDICT: (
-            openapi.json_body(openapi.V1PredictRequest),
-            openapi.answers(openapi.V1PredictResponse, *common),
+            openapi.json_body("V1PredictRequest"),
+            openapi.answers("V1PredictResponse", *common),
         ),
         Operation.V2_INFER: (
-            openapi.json_body(openapi.V2InferRequest, binary=True),
-            openapi.answers(openapi.V2InferResponse, *common),
+            openapi.json_body("V2InferRequest", binary=True),
+            openapi.answers("V2InferResponse", *common),
         ),
-        Operation.V2_MODEL_METADATA: ({}, openapi.answers(openapi.V2ModelMetadata, 404, 503)),
-        Operation.V2_MODEL_READY: ({}, openapi.answers(openapi.V2ModelReady, 404, 503)),
-        Operation.V1_CATALOG: ({}, openapi.answers(openapi.V1Catalog)),
+        Operation.V2_MODEL_METADATA: ({}, openapi.answers("V2ModelMetadata", 404, 503)),
+        Operation.V2_MODEL_READY: ({}, openapi.answers("V2ModelReady", 404, 503)),
+        Operation.V1_CATALOG: ({}, openapi.answers("V1Catalog")),
         Operation.V2_HEALTH_LIVE: ({}, openapi.answers(None)),
         Operation.V2_HEALTH_READY: ({}, openapi.answers(None, 503)),
     }
@@ -58,6 +59,16 @@ def create_app(
 
     ``preload`` (default: when a model source is configured) starts fetching in the background right away.
     """
+    with collector_paused():
+        return _create_app(settings, loader=loader, preload=preload)
+
+
+def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preload: bool | None) -> FastAPI:
+    from modelrail.loader import ModelLoader
+    from modelrail.logs import configure_logging
+    from modelrail.metrics import MetricsEmitter
+    from modelrail.settings import get_settings
+
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, model=settings.model_name, version=settings.model_version)
     emitter = MetricsEmitter(namespace=settings.metrics_namespace, model=settings.model_name or "unknown")

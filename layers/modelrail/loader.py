@@ -21,6 +21,8 @@ from modelrail.metrics import MetricsEmitter
 from modelrail.settings import Settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
     from modelrail.manifest import BuiltManifest
     from modelrail.processors.base import Processor
     from modelrail.session import ModelSession
@@ -61,6 +63,7 @@ class ModelLoader:
         self._lock = threading.Lock()
         self._model: LoadedModel | None = None
         self._extensions_ready: threading.Event | None = None
+        self._s3_client: S3Client | None = None
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -80,12 +83,21 @@ class ModelLoader:
     def preload(self) -> threading.Thread:
         """Start loading in the background, so the download overlaps the rest of start-up; errors are logged.
 
-        numpy and onnxruntime are imported here, in the calling thread, while the background thread only
-        downloads; it builds the session once they are in. Importing numpy from two threads at once can
-        fail half-initialised, and the caller is about to import the web framework (and numpy with it).
+        Every import happens on the calling thread, and the S3 client is made there first: until it exists
+        no byte can be in flight, and making it is CPU work that would only contend with the caller's own.
+        The background thread then only waits on the network, verifies files and builds the session (ONNX
+        Runtime releases the GIL while it builds) once this thread has imported numpy and onnxruntime.
+        Importing numpy from two threads at once can fail half-initialised, and the caller is about to
+        import the web framework (and numpy with it).
         """
-        if self._fetch is None and self.settings.model_dir is None:
-            import boto3  # noqa: F401 - before the thread: it creates the S3 client first thing
+        if self._fetch is None and self.settings.model_dir is None and self.settings.model_bucket is not None:
+            from modelrail.store.s3 import make_s3_client
+
+            try:
+                self._s3_client = make_s3_client()
+            except Exception:  # e.g. no region: the load makes its own client and reports the error
+                self._s3_client = None
+        import modelrail.store  # noqa: F401 - the manifest's models, before the fetch thread parses one
 
         self._extensions_ready = threading.Event()
 
@@ -107,7 +119,10 @@ class ModelLoader:
 
         started = time.perf_counter()
         try:
-            artifact = (self._fetch or fetch_artifact)(self.settings)
+            if self._fetch is not None:
+                artifact = self._fetch(self.settings)
+            else:
+                artifact = fetch_artifact(self.settings, s3_client=self._s3_client)
             fetched = time.perf_counter()
             if self._extensions_ready is not None:
                 self._extensions_ready.wait()  # preload() is importing numpy and onnxruntime

@@ -1,149 +1,34 @@
-"""Schemas that describe the API in ``/openapi.json``.
+"""How ``/openapi.json`` describes the API: request bodies and answers by schema name, and the schemas.
 
-Routes read their bodies themselves (the binary extension is not JSON, and pydantic request models would
-cost more than the whole warm overhead budget), so these models only document; the codecs validate.
+Routes refer to schemas by name, so building the app never builds the pydantic models behind them
+(``openapi_models``): they are made only when ``/openapi.json`` is first asked for.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-from pydantic.json_schema import models_json_schema
-
-
-class ErrorBody(BaseModel):
-    """Every error answer."""
-
-    error: str = Field(description="What was wrong, naming the input or field.")
-    code: str = Field(description="Stable snake_case code, e.g. invalid_input, model_not_found.")
-
-
-class V1PredictRequest(BaseModel):
-    """Task API request."""
-
-    instances: list[Any] = Field(
-        min_length=1,
-        description=(
-            "Strings for text tasks; base64 PNG/JPEG for image tasks; objects keyed by feature or rows for "
-            "tabular; {input_name: nested list} for tensor."
-        ),
-    )
-
-
-class V1PredictResponse(BaseModel):
-    """Task API answer: one prediction per instance, in order."""
-
-    model: str
-    version: str
-    predictions: list[Any]
-
-
-class V1CatalogEntry(BaseModel):
-    """One model in the catalog."""
-
-    name: str
-    version: str | None
-    task: str | None
-    target: str | None
-    ready: bool
-
-
-class V1Catalog(BaseModel):
-    """``GET /v1/models``."""
-
-    models: list[V1CatalogEntry]
-
-
-class V2Tensor(BaseModel):
-    """A named tensor; ``data`` is row-major (flat or nested), or sent in the binary part."""
-
-    name: str
-    datatype: str = Field(description="BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES")
-    shape: list[int]
-    data: list[Any] | None = None
-    parameters: dict[str, Any] | None = Field(default=None, description="binary_data_size with the binary extension")
-
-
-class V2RequestedOutput(BaseModel):
-    """An output to return; ``parameters.binary_data`` asks for it in the binary part."""
-
-    name: str
-    parameters: dict[str, Any] | None = None
-
-
-class V2InferRequest(BaseModel):
-    """Open Inference Protocol infer request (JSON, or the JSON header of the binary extension)."""
-
-    id: str | None = None
-    parameters: dict[str, Any] | None = Field(default=None, description="binary_data_output: all outputs binary")
-    inputs: list[V2Tensor]
-    outputs: list[V2RequestedOutput] | None = None
-
-
-class V2InferResponse(BaseModel):
-    """Open Inference Protocol infer response."""
-
-    model_name: str
-    model_version: str
-    id: str | None = None
-    outputs: list[V2Tensor]
-
-
-class V2TensorMetadata(BaseModel):
-    """An input or output of the model (-1 = dynamic dimension)."""
-
-    name: str
-    datatype: str
-    shape: list[int]
-
-
-class V2ModelMetadata(BaseModel):
-    """Open Inference Protocol model metadata, plus ``parameters`` (task, provider, processing)."""
-
-    name: str
-    versions: list[str]
-    platform: str
-    inputs: list[V2TensorMetadata]
-    outputs: list[V2TensorMetadata]
-    parameters: dict[str, Any]
-
-
-class V2ModelReady(BaseModel):
-    """Model readiness."""
-
-    name: str
-    ready: bool
-
-
-DOCUMENTED = (
-    ErrorBody,
-    V1PredictRequest,
-    V1PredictResponse,
-    V1Catalog,
-    V2InferRequest,
-    V2InferResponse,
-    V2ModelMetadata,
-    V2ModelReady,
-)
-
 
 def component_schemas() -> dict[str, Any]:
     """JSON schemas of the documented models, for ``components.schemas``."""
+    from pydantic.json_schema import models_json_schema
+
+    from modelrail.openapi_models import DOCUMENTED
+
     _, schema = models_json_schema(
         [(model, "validation") for model in DOCUMENTED], ref_template="#/components/schemas/{model}"
     )
     return dict(schema.get("$defs", {}))
 
 
-def ref(model: type[BaseModel]) -> dict[str, str]:
-    """A reference to a component schema."""
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def ref(schema: str) -> dict[str, str]:
+    """A reference to a component schema (a model in ``openapi_models``)."""
+    return {"$ref": f"#/components/schemas/{schema}"}
 
 
-def json_body(model: type[BaseModel], *, binary: bool = False) -> dict[str, Any]:
+def json_body(schema: str, *, binary: bool = False) -> dict[str, Any]:
     """``openapi_extra`` describing a request body."""
-    content: dict[str, Any] = {"application/json": {"schema": ref(model)}}
+    content: dict[str, Any] = {"application/json": {"schema": ref(schema)}}
     if binary:
         content["application/octet-stream"] = {
             "schema": {"type": "string", "format": "binary"},
@@ -152,11 +37,11 @@ def json_body(model: type[BaseModel], *, binary: bool = False) -> dict[str, Any]
     return {"requestBody": {"required": True, "content": content}}
 
 
-def answers(model: type[BaseModel] | None, *errors: int) -> dict[int | str, dict[str, Any]]:
+def answers(schema: str | None, *errors: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: its 200 body and the error statuses it can return."""
     documented: dict[int | str, dict[str, Any]] = {}
-    if model is not None:
-        documented[200] = {"description": "OK", "content": {"application/json": {"schema": ref(model)}}}
+    if schema is not None:
+        documented[200] = {"description": "OK", "content": {"application/json": {"schema": ref(schema)}}}
     for status in errors:
-        documented[status] = {"description": "Error", "content": {"application/json": {"schema": ref(ErrorBody)}}}
+        documented[status] = {"description": "Error", "content": {"application/json": {"schema": ref("ErrorBody")}}}
     return documented

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import itertools
 import json
 import types
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ def event(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., types.ModuleType]:
+def load_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., types.ModuleType]]:
     """Import handler.py as a new module with the given env (what a cold Lambda process does)."""
 
     def load(**env: str | Path) -> types.ModuleType:
@@ -59,4 +61,23 @@ def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., types.ModuleT
         get_settings.cache_clear()
         return module
 
-    return load
+    yield load
+    close_event_loop()
+
+
+def close_event_loop() -> None:
+    """Close the event loop Mangum set on this thread.
+
+    A Lambda process keeps it for life. In the test process a later ``asyncio.run`` would drop it unclosed, and
+    whichever test ran the next full garbage collection would fail on its ResourceWarning.
+    """
+    policy = asyncio.get_event_loop_policy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loop = policy.get_event_loop()
+    except RuntimeError:  # none set on this thread
+        return
+    if not loop.is_running():
+        loop.close()
+        policy.set_event_loop(None)

@@ -3,9 +3,9 @@
 Lambda wraps it in Mangum; the SageMaker container and local mode run it under uvicorn. Routes come from
 ``routes.model_routes`` and ``routes.CATALOG_ROUTES`` (the same table API Gateway is built from).
 
-Importing this module is cheap on purpose: ``create_app`` pauses the garbage collector, makes the S3 client
-and starts fetching the model in a background thread first, and only then imports the web framework, so on a
-cold start the download and the session build overlap those imports.
+Importing this module is cheap on purpose: ``create_app`` tunes the interpreter for start-up (``startup``),
+makes the S3 client and starts fetching the model in a background thread first, and only then imports the web
+framework, so on a cold start the download and the session build overlap those imports.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelrail import __version__
 from modelrail.routes import CATALOG_ROUTES, Operation, model_routes
-from modelrail.startup import collector_paused
+from modelrail.startup import first_start_up
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -59,7 +59,7 @@ def create_app(
 
     ``preload`` (default: when a model source is configured) starts fetching in the background right away.
     """
-    with collector_paused():
+    with first_start_up():
         return _create_app(settings, loader=loader, preload=preload)
 
 

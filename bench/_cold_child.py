@@ -23,13 +23,12 @@ def peak_rss_mb() -> float:
 def raw(model: str, *, framework: bool = False) -> dict[str, float]:
     """The floor: import onnxruntime + boto3, fetch model.onnx from S3, build a session, run once.
 
-    With ``framework``, also import what any FastAPI-on-Lambda function imports (FastAPI, Mangum,
-    pydantic-settings) first, serially: how much of the gap is the web stack rather than modelrail.
+    With ``framework``, also import what the SPEC requires of every function (FastAPI, which brings pydantic
+    and Starlette, and Mangum) first, serially: the floor the web stack sets, whatever modelrail does.
     """
     if framework:
         import fastapi  # noqa: F401
         import mangum  # noqa: F401
-        import pydantic_settings  # noqa: F401
     import boto3
     import numpy as np
     import onnxruntime as ort

@@ -1,9 +1,11 @@
-"""A process's first start-up: no garbage collection and a short GIL switch interval, then both put back."""
+"""A process's first start-up: no garbage collection, a short GIL switch interval, one OpenBLAS thread."""
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +16,7 @@ from modelrail import startup
 @pytest.fixture
 def fresh_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(startup, "_started", False)
+    monkeypatch.setattr(startup, "limit_blas_threads", lambda: None)  # its own test below; env stays untouched
     frozen = gc.get_freeze_count()
     interval = sys.getswitchinterval()
     yield
@@ -65,3 +68,30 @@ def test_a_collector_the_process_turned_off_stays_off_and_nothing_is_frozen() ->
     assert not gc.isenabled()
     assert gc.get_freeze_count() == frozen
     assert len(kept) == 1000
+
+
+@pytest.mark.parametrize(
+    ("environment", "numpy_imported", "expected"),
+    [
+        ({}, False, "1"),
+        ({}, True, None),  # too late: OpenBLAS read its settings when numpy loaded
+        ({"OPENBLAS_NUM_THREADS": "4"}, False, "4"),
+        ({"OMP_NUM_THREADS": "4"}, False, None),  # OpenBLAS honours it: the operator chose
+    ],
+)
+def test_openblas_gets_one_thread_unless_someone_chose(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], numpy_imported: bool, expected: str | None
+) -> None:
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.setenv(name, "")  # recorded first, so whatever the test leaves is undone
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    if numpy_imported:
+        monkeypatch.setitem(sys.modules, "numpy", sys.modules.get("numpy") or types.ModuleType("numpy"))
+    else:
+        monkeypatch.delitem(sys.modules, "numpy", raising=False)
+
+    startup.limit_blas_threads()
+
+    assert os.environ.get("OPENBLAS_NUM_THREADS") == expected

@@ -1,4 +1,4 @@
-"""One cold process for bench/cold_start.py: ``raw`` (the baseline), ``raw+framework`` or ``modelrail``.
+"""One cold process for bench/cold_start.py: ``raw``, ``raw+tuned``, ``raw+framework``, ``modelrail`` or ``serial``.
 
 Run by cold_start.py in a fresh interpreter; prints one JSON line of timings. Not meant to be run by hand.
 """
@@ -7,7 +7,8 @@ import time
 
 STARTED = time.perf_counter()
 
-import json  # noqa: E402 - timing starts before any import
+import gc  # noqa: E402 - timing starts before any import
+import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -20,12 +21,17 @@ def peak_rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def raw(model: str, *, framework: bool = False) -> dict[str, float]:
+def raw(model: str, *, framework: bool = False, tuned: bool = False) -> dict[str, float]:
     """The floor: import onnxruntime + boto3, fetch model.onnx from S3, build a session, run once.
 
     With ``framework``, also import what the SPEC requires of every function (FastAPI, which brings pydantic
     and Starlette, and Mangum) first, serially: the floor the web stack sets, whatever modelrail does.
+    With ``tuned``, the same interpreter tuning as modelrail's start-up (garbage collector off, one OpenBLAS
+    thread): what of modelrail's gain any script could have.
     """
+    if tuned:
+        gc.disable()
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
     if framework:
         import fastapi  # noqa: F401
         import mangum  # noqa: F401
@@ -63,23 +69,27 @@ def raw(model: str, *, framework: bool = False) -> dict[str, float]:
     }
 
 
-def modelrail(event_path: str) -> dict[str, float]:
-    """The real thing: import handler.py (app + background fetch), then answer the first event."""
+def lambda_context() -> object:
+    """The attributes of a Lambda context that Mangum and the runtime read."""
     import types
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions" / "lambda_inference"))
-    import handler
-
-    imported = time.perf_counter()
-    event = json.loads(Path(event_path).read_text(encoding="utf-8"))
-    context = types.SimpleNamespace(
+    return types.SimpleNamespace(
         aws_request_id="bench",
         function_name="bench",
         memory_limit_in_mb=2048,
         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench",
         get_remaining_time_in_millis=lambda: 15000,
     )
-    response = handler.handler(event, context)
+
+
+def modelrail(event_path: str) -> dict[str, float]:
+    """The real thing: import handler.py (app + background fetch), then answer the first event."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions" / "lambda_inference"))
+    import handler
+
+    imported = time.perf_counter()
+    event = json.loads(Path(event_path).read_text(encoding="utf-8"))
+    response = handler.handler(event, lambda_context())
     done = time.perf_counter()
     assert response["statusCode"] == 200, response["body"][:300]
     loaded = handler.app.state.loader.loaded
@@ -92,8 +102,70 @@ def modelrail(event_path: str) -> dict[str, float]:
     }
 
 
+def serial(event_path: str) -> dict[str, float]:
+    """modelrail's cold path one step after another, no overlap: the CPU each step costs (``cpu:<step>``).
+
+    The steps run in the order and with the start-up tuning of the real cold start; the total is what the
+    cold start would be if nothing overlapped.
+    """
+    timings: dict[str, float] = {}
+    last = [time.process_time()]
+
+    def step(name: str) -> None:
+        now = time.process_time()
+        timings[f"cpu:{name}"] = (now - last[0]) * 1000
+        last[0] = now
+
+    import mangum
+
+    step("import mangum (asyncio)")
+    from modelrail.startup import first_start_up
+
+    with first_start_up():
+        import modelrail.loader
+        import modelrail.settings
+
+        step("import pydantic, settings, loader")
+        import modelrail.store
+        import modelrail.store.s3
+
+        step("import manifest models, store")
+        client = modelrail.store.s3.make_s3_client()
+        step("import botocore, make the S3 client")
+        settings = modelrail.settings.get_settings()
+        artifact = modelrail.store.fetch_artifact(settings, s3_client=client)
+        step("fetch and verify the artifact")
+        import numpy  # noqa: F401
+        import onnxruntime  # noqa: F401
+
+        step("import numpy, onnxruntime")
+        import fastapi  # noqa: F401
+
+        step("import fastapi (starlette, anyio)")
+        from modelrail.app import create_app
+        from modelrail.metrics import MetricsEmitter
+
+        emitter = MetricsEmitter(namespace="bench", model="bench")
+        loader = modelrail.loader.ModelLoader(settings, emitter, fetch=lambda _: artifact)
+        app = create_app(settings, loader=loader, preload=False)
+        step("build the app (routes, codecs)")
+    loader.get()
+    step("session and processor")
+    handler = mangum.Mangum(app, lifespan="off")
+    response = handler(json.loads(Path(event_path).read_text(encoding="utf-8")), lambda_context())
+    assert response["statusCode"] == 200, response["body"][:300]
+    step("first request")
+    timings["total_ms"] = (time.perf_counter() - STARTED) * 1000
+    return timings
+
+
 if __name__ == "__main__":
     kind, model, event_file = sys.argv[1:4]
-    timings = modelrail(event_file) if kind == "modelrail" else raw(model, framework=kind == "raw+framework")
+    if kind == "modelrail":
+        timings = modelrail(event_file)
+    elif kind == "serial":
+        timings = serial(event_file)
+    else:
+        timings = raw(model, framework=kind == "raw+framework", tuned=kind == "raw+tuned")
     timings["peak_rss_mb"] = peak_rss_mb()
     sys.stdout.write("BENCH " + json.dumps(timings) + "\n")

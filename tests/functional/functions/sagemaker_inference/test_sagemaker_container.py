@@ -154,3 +154,18 @@ def test_fp16_answers_do_not_depend_on_batch_mates(endpoint: str) -> None:
     for text, vector in zip(texts, together, strict=True):
         alone = post(endpoint, {"instances": [text]}).json()["predictions"][0]
         assert max(abs(a - b) for a, b in zip(vector, alone, strict=True)) <= 1e-5
+
+
+def pinned(requirements: Path) -> dict[str, str]:
+    lines = requirements.read_text(encoding="utf-8").splitlines()
+    pins = (line.split("==") for line in lines if line and not line.startswith("#"))
+    return {name.lower(): version for name, version in pins}
+
+
+def test_gpu_image_pins_are_the_lambda_pins_with_the_gpu_runtime_and_a_server() -> None:
+    """The two images serve with the same runtime: a pin bumped in one file only would split their behaviour."""
+    lambda_pins = pinned(ROOT / "functions" / "lambda_inference" / "requirements.txt")
+    gpu_pins = pinned(ROOT / "functions" / "sagemaker_inference" / "requirements.txt")
+    assert gpu_pins.pop("onnxruntime-gpu") == lambda_pins.pop("onnxruntime")
+    gpu_pins.pop("uvicorn")  # the container serves /invocations itself; KeyError if it is missing
+    assert gpu_pins == lambda_pins

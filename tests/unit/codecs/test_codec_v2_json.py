@@ -131,9 +131,10 @@ def test_malformed_requests_name_what_is_wrong(document: Any, message: str) -> N
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (b"{not json", "request body is not valid JSON: unexpected character at line 1 column 2"),
+        (b"{not json", r"request body is not valid JSON: unexpected character.* at line 1 column 2"),
         (b"\x80abc", "request body is not UTF-8 text"),
-        (b"[" * 100_000 + b"]" * 100_000, "request body is not valid JSON: array and object recursion depth exceeded"),
+        # orjson's own wording varies between its releases; what we promise is a 400 that says why and where
+        (b"[" * 100_000 + b"]" * 100_000, "request body is not valid JSON: .*(recursion|depth).* at line 1 column"),
         (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [NaN]}]}', "not valid JSON"),
         (b"1" * 5000, "not valid JSON: number is infinity"),
     ],

@@ -1,7 +1,8 @@
 """``modelrail`` command line: one sub-command per module, each registering its own parser.
 
-Sub-command modules keep heavy imports (torch, onnx, moto) inside the functions they run, so
-``modelrail --help`` stays fast and a missing extra is reported only by the command that needs it.
+Sub-command modules keep heavy imports (torch, onnx, moto) inside the functions they run, so every
+command is always listed, ``modelrail --help`` stays fast, and a missing extra is reported, with the
+install command that adds it, only by the command that needs it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ COMMAND_MODULES = (
     "modelrail.local.cli",  # local up, invoke
     "modelrail.push",  # push
 )
+# The optional extra of layers/pyproject.toml each command's heavy dependencies come from.
+EXTRA_OF_COMMAND = {"build": "build", "local": "local", "invoke": "local"}
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -26,13 +29,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"modelrail {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and module_name.startswith(exc.name):
-                continue  # that command is not part of this installation
-            raise
-        module.register(commands)
+        importlib.import_module(module_name).register(commands)
     return parser
 
 
@@ -41,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return int(args.run(args))
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] == "modelrail":
+            raise  # our own packaging bug, not a missing extra
+        extra = EXTRA_OF_COMMAND.get(args.command)
+        fix = f"pip install 'modelrail[{extra}]' (in this repository: make setup)" if extra else "make setup"
+        print(f"modelrail {args.command}: {exc.name} is not installed; {fix}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

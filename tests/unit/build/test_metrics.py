@@ -35,6 +35,17 @@ def test_accuracy_drop_is_in_points() -> None:
     assert values["accuracy_drop"] == pytest.approx(25.0)
 
 
+def test_a_drop_of_exactly_the_bound_meets_it() -> None:
+    """199 of 200 right against 200 of 200 is a 0.5-point drop, which `accuracy_drop: {max: 0.5}` allows."""
+    labels = np.zeros(200, dtype=int)
+    reference = np.tile([1.0, 0.0], (200, 1))
+    served = reference.copy()
+    served[0] = [0.0, 1.0]
+    values = metrics.compute({"accuracy_drop"}, reference=reference, served=served, labels=labels)
+    assert values["accuracy_drop"] <= 0.5
+    assert values["accuracy_drop"] == pytest.approx(0.5)
+
+
 def test_accuracy_without_labels_is_a_dataset_error() -> None:
     outputs = np.eye(3)
     with pytest.raises(DatasetError, match="need labels"):

@@ -44,6 +44,7 @@ def test_heldout_accuracy_through_v1_predict(local_stack: LocalStack, heldout: t
             assert response.status_code == 200, response.text
             predicted += [int(p["label"]) for p in response.json()["predictions"]]
     accuracy = float(np.mean(np.asarray(predicted) == labels))
+    print(f"e2e digits: held-out accuracy through v1 predict {accuracy:.4f} on {len(labels)} images")
     assert len(predicted) == len(labels) >= 300
     assert accuracy >= MIN_ACCURACY, accuracy
 

@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.auth import AuthMode
 from infra.gateway_responses import gateway_answers
 from infra.nag import acknowledge
-from modelrail.constants import API_KEY_HEADER
+from modelrail.constants import API_KEY_HEADER, CORS_ALLOW_ORIGIN_HEADER
 from modelrail.routes import Route
 
 BINARY_MEDIA_TYPES = ("application/octet-stream",)
@@ -141,7 +141,7 @@ class InferenceApi(Construct):
         for answer in gateway_answers(self.auth):
             headers = answer.headers()
             if cors_origin:
-                headers["Access-Control-Allow-Origin"] = f"'{cors_origin}'"
+                headers[CORS_ALLOW_ORIGIN_HEADER] = f"'{cors_origin}'"
             self.api.add_gateway_response(
                 f"Gateway-{answer.response_type}",
                 type=apigw.ResponseType.of(answer.response_type),

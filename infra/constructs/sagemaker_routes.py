@@ -14,6 +14,7 @@ from constructs import Construct
 from infra.constructs.inference_api import InferenceApi
 from infra.sagemaker_errors import answer_statuses, integration_answers
 from infra.sagemaker_requests import JSON_CONTENT_TYPE, request_parameters, request_template
+from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER
 from modelrail.routes import model_routes
 
 RESPONSE_HEADERS = ("Content-Type", "Retry-After")
@@ -31,6 +32,7 @@ class SageMakerRoutes(Construct):
         model_name: str,
         endpoint_name: str,
         endpoint_arn: str,
+        cors_origin: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -40,24 +42,31 @@ class SageMakerRoutes(Construct):
             description=f"API Gateway -> SageMaker InvokeEndpoint for model {model_name} only",
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn]))
+        # SageMaker drops the container's headers, so the CORS header is a constant mapped onto every answer.
+        cors = {f"method.response.header.{CORS_ALLOW_ORIGIN_HEADER}": f"'{cors_origin}'"} if cors_origin else {}
         integration_responses = [
             apigw.IntegrationResponse(
                 status_code="200",
-                response_parameters={"method.response.header.Content-Type": "integration.response.header.Content-Type"},
+                response_parameters={
+                    "method.response.header.Content-Type": "integration.response.header.Content-Type",
+                    **cors,
+                },
             ),
             *(
                 apigw.IntegrationResponse(
                     selection_pattern=answer.selection_pattern,
                     status_code=str(answer.status),
                     response_templates={JSON_CONTENT_TYPE: answer.template},
+                    response_parameters=cors or None,
                 )
                 for answer in integration_answers()
             ),
         ]
+        headers = (*RESPONSE_HEADERS, CORS_ALLOW_ORIGIN_HEADER) if cors_origin else RESPONSE_HEADERS
         method_responses = [
             apigw.MethodResponse(
                 status_code=str(status),
-                response_parameters={f"method.response.header.{header}": False for header in RESPONSE_HEADERS},
+                response_parameters={f"method.response.header.{header}": False for header in headers},
             )
             for status in answer_statuses()
         ]

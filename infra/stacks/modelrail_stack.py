@@ -23,6 +23,7 @@ from infra.constructs.onnx_function import OnnxFunction
 from infra.constructs.sagemaker_routes import SageMakerRoutes
 from infra.deployed_models import DeployedModel
 from infra.nag import acknowledge, bucket_objects_finding
+from modelrail import constants
 from modelrail.manifest import Target
 from modelrail.routes import CATALOG_ROUTES, model_routes
 
@@ -116,6 +117,7 @@ class ModelrailStack(cdk.Stack):
             log_retention=retention,
             removal_policy=removal,
         )
+        self._allow_origin(self.catalog.function)
         catalog_integration = apigw.LambdaIntegration(self.catalog.function, allow_test_invoke=False)
         for route in CATALOG_ROUTES:
             self.api.add_route(route, catalog_integration)
@@ -155,6 +157,7 @@ class ModelrailStack(cdk.Stack):
                 removal_policy=removal,
                 metrics_namespace=self.settings.metrics_namespace,
             )
+            self._allow_origin(function.function)
             # The alias moves only after the artifact it pins is in the bucket.
             function.alias.node.add_dependency(self.model_bucket.uploads[model.name])
             integration = apigw.LambdaIntegration(function.alias, allow_test_invoke=False)
@@ -188,8 +191,14 @@ class ModelrailStack(cdk.Stack):
                 model_name=model.name,
                 endpoint_name=endpoint.endpoint_name,
                 endpoint_arn=endpoint.endpoint_arn,
+                cors_origin=self.settings.cors_origin,
             )
             self.endpoints[model.name] = endpoint
+
+    def _allow_origin(self, function: lambda_.Function) -> None:
+        """With ``cors_origin`` set, the function's answers carry it too (API Gateway adds it only to its own)."""
+        if self.settings.cors_origin:
+            function.add_environment(constants.ENV_CORS_ORIGIN, self.settings.cors_origin)
 
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the inference API")

@@ -113,7 +113,12 @@ def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preloa
         )
     for exception in (ModelrailError, HTTPException, RequestValidationError):
         app.add_exception_handler(exception, handle_exception)
-    app.add_middleware(RequestContextMiddleware, emitter=emitter, max_request_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        emitter=emitter,
+        max_request_bytes=settings.max_request_bytes,
+        cors_origin=settings.cors_origin,
+    )
     app.state.api = api
     app.state.loader = loader
 

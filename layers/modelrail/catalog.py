@@ -334,6 +334,9 @@ def handle_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     except Exception:  # a bug must still answer with the SPEC's JSON body
         log.exception("catalog bug")
         response = _error(InternalError("internal error; it has been logged"))
+    cors_origin = os.environ.get(constants.ENV_CORS_ORIGIN)
+    if cors_origin:
+        response["headers"][constants.CORS_ALLOW_ORIGIN_HEADER] = cors_origin
     log.info(
         "request",
         extra={

@@ -1,4 +1,5 @@
-"""Per-request context: request id, body size limit, one JSON log line, metrics, and a last-resort 500.
+"""Per-request context: request id, body size limit, one JSON log line, metrics, a last-resort 500, and the
+CORS header on every answer when ``MODELRAIL_CORS_ORIGIN`` is set.
 
 A pure ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream copy per request).
 """
@@ -13,6 +14,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelrail import metrics
+from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER
 from modelrail.errors import PayloadTooLargeError
 from modelrail.logs import get_logger, request_id_var
 from modelrail.metrics import MetricsEmitter
@@ -39,10 +41,15 @@ def request_id(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Wraps every HTTP request; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, emitter: MetricsEmitter, max_request_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, emitter: MetricsEmitter, max_request_bytes: int, cors_origin: str | None = None
+    ) -> None:
         self.app = app
         self.emitter = emitter
         self.max_request_bytes = max_request_bytes
+        self._cors_header = (
+            (CORS_ALLOW_ORIGIN_HEADER.lower().encode("latin-1"), cors_origin.encode("latin-1")) if cors_origin else None
+        )
         self._cold = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,6 +76,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["started"] = True
+                if self._cors_header is not None:  # every answer, errors included, as API Gateway's own ones
+                    message = {**message, "headers": [*message.get("headers", ()), self._cors_header]}
             await send(message)
 
         if self._cold:

@@ -57,6 +57,7 @@ class Settings(BaseModel):
     metrics_namespace: str = Field(
         default=c.DEFAULT_METRICS_NAMESPACE, validation_alias=_env(c.ENV_METRICS_NAMESPACE, "metrics_namespace")
     )
+    cors_origin: str | None = Field(default=None, validation_alias=_env(c.ENV_CORS_ORIGIN, "cors_origin"))
     max_request_bytes: int = Field(
         default=c.LAMBDA_MAX_REQUEST_BYTES, ge=1, validation_alias=_env(c.ENV_MAX_REQUEST_BYTES, "max_request_bytes")
     )

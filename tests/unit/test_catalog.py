@@ -20,7 +20,7 @@ from modelrail.catalog import (
     parse_catalog,
     server_url_of,
 )
-from modelrail.constants import ENV_API_AUTH, ENV_CATALOG
+from modelrail.constants import ENV_API_AUTH, ENV_CATALOG, ENV_CORS_ORIGIN
 from modelrail.errors import API_KEY_REJECTED_MESSAGE, NO_SUCH_ROUTE_MESSAGE
 from modelrail.routes import CATALOG_ROUTES, model_routes
 
@@ -201,6 +201,16 @@ def test_handler_rejects_an_unknown_auth_mode(fresh_env: pytest.MonkeyPatch) -> 
     response = handle_event(rest_event("/v1/models"), Context())
     assert response["statusCode"] == 500
     assert ENV_API_AUTH in body(response)["error"]
+
+
+def test_handler_adds_the_cors_origin_to_every_answer_only_when_set(fresh_env: pytest.MonkeyPatch) -> None:
+    fresh_env.setenv(ENV_CATALOG, "[]")
+    fresh_env.delenv(ENV_CORS_ORIGIN, raising=False)
+    assert "Access-Control-Allow-Origin" not in handle_event(rest_event("/v1/models"), Context())["headers"]
+    fresh_env.setenv(ENV_CORS_ORIGIN, "https://app.example.com")
+    for path in ("/v1/models", "/nope"):  # an answer and an error
+        headers = handle_event(rest_event(path), Context())["headers"]
+        assert headers["Access-Control-Allow-Origin"] == "https://app.example.com", path
 
 
 def test_handler_never_raises_on_junk_events(fresh_env: pytest.MonkeyPatch) -> None:

@@ -210,3 +210,18 @@ def test_a_bug_is_a_json_500_and_the_function_keeps_serving(artifact: Path, monk
     assert broken.status_code == 500
     assert broken.json() == {"error": "internal error; it has been logged", "code": "internal_error"}
     assert healthy.status_code == 200
+
+
+def test_cors_origin_is_on_every_answer_only_when_configured(artifact: Path, url: str) -> None:
+    origin = "https://app.example.com"
+    app = create_app(Settings(model_dir=artifact, cors_origin=origin, max_request_bytes=1_000), preload=False)
+    with serve(app) as base:
+        answers = [
+            httpx.post(f"{base}/v1/models/tiny/predict", json={"instances": [{"x": [1, 2, 3]}]}),  # 200
+            httpx.post(f"{base}/v1/models/tiny/predict", json={"instances": [{"x": "a"}]}),  # 400
+            httpx.get(f"{base}/v2/models/other"),  # 404
+            httpx.post(f"{base}/v1/models/tiny/predict", content=b"x" * 2_000),  # 413, before any route
+        ]
+    assert [answer.status_code for answer in answers] == [200, 400, 404, 413]
+    assert [answer.headers.get("access-control-allow-origin") for answer in answers] == [origin] * 4
+    assert "access-control-allow-origin" not in httpx.get(f"{url}/v2/health/live").headers

@@ -188,3 +188,39 @@ def test_data_is_retained_outside_dev(cpu_only: SynthResult, iam_prod: SynthResu
 
 def test_cdk_json_defaults_cover_every_required_setting() -> None:
     assert {"stage", "auth", "models", "throttle_rate", "throttle_burst", "quota_per_day"} <= set(CDK_CONTEXT)
+
+
+ORIGIN = "https://app.example.com"  # the iam_prod fixture's cors_origin
+
+
+def modelrail_functions(result: SynthResult) -> dict[str, dict[str, str]]:
+    """Environment of each of our functions (model functions and the catalog; not CDK's own handlers)."""
+    found = {}
+    for logical_id, function in result.of_type("AWS::Lambda::Function").items():
+        env = function["Properties"].get("Environment", {}).get("Variables", {})
+        if "MODELRAIL_MODEL_NAME" in env or "MODELRAIL_CATALOG" in env:
+            found[logical_id] = env
+    return found
+
+
+def test_with_cors_every_answer_carries_the_origin(iam_prod: SynthResult) -> None:
+    """API Gateway adds the header only to its own answers: functions get the origin, GPU routes map it."""
+    functions = modelrail_functions(iam_prod)
+    assert len(functions) == 2  # tiny + catalog
+    assert {env.get("MODELRAIL_CORS_ORIGIN") for env in functions.values()} == {ORIGIN}
+    gpu_methods = [props for (_, path), props in iam_prod.methods().items() if "/tiny-gpu" in path]
+    gpu_methods = [props for props in gpu_methods if props["Integration"]["Type"] == "AWS"]
+    assert len(gpu_methods) == len(model_routes("tiny-gpu"))
+    header = "method.response.header.Access-Control-Allow-Origin"
+    for props in gpu_methods:
+        for answer in props["Integration"]["IntegrationResponses"]:
+            assert answer["ResponseParameters"][header] == f"'{ORIGIN}'", answer["StatusCode"]
+        for declared in props["MethodResponses"]:
+            assert header in declared["ResponseParameters"], declared["StatusCode"]
+
+
+def test_without_cors_no_answer_carries_an_origin(with_gpu: SynthResult) -> None:
+    functions = modelrail_functions(with_gpu)
+    assert len(functions) == 3  # tiny, tiny-b + catalog
+    assert not [env for env in functions.values() if "MODELRAIL_CORS_ORIGIN" in env]
+    assert "Access-Control-Allow-Origin" not in json.dumps(with_gpu.resources)

@@ -62,13 +62,10 @@ class SageMakerRoutes(Construct):
                 for answer in integration_answers()
             ),
         ]
-        headers = (*RESPONSE_HEADERS, CORS_ALLOW_ORIGIN_HEADER) if cors_origin else RESPONSE_HEADERS
+        # Every header an integration response may set must be declared (optional) on the method responses.
+        declared = dict.fromkeys([*(f"method.response.header.{h}" for h in RESPONSE_HEADERS), *cors], False)
         method_responses = [
-            apigw.MethodResponse(
-                status_code=str(status),
-                response_parameters={f"method.response.header.{header}": False for header in headers},
-            )
-            for status in answer_statuses()
+            apigw.MethodResponse(status_code=str(status), response_parameters=declared) for status in answer_statuses()
         ]
         self.methods = []
         for route in model_routes(model_name):

@@ -11,11 +11,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from modelrail.build import ensure_source, latency
-from modelrail.build.gate import run_gate
-from modelrail.build.inputs import AdapterContext, load_dataset
-from modelrail.build.quantize import quantize
-from modelrail.build.sessions import graph_inputs, open_session
+from modelrail.builder import ensure_source, latency
+from modelrail.builder.gate import run_gate
+from modelrail.builder.inputs import AdapterContext, load_dataset
+from modelrail.builder.quantize import quantize
+from modelrail.builder.sessions import graph_inputs, open_session
 from modelrail.manifest import load_manifest
 
 VARIANTS = {

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from modelrail import __version__
 
 COMMAND_MODULES = (
-    "modelrail.build.cli",  # build [name...] [--check] [--force]
+    "modelrail.builder.cli",  # build [name...] [--check] [--force]
     "modelrail.local.cli",  # local up, invoke
     "modelrail.push",  # push
 )

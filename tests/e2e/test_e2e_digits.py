@@ -22,7 +22,7 @@ MIN_ACCURACY = 0.97
 @pytest.fixture(scope="module")
 def heldout() -> tuple[np.ndarray, np.ndarray]:
     """The held-out split the build keeps (uint8 [n, 8, 8] images as callers send them: dark ink; labels)."""
-    from modelrail.build import ensure_source
+    from modelrail.builder import ensure_source
 
     data = np.load(ensure_source("digits").find("heldout.npz"))
     return data["images"], data["labels"]

@@ -56,7 +56,7 @@ def built_artifact(name: str) -> Path:
     manifest = load_manifest(ROOT / MODELS_DIR / name / MANIFEST_YAML)
     directory = ROOT / BUILD_DIR / name / manifest.version
     if not (directory / MANIFEST_JSON).is_file():
-        from modelrail.build.pipeline import build_models
+        from modelrail.builder.pipeline import build_models
 
         build_models([name], models_dir=ROOT / MODELS_DIR, build_dir=ROOT / BUILD_DIR)
     return directory

@@ -34,7 +34,7 @@ def build_missing(
         return
     say(f"not built yet: {', '.join(missing)}; building them first (modelrail build {' '.join(missing)})")
     try:
-        from modelrail.build import BuildError, build_models
+        from modelrail.builder import BuildError, build_models
     except ModuleNotFoundError as exc:
         raise DeploymentError(
             f"building needs the `build` extra ({exc.name} is missing): pip install -e 'layers[build]', "

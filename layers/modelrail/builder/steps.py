@@ -1,0 +1,195 @@
+"""The measured part of one build: quantize, gate against fp32, time both; everything lands in a ``BuildReport``."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from modelrail.builder import latency, progress
+from modelrail.builder.errors import GateFailedError
+from modelrail.builder.gate import GateOutcome, run_gate
+from modelrail.builder.hashing import tool_versions
+from modelrail.builder.inputs import AdapterContext, Dataset, Feeds, load_dataset
+from modelrail.builder.quantize import QuantizeOutcome, quantize
+from modelrail.builder.report import BuildReport, GateReport, LatencyReport, SizeReport, targets_for
+from modelrail.builder.sessions import MEASURE_THREADS, graph_inputs, open_session, providers_for
+from modelrail.builder.sources import ModelSource
+from modelrail.constants import MODEL_FILE
+from modelrail.manifest import Manifest, QuantizationMode
+
+DEFAULT_MAX_BATCH_SIZE = 32
+"""Batch limit for an ungated fp32 model (its answers do not depend on batch-mates)."""
+
+
+class Steps:
+    """One model's quantize -> gate -> latency run, writing the served model into ``staging``."""
+
+    def __init__(self, manifest: Manifest, source: ModelSource, staging: Path, timings: dict[str, float]) -> None:
+        self.manifest = manifest
+        self.source = source
+        self.staging = staging
+        self.timings = timings
+        self.name = manifest.name
+        self._datasets: dict[str, Dataset] = {}
+
+    def _dataset(self, name: str, context: AdapterContext) -> Dataset:
+        if name not in self._datasets:
+            self._datasets[name] = load_dataset(self.source.find(name), context)
+        return self._datasets[name]
+
+    @contextmanager
+    def _timed(self, key: str, what: str) -> Iterator[None]:
+        start = time.perf_counter()
+        with progress.step(self.name, what):
+            yield
+        self.timings[key] = round(time.perf_counter() - start, 2)
+
+    def run(self) -> BuildReport:
+        """Produce ``staging/model.onnx`` and the report, or raise ``GateFailedError`` with the numbers."""
+        manifest = self.manifest
+        served_path = self.staging / MODEL_FILE
+        fp32_session = open_session(self.source.fp32_model)
+        context = AdapterContext(manifest=manifest, inputs=graph_inputs(fp32_session), find_file=self.source.find)
+        with tempfile.TemporaryDirectory(prefix="modelrail-build-") as scratch:
+            mode = manifest.quantization.mode.value
+            with self._timed("quantize", f"quantize ({mode})"):
+                outcome = quantize(
+                    self.source.fp32_model,
+                    served_path,
+                    manifest.quantization,
+                    scratch=Path(scratch),
+                    calibration=lambda: self._calibration_feeds(context),
+                )
+        providers = providers_for(manifest.target)
+        served_session = open_session(served_path, providers=providers)
+        gate_report = self._gate(context, fp32_session, served_session, providers[0]) if manifest.gate else None
+        timing = self._latency(context, fp32_session, served_session, outcome)
+        sizes = SizeReport(
+            fp32_bytes=self.source.fp32_model.stat().st_size,
+            served_bytes=served_path.stat().st_size,
+            ratio=round(served_path.stat().st_size / self.source.fp32_model.stat().st_size, 4),
+        )
+        report = BuildReport(
+            name=manifest.name,
+            version=manifest.version,
+            precision=outcome.precision,
+            preprocess=outcome.preprocess,
+            sizes=sizes,
+            latency=timing,
+            gate=gate_report,
+            targets=targets_for(outcome.precision, size_ratio=sizes.ratio, latency_ratio=timing.ratio),
+            serving_max_batch_size=max_batch_size(manifest),
+            timings_s=dict(self.timings),
+            tools=tool_versions(),
+            notes=outcome.notes,
+            built_at=now_iso(),
+        )
+        self._summarise(report)
+        return report
+
+    def _calibration_feeds(self, context: AdapterContext) -> Sequence[Feeds]:
+        calibration = self.manifest.quantization.calibration
+        assert calibration is not None  # only static mode asks, and the schema requires the block there
+        dataset = self._dataset(calibration.dataset, context)
+        progress.say(self.name, f"calibrating on {min(len(dataset), calibration.max_samples)} instance(s)")
+        return dataset.samples[: calibration.max_samples]
+
+    def _gate(self, context: AdapterContext, fp32_session: Any, served_session: Any, provider: str) -> GateReport:
+        gate = self.manifest.gate
+        assert gate is not None
+        dataset = self._dataset(gate.dataset, context)
+        sizes = ", ".join(str(size) for size in sorted(set(gate.batch_sizes)))
+        with self._timed("gate", f"gate on {len(dataset)} instance(s) at batch size(s) {sizes}"):
+            outcome = run_gate(gate, dataset, reference_session=fp32_session, served_session=served_session)
+        report = GateReport(
+            dataset=gate.dataset,
+            instances=len(dataset),
+            provider=provider,
+            thresholds=gate.thresholds,
+            results={str(size): _rounded(values) for size, values in outcome.results.items()},
+            reference=_rounded(outcome.reference),
+            failures=outcome.failures,
+            passed=outcome.passed,
+        )
+        if not outcome.passed:
+            raise GateFailedError(_gate_failure_message(self.manifest, outcome))
+        return report
+
+    def _latency(
+        self, context: AdapterContext, fp32_session: Any, served_session: Any, outcome: QuantizeOutcome
+    ) -> LatencyReport:
+        dataset = self._latency_dataset(context)
+        feeds = latency.typical_instance(dataset)
+        # Always timed on CPU with one thread: the latency targets are about Lambda-sized CPU functions.
+        cpu_served = served_session if served_session.get_providers()[0] == "CPUExecutionProvider" else None
+        with self._timed("latency", "time fp32 and served model at batch 1"):
+            served = cpu_served or open_session(self.staging / MODEL_FILE)
+            measured = latency.measure(fp32_session, served, feeds)
+        return LatencyReport(
+            threads=MEASURE_THREADS,
+            provider="CPUExecutionProvider",
+            runs=measured.runs,
+            input_shapes=measured.input_shapes,
+            fp32_p50_ms=round(measured.fp32_p50_ms, 4),
+            served_p50_ms=round(measured.served_p50_ms, 4),
+            ratio=round(measured.ratio, 4),
+        )
+
+    def _latency_dataset(self, context: AdapterContext) -> Dataset:
+        manifest = self.manifest
+        if manifest.gate is not None:
+            return self._dataset(manifest.gate.dataset, context)
+        if manifest.quantization.calibration is not None:
+            return self._dataset(manifest.quantization.calibration.dataset, context)
+        raise GateFailedError("no dataset to time the model on; add a `gate:` with a dataset")
+
+    def _summarise(self, report: BuildReport) -> None:
+        say = progress.say
+        say(self.name, f"size {report.sizes.served_bytes / 1e6:.2f} MB = {report.sizes.ratio:.3f} x fp32")
+        say(
+            self.name,
+            f"p50 at batch 1: fp32 {report.latency.fp32_p50_ms:.3f} ms, served {report.latency.served_p50_ms:.3f} ms "
+            f"= {report.latency.ratio:.3f} x fp32 ({report.latency.runs} runs each)",
+        )
+        if report.gate:
+            for size, values in report.gate.results.items():
+                numbers = ", ".join(f"{metric} {value:.4f}" for metric, value in values.items())
+                say(self.name, f"gate passed at batch {size}: {numbers}")
+        for target in report.targets:
+            verdict = "met" if target.met else "not met (recorded, not enforced)"
+            say(self.name, f"target {target.metric} <= {target.max}: {target.actual:.3f} {verdict}")
+
+
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 6) for key, value in values.items()}
+
+
+def _gate_failure_message(manifest: Manifest, outcome: GateOutcome) -> str:
+    lines = [f"gate FAILED for {manifest.quantization.mode.value} quantization; nothing was published:"]
+    lines += [f"  {failure}" for failure in outcome.failures]
+    for size, values in outcome.results.items():
+        lines.append(f"  measured at batch {size}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
+    if outcome.reference:
+        lines.append("  fp32 reference: " + ", ".join(f"{k} {v:.4f}" for k, v in outcome.reference.items()))
+    if manifest.quantization.mode is QuantizationMode.DYNAMIC and not manifest.quantization.per_channel:
+        lines.append("  hint: per-tensor weight scales lose accuracy; try `per_channel: true`")
+    return "\n".join(lines)
+
+
+def max_batch_size(manifest: Manifest) -> int:
+    """The largest batch the runtime may run: 1 for dynamic int8, else the largest batch size the gate measured."""
+    if manifest.quantization.mode is QuantizationMode.DYNAMIC:
+        return 1
+    if manifest.gate is None:
+        return DEFAULT_MAX_BATCH_SIZE
+    return max(manifest.gate.batch_sizes)
+
+
+def now_iso() -> str:
+    """The current UTC time, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -44,11 +44,9 @@ class ModelBucket(Construct):
             removal_policy=removal,
             auto_delete_objects=not retain,
         )
-        self.uploads: dict[str, s3deploy.BucketDeployment] = {
-            model.name: self._upload(model, retain=retain) for model in models
-        }
+        self.uploads: dict[str, s3deploy.BucketDeployment] = {model.name: self._upload(model) for model in models}
 
-    def _upload(self, model: DeployedModel, *, retain: bool) -> s3deploy.BucketDeployment:
+    def _upload(self, model: DeployedModel) -> s3deploy.BucketDeployment:
         # The handler unzips the artifact in /tmp; give it room for the zip and the files.
         storage_mib = min(10240, max(512, 2 * model.size_bytes // MiB + 256))
         return s3deploy.BucketDeployment(
@@ -58,7 +56,11 @@ class ModelBucket(Construct):
             destination_key_prefix=model.prefix,
             sources=[s3deploy.Source.asset(str(model.artifact_dir))],
             prune=False,  # other versions of the model stay where they are
-            retain_on_delete=retain,
+            # Never delete a deployed version's files: with retain_on_delete=False, a version bump (a new
+            # destination prefix) first deletes the old prefix while the `live` alias may still point at it, so
+            # cold starts in that window would fail. CDK's s3-deployment docs recommend retainOnDelete plus the
+            # bucket's autoDeleteObjects (set above outside retained stages) for tearing a stack down.
+            retain_on_delete=True,
             memory_limit=1024,
             ephemeral_storage_size=cdk.Size.mebibytes(storage_mib),
         )

@@ -41,3 +41,11 @@ def test_each_model_artifact_goes_to_its_own_prefix_and_old_versions_stay(with_g
     prefixes = sorted(u["Properties"]["DestinationBucketKeyPrefix"] for u in uploads.values())
     assert prefixes == ["models/tiny-b/1/", "models/tiny-gpu/1/", "models/tiny/3/"]
     assert {u["Properties"]["Prune"] for u in uploads.values()} == {False}
+
+
+def test_a_deploy_never_deletes_a_deployed_versions_files(cpu_only: SynthResult, iam_prod: SynthResult) -> None:
+    # Dev stacks too: a version bump must not delete the old prefix while the live alias still reads it.
+    for result in (cpu_only, iam_prod):
+        uploads = result.of_type("Custom::CDKBucketDeployment")
+        assert uploads
+        assert {u["Properties"]["RetainOnDelete"] for u in uploads.values()} == {True}

@@ -42,10 +42,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The default app (cdk.json: stage dev, API-key auth, every bundled model), then cfn-lint on what it wrote.
+# The default app (cdk.json: stage dev, API-key auth, every bundled model) with the GPU models opted in, so the
+# checks below cover the SageMaker resources too; then cfn-lint on what it wrote.
 # W3005: CDK adds a DependsOn beside a GetAtt of the same role; redundant and harmless (tests/infra ignore it too).
 synth: setup models
-	npx cdk synth --quiet
+	npx cdk synth --quiet --context gpu_models=true
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
 bench: setup models

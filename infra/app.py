@@ -23,10 +23,10 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.auth import AuthMode
 from infra.constructs.inference_api import ApiLimits
-from infra.deployed_models import ArtifactError, load_deployed_models
+from infra.deployed_models import ArtifactError, DeployedModel, load_deployed_models
 from infra.stacks.modelrail_stack import RETENTION_CHOICES, ModelrailStack, StageSettings
 from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
-from modelrail.manifest import ManifestError, is_valid_name
+from modelrail.manifest import ManifestError, Target, is_valid_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_STAGE = "dev"
@@ -131,10 +131,42 @@ def read_settings(app: cdk.App, *, source_root: Path = REPO_ROOT) -> tuple[Stage
     return settings, names, models_dir, build_dir
 
 
+GPU_OPT_IN = "gpu_models"
+"""Context flag: deploy ``target: gpu`` models (SageMaker endpoints billed per instance-hour while they exist)."""
+
+
+def gpu_models_enabled(app: cdk.App) -> bool:
+    """Whether this stage deploys GPU models (``--context gpu_models=true``); off by default in cdk.json."""
+    return bool(Context(app).parsed(GPU_OPT_IN, "true", _flag, "true or false"))
+
+
+def select_gpu_models(models: list[DeployedModel], *, enabled: bool, explicit: bool) -> list[DeployedModel]:
+    """Drop GPU models unless the stage opted in: a first ``cdk deploy`` must not start an hourly-billed
+    endpoint by surprise, nor fail in a new account whose SageMaker endpoint quota for the type is 0."""
+    gpu = [m.name for m in models if m.manifest.target is Target.GPU]
+    if enabled or not gpu:
+        return models
+    if explicit:
+        raise ContextError(
+            f"GPU model(s) {', '.join(gpu)} selected, but GPU models are opt-in per stage (each is a SageMaker "
+            f"endpoint billed per instance-hour): pass `--context {GPU_OPT_IN}=true`, or leave them out of `models`"
+        )
+    print(
+        f"modelrail: not deploying GPU model(s) {', '.join(gpu)}: GPU models are opt-in per stage (each is a "
+        f"SageMaker endpoint billed per instance-hour); pass `--context {GPU_OPT_IN}=true` to deploy them",
+        file=sys.stderr,
+    )
+    return [m for m in models if m.manifest.target is not Target.GPU]
+
+
 def build_app(app: cdk.App, *, source_root: Path = REPO_ROOT) -> ModelrailStack:
     """Read the context, load the models and add the stage's stack (and the cdk-nag checks) to ``app``."""
     settings, names, models_dir, build_dir = read_settings(app, source_root=source_root)
-    models = load_deployed_models(models_dir=models_dir, build_dir=build_dir, names=names)
+    models = select_gpu_models(
+        load_deployed_models(models_dir=models_dir, build_dir=build_dir, names=names),
+        enabled=gpu_models_enabled(app),
+        explicit=names is not None,
+    )
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     stack = ModelrailStack(
         app,

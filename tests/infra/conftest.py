@@ -29,7 +29,7 @@ def cpu_only(fake_repo: FakeRepo) -> SynthResult:
 @pytest.fixture(scope="session")
 def with_gpu(fake_repo: FakeRepo) -> SynthResult:
     """Default settings (dev, api-key), two CPU models and a GPU model."""
-    return synth(fake_repo, models=["tiny", "tiny-b", "tiny-gpu"])
+    return synth(fake_repo, models=["tiny", "tiny-b", "tiny-gpu"], context={"gpu_models": "true"})
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +38,7 @@ def iam_prod(fake_repo: FakeRepo) -> SynthResult:
     return synth(
         fake_repo,
         models=["tiny", "tiny-gpu"],
-        context={"stage": "prod", "auth": "iam", "cors_origin": "https://app.example.com"},
+        context={"stage": "prod", "auth": "iam", "cors_origin": "https://app.example.com", "gpu_models": "true"},
     )
 
 

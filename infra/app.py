@@ -105,6 +105,7 @@ def read_settings(app: cdk.App, *, source_root: Path = REPO_ROOT) -> tuple[Stage
     selection = context.required("models", "all")
     names = None if selection == "all" else [name.strip() for name in selection.split(",") if name.strip()]
     retain = context.raw("retain_data")
+    account_role = context.raw("api_gateway_account_role")
     settings = StageSettings(
         stage=stage,
         auth=auth,
@@ -124,6 +125,8 @@ def read_settings(app: cdk.App, *, source_root: Path = REPO_ROOT) -> tuple[Stage
         source_root=source_root,
         cors_origin=context.raw("cors_origin"),
         alarm_topic_arn=context.raw("alarm_topic_arn"),
+        api_gateway_account_role=account_role is not None
+        and context.parsed("api_gateway_account_role", "true", _flag, "true or false"),
         tags={"project": "modelrail", "stage": stage},
     )
     models_dir = source_root / (context.raw("models_dir") or MODELS_DIR)

@@ -64,6 +64,7 @@ class InferenceApi(Construct):
         cors_origin: str | None,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
+        account_logging_role: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.auth = auth
@@ -83,7 +84,13 @@ class InferenceApi(Construct):
             description=f"modelrail inference API ({stage})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=list(BINARY_MEDIA_TYPES),
-            cloud_watch_role=False,
+            # Access logs need the Region-wide API Gateway CloudWatch role ("Set up CloudWatch logging for REST
+            # APIs in API Gateway"); without one, creating the stage fails with "CloudWatch Logs role ARN must be
+            # set in account settings to enable logging". It is one AWS::ApiGateway::Account per account and
+            # Region, so a stack creates it only when asked (--context api_gateway_account_role=true), and keeps it
+            # when deleted: API Gateway has no call that resets the setting, and other APIs rely on it.
+            cloud_watch_role=account_logging_role,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN if account_logging_role else None,
             default_cors_preflight_options=cors,
             deploy_options=apigw.StageOptions(
                 stage_name=stage,
@@ -113,6 +120,16 @@ class InferenceApi(Construct):
             "Access logs (one JSON line per request, with integration status and error type) are on; execution "
             "logging needs the account-wide API Gateway CloudWatch role, which one stack must not own.",
         )
+        if account_logging_role:
+            acknowledge(
+                self.api,
+                "IAM4",
+                "The account-wide API Gateway logging role uses AWS's AmazonAPIGatewayPushToCloudWatchLogs policy, as "
+                "API Gateway's guide prescribes; it is created only with --context api_gateway_account_role=true.",
+                findings=(
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+                ),
+            )
         if auth is AuthMode.API_KEY:
             for rule in ("APIG4", "COG4"):
                 acknowledge(

@@ -68,6 +68,8 @@ class StageSettings:
     """The repository root: Docker build context and home of ``functions/`` and ``layers/``."""
     cors_origin: str | None = None
     alarm_topic_arn: str | None = None
+    api_gateway_account_role: bool = False
+    """Create the Region-wide API Gateway CloudWatch logging role that access logs need (once per account)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -98,6 +100,7 @@ class ModelrailStack(cdk.Stack):
             cors_origin=settings.cors_origin,
             log_retention=retention,
             removal_policy=removal,
+            account_logging_role=settings.api_gateway_account_role,
         )
         self.functions: dict[str, OnnxFunction] = {}
         self.endpoints: dict[str, GpuEndpoint] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from aws_cdk.assertions import Match
-from fake_repo import SynthResult
+from fake_repo import FakeRepo, SynthResult, synth
 
 from infra.auth import AuthMode
 from infra.constructs.inference_api import BINARY_MEDIA_TYPES
@@ -63,3 +63,19 @@ def test_cors_is_off_unless_configured(cpu_only: SynthResult, iam_prod: SynthRes
     )
     headers = invalid_key["Properties"]["ResponseParameters"]
     assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"
+
+
+def test_the_account_logging_role_is_created_only_when_asked(cpu_only: SynthResult, fake_repo: FakeRepo) -> None:
+    # Access logs need API Gateway's Region-wide CloudWatch role; without it (and no role set in the account)
+    # creating the stage fails. It is one per account and Region, so it is opt-in and outlives the stack.
+    assert cpu_only.of_type("AWS::ApiGateway::Account") == {}
+    result = synth(fake_repo, models=["tiny"], context={"api_gateway_account_role": "true"})
+    (account,) = result.of_type("AWS::ApiGateway::Account").values()
+    assert account["DeletionPolicy"] == "Retain"
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = result.resources[role_id]
+    assert role["DeletionPolicy"] == "Retain"
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])

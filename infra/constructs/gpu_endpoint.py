@@ -15,6 +15,8 @@ from infra.nag import SAGEMAKER_LOGS, acknowledge, bucket_objects_finding
 from modelrail import constants
 
 VARIANT_NAME = "AllTraffic"
+SAGEMAKER_INSTANCE_METRICS = "/aws/sagemaker/Endpoints"
+"""Namespace of the per-instance metrics (CPU, GPU, memory, disk) SageMaker publishes for an endpoint."""
 
 
 class GpuEndpoint(Construct):
@@ -39,7 +41,7 @@ class GpuEndpoint(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"modelrail SageMaker model {model.name}: its own artifact, image and logs only",
         )
-        self._grant(model, image, bucket)
+        self._grant(model, image, bucket, metrics_namespace)
         # SageMaker copies the S3 prefix to /opt/ml/model before the container starts; the runtime still
         # verifies every file against manifest.json, whose sha256 is pinned here.
         self.model = sagemaker.CfnModel(
@@ -109,7 +111,9 @@ class GpuEndpoint(Construct):
             scale_out_cooldown=cdk.Duration.minutes(1),
         )
 
-    def _grant(self, model: DeployedModel, image: ecr_assets.DockerImageAsset, bucket: s3.IBucket) -> None:
+    def _grant(
+        self, model: DeployedModel, image: ecr_assets.DockerImageAsset, bucket: s3.IBucket, metrics_namespace: str
+    ) -> None:
         stack = cdk.Stack.of(self)
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{model.prefix}*")])
@@ -122,6 +126,17 @@ class GpuEndpoint(Construct):
             )
         )
         image.repository.grant_pull(self.role)
+        # SageMaker's execution role publishes the endpoint's metrics ("SageMaker needs your permission to ...
+        # publish metrics to Amazon CloudWatch"; CreateModel API execution role permissions). PutMetricData has
+        # no resource-level permissions, so it is bounded by namespace instead: SageMaker's per-instance metrics
+        # and the runtime's own.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": [SAGEMAKER_INSTANCE_METRICS, metrics_namespace]}},
+            )
+        )
         endpoint_logs = stack.format_arn(
             service="logs",
             resource="log-group",
@@ -139,6 +154,7 @@ class GpuEndpoint(Construct):
             "IAM5",
             "Object keys under this model version's own prefix, and SageMaker's endpoint log groups, which are named "
             "after an endpoint that does not exist yet when the role is made; ECR GetAuthorizationToken is "
-            "account-wide by design (it has no resource-level permissions).",
+            "account-wide by design, and CloudWatch PutMetricData has no resource-level permissions either (it is "
+            "bounded by cloudwatch:namespace instead).",
             findings=(bucket_objects_finding(bucket, model.prefix), f"Resource::{SAGEMAKER_LOGS}", "Resource::*"),
         )

@@ -57,6 +57,17 @@ class OnnxFunction(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{model.prefix}*")])
         )
+        # Listing its own prefix only: without s3:ListBucket, S3 answers a missing key with 403 AccessDenied
+        # instead of 404 NoSuchKey (S3 API reference, GetObject: "If you don't have the s3:ListBucket
+        # permission, Amazon S3 returns an HTTP status code 403"), and the runtime would report "access
+        # denied" for an artifact that simply is not there.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{model.prefix}*"]}},
+            )
+        )
         acknowledge(
             self.role,
             "IAM5",

@@ -59,3 +59,14 @@ def test_sagemaker_role_lists_only_its_own_prefix(with_gpu: SynthResult) -> None
     statements = {str(s["Action"]): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     assert statements["s3:ListBucket"]["Condition"] == {"StringLike": {"s3:prefix": ["models/tiny-gpu/1/*"]}}
     assert statements["s3:GetObject"]["Resource"]["Fn::Join"][1][1] == "/models/tiny-gpu/1/*"
+
+
+def test_sagemaker_role_publishes_metrics_only_to_its_namespaces(with_gpu: SynthResult) -> None:
+    (model,) = with_gpu.of_type("AWS::SageMaker::Model").values()
+    role_ref = model["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
+    (policy,) = (
+        p for p in with_gpu.of_type("AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [{"Ref": role_ref}]
+    )
+    statements = {str(s["Action"]): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    put = statements["cloudwatch:PutMetricData"]
+    assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints", "modelrail"]}}

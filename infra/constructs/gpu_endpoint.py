@@ -88,8 +88,18 @@ class GpuEndpoint(Construct):
             "GPU instance types (g4dn, g5, ...) have NVMe instance storage, which is hardware-encrypted; SageMaker "
             "rejects a KmsKeyId for them, so there is no volume key to set.",
         )
+        # SageMaker refuses an UpdateEndpoint that changes the instance type of a variant registered for auto
+        # scaling ("Update endpoints that use auto scaling"). The instance type is therefore part of the endpoint's
+        # identity: changing it creates a new endpoint (and scalable target), the API is cut over to it once it is
+        # InService, and CloudFormation deletes the old one in its clean-up phase. Any other change is an update
+        # that keeps the variant's current instance count (RetainAllVariantProperties: "production variants with
+        # the same name are updated with the most recent DesiredInstanceCount ... regardless of the values of the
+        # InitialInstanceCount field in the new EndpointConfig"), so a deploy never scales a busy endpoint down.
         self.endpoint = sagemaker.CfnEndpoint(
-            self, "Endpoint", endpoint_config_name=self.config.attr_endpoint_config_name
+            self,
+            f"Endpoint-{manifest.resolved_instance_type.replace('.', '-')}",
+            endpoint_config_name=self.config.attr_endpoint_config_name,
+            retain_all_variant_properties=True,
         )
         self.endpoint_name = self.endpoint.attr_endpoint_name
         self.endpoint_arn = self.endpoint.ref

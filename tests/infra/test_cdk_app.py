@@ -44,7 +44,7 @@ def test_gpu_models_are_opt_in_per_stage(fake_repo: FakeRepo, capsys: pytest.Cap
 
 def test_a_gpu_model_named_without_the_opt_in_names_the_fix(fake_repo: FakeRepo) -> None:
     context = app_context(fake_repo, ["tiny", "tiny-gpu"])
-    with pytest.raises(ContextError, match="GPU model.s. tiny-gpu selected.*`--context gpu_models=true`"):
+    with pytest.raises(ContextError, match=r"GPU model\(s\) tiny-gpu selected.*`--context gpu_models=true`"):
         build_app(cdk.App(context=context), source_root=fake_repo.root)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fake_repo import TINY_GPU, SynthResult
+import json
+from pathlib import Path
+
+from fake_repo import TINY_GPU, FakeRepo, SynthResult, make_fake_repo, synth, write_model
 
 from modelrail import constants
 
@@ -70,3 +73,24 @@ def test_sagemaker_role_publishes_metrics_only_to_its_namespaces(with_gpu: Synth
     statements = {str(s["Action"]): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     put = statements["cloudwatch:PutMetricData"]
     assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints", "modelrail"]}}
+
+
+def test_a_deploy_keeps_the_endpoints_current_scale(with_gpu: SynthResult) -> None:
+    (endpoint,) = with_gpu.of_type("AWS::SageMaker::Endpoint").values()
+    assert endpoint["Properties"]["RetainAllVariantProperties"] is True
+
+
+def test_an_instance_type_change_is_a_new_endpoint_not_an_update(fake_repo: FakeRepo, tmp_path: Path) -> None:
+    # UpdateEndpoint fails when it changes the instance type of an autoscaled variant; a new logical id makes
+    # CloudFormation create a new endpoint (and scalable target), cut the API over, then delete the old one.
+    def endpoint_id(repo: FakeRepo) -> str:
+        result = synth(repo, models=["tiny-gpu"], context={"gpu_models": "true"})
+        (logical_id,) = result.of_type("AWS::SageMaker::Endpoint")
+        (target,) = result.of_type("AWS::ApplicationAutoScaling::ScalableTarget").values()
+        assert logical_id in json.dumps(target["Properties"]["ResourceId"])
+        return logical_id
+
+    before = endpoint_id(fake_repo)
+    changed = make_fake_repo(tmp_path)
+    write_model(changed.models_dir, {**TINY_GPU, "instance_type": "ml.g4dn.2xlarge"})
+    assert endpoint_id(changed) != before

@@ -18,9 +18,10 @@ COMMAND_MODULES = (
     "modelrail.builder.cli",  # build [name...] [--check] [--force]
     "modelrail.local.cli",  # local up, invoke
     "modelrail.push",  # push
+    "modelrail.tune.cli",  # tune NAME
 )
 # The optional extra of layers/pyproject.toml each command's heavy dependencies come from.
-EXTRA_OF_COMMAND = {"build": "build", "local": "local", "invoke": "local"}
+EXTRA_OF_COMMAND = {"build": "build", "local": "local", "invoke": "local", "tune": "local"}
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""``modelrail tune``: latency and $ per 1M inferences per Lambda memory size, against SageMaker, before deploy."""

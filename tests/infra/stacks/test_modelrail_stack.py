@@ -17,8 +17,9 @@ from infra.app import build_app
 from infra.stacks.modelrail_stack import LAMBDA_DOCKERFILE
 from modelrail.routes import CATALOG_ROUTES, model_routes
 
-RESOURCE_WIDE_ACTIONS = {"ecr:GetAuthorizationToken"}
-"""Actions that have no resource-level permissions, so ``*`` is their only resource."""
+RESOURCE_WIDE_ACTIONS = {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
+"""Actions that have no resource-level permissions, so ``*`` is their only resource (PutMetricData must then be
+bounded by a ``cloudwatch:namespace`` condition: checked below)."""
 CFN_LINT_IGNORED = {"W3005"}
 """CDK adds a DependsOn next to a GetAtt on the same role; redundant, harmless, not ours to remove."""
 
@@ -64,6 +65,8 @@ def test_our_iam_statements_name_exact_actions_and_scoped_resources(any_stack: S
         assert all("*" not in action for action in actions), (policy, actions)
         if "*" in as_list(statement["Resource"]):
             assert set(actions) <= RESOURCE_WIDE_ACTIONS, (policy, actions)
+            if "cloudwatch:PutMetricData" in actions:
+                assert "cloudwatch:namespace" in statement["Condition"]["StringEquals"], (policy, statement)
 
 
 def test_every_model_and_catalog_route_needs_the_api_key(with_gpu: SynthResult) -> None:

@@ -179,10 +179,10 @@ class LambdaFunction:
             self._give_back(_SLOT)
             raise
         with self._lock:
-            busy = self._slots - len(self._idle)
+            others = self._slots - 1
         print(
             f"[{self.config.name}] starting execution environment {environment.number} "
-            f"({busy} busy of at most {self.config.concurrency})",
+            f"({others} already running or starting, at most {self.config.concurrency})",
             file=self.output,
             flush=True,
         )
@@ -195,9 +195,17 @@ class LambdaFunction:
         return environment
 
     def _new_environment(self) -> ExecutionEnvironment:
-        environment = ExecutionEnvironment(self.config, next(self._numbers), output=self.output)
+        with self._lock:
+            if self._closed:  # a waiter handed a free slot while the function was being closed
+                raise RuntimeError(f"{self.config.name} is stopped")
+            number = next(self._numbers)
+        environment = ExecutionEnvironment(self.config, number, output=self.output)
         with self._lock:
             self._environments.append(environment)
+            closed = self._closed
+        if closed:
+            environment.close()
+            raise RuntimeError(f"{self.config.name} is stopped")
         return environment
 
     def _end(self, environment: ExecutionEnvironment) -> None:

@@ -73,7 +73,7 @@ def main() -> None:
                 response = await client.post(f"http://127.0.0.1:{port}{PATH}", content=body, headers=dict(headers))
                 gateway_ms = (time.perf_counter() - started) * 1000
                 started = time.perf_counter()
-                invocation = await client.post(function.url, content=event)
+                invocation = await client.post(function.environments[0].url, content=event)
                 direct_ms = (time.perf_counter() - started) * 1000
                 assert json.loads(invocation.content)["statusCode"] == 200
                 assert response.status_code == 200

@@ -33,6 +33,8 @@ class LocalStack:
     url: str
     api_key: str
     log: Path
+    pid: int
+    """``modelrail local up``'s process id."""
 
     @property
     def host_port(self) -> str:
@@ -83,7 +85,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         url = _wait_ready(process, log)
         children = _children(process.pid)
         assert len(children) >= 4, f"expected a process per model and the catalog, got {children}"
-        yield LocalStack(url=url, api_key=API_KEY, log=log)
+        yield LocalStack(url=url, api_key=API_KEY, log=log, pid=process.pid)
+        children |= _children(process.pid)  # environments started on demand since
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0, log.read_text()[-3000:]
         assert "[local] stopped" in log.read_text()

@@ -7,6 +7,7 @@ runtime, gateway and integrations be tested on their own, fast, with behaviour c
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from modelrail.local.lambda_function import FunctionConfig, LambdaFunction
 
@@ -16,6 +17,7 @@ STANDIN_HANDLER = textwrap.dedent(
     import base64, json, os, time, uuid
 
     INIT_ID = uuid.uuid4().hex  # a new execution environment has a new id
+    SHOWN_ENV = ("MODELRAIL_", "AWS_LAMBDA_", "STANDIN_", "TMPDIR")
     if os.environ.get("STANDIN_FAIL_INIT"):
         raise RuntimeError("init failed on purpose")
 
@@ -26,6 +28,11 @@ STANDIN_HANDLER = textwrap.dedent(
             raise ValueError("boom")
         if path == "/sleep":
             time.sleep(30)
+        if path == "/slow":  # well inside the stand-in's 2 s timeout, long enough to overlap other requests
+            time.sleep(1.2)
+        if path == "/size":
+            body = event.get("body") or ""
+            return {"statusCode": 200, "body": json.dumps({"chars": len(body), "utf8_bytes": len(body.encode())})}
         if path == "/exit":
             os._exit(3)
         if path == "/malformed":
@@ -39,7 +46,7 @@ STANDIN_HANDLER = textwrap.dedent(
             "event": event,
             "init_id": INIT_ID,
             "pid": os.getpid(),
-            "env": {k: v for k, v in os.environ.items() if k.startswith(("MODELRAIL_", "AWS_LAMBDA_", "STANDIN_"))},
+            "env": {k: v for k, v in os.environ.items() if k.startswith(SHOWN_ENV)},
             "context": {"function_name": context.function_name, "memory": context.memory_limit_in_mb,
                         "request_id": context.aws_request_id,
                         "remaining_ms": context.get_remaining_time_in_millis()},
@@ -87,8 +94,8 @@ STANDIN_CONTAINER = textwrap.dedent(
 )
 
 
-def start_standin_function(handler: str) -> LambdaFunction:
-    """A started function running the stand-in handler, 2 s timeout."""
+def start_standin_function(handler: str, *, concurrency: int = 1, tmp_root: Path | None = None) -> LambdaFunction:
+    """A started function running the stand-in handler, 2 s timeout, one environment unless told more."""
     function = LambdaFunction(
         FunctionConfig(
             name="standin",
@@ -96,6 +103,8 @@ def start_standin_function(handler: str) -> LambdaFunction:
             env={"MODELRAIL_MODEL_NAME": "standin", "STANDIN_FLAG": "1"},
             memory_mb=512,
             timeout_s=2.0,
+            concurrency=concurrency,
+            tmp_root=tmp_root,
         )
     )
     function.start()

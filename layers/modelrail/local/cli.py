@@ -39,8 +39,9 @@ def register(subparsers: Any) -> None:
         "up",
         help="embedded S3 + the real handlers behind an API Gateway-style gateway on 127.0.0.1",
         description=(
-            "Start an embedded S3 server seeded with the built models (building missing ones first), one Lambda "
-            "runtime process per CPU model, the GPU container app per GPU model (CPU provider), the catalog "
+            "Start an embedded S3 server seeded with the built models (building missing ones first), Lambda "
+            "execution environments per CPU model (one at start, more on demand up to the model's "
+            "reserved_concurrency, else 4), the GPU container app per GPU model (CPU provider), the catalog "
             "function, and a gateway on 127.0.0.1:PORT that turns each request into an API Gateway proxy event. "
             "Ctrl-C stops everything."
         ),

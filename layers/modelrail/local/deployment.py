@@ -23,7 +23,7 @@ import httpx
 from modelrail import constants as c
 from modelrail.local.events import HttpRequest, build_proxy_event, parse_proxy_response
 from modelrail.local.gateway import Integration
-from modelrail.local.lambda_function import FunctionConfig, LambdaFunction
+from modelrail.local.lambda_function import DEFAULT_CONCURRENCY, FunctionConfig, LambdaFunction
 from modelrail.local.lambda_integration import LambdaIntegration
 from modelrail.local.routing import CATALOG, RouteTable
 from modelrail.local.s3 import EmbeddedS3
@@ -76,6 +76,12 @@ def catalog_json(manifests: Sequence[Manifest]) -> str:
         {"name": m.name, "version": m.version, "task": m.task.value, "target": m.target.value} for m in manifests
     ]
     return json.dumps(entries, separators=(",", ":"))
+
+
+def function_concurrency(manifest: Manifest) -> int:
+    """How many execution environments local mode runs at most for a CPU model: its ``reserved_concurrency`` (the
+    function's ceiling in the cloud too), else ``DEFAULT_CONCURRENCY``."""
+    return manifest.reserved_concurrency or DEFAULT_CONCURRENCY
 
 
 def lambda_environment(name: str, memory_mb: int, root: Path) -> dict[str, str]:
@@ -173,8 +179,6 @@ class LocalDeployment:
             c.ENV_MANIFEST_SHA256: pushed.manifest_sha256,
             c.ENV_METRICS_NAMESPACE: c.DEFAULT_METRICS_NAMESPACE,
             c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),
-            # Each execution environment has its own /tmp.
-            c.ENV_CACHE_DIR: str(self._scratch(manifest.name, "tmp")),
             **lambda_environment(manifest.name, memory_mb, self.root),
             **self.s3.env(),
         }
@@ -184,6 +188,10 @@ class LocalDeployment:
             env=env,
             memory_mb=memory_mb,
             timeout_s=float(manifest.timeout_s or DEFAULT_TIMEOUT_S),
+            concurrency=function_concurrency(manifest),
+            # Each execution environment has its own /tmp: the model cache and TMPDIR.
+            tmp_root=self._scratch(manifest.name),
+            tmp_variables=(c.ENV_CACHE_DIR, "TMPDIR"),
         )
         return LambdaFunction(config, output=self.output)
 
@@ -220,6 +228,7 @@ class LocalDeployment:
             env=env,
             memory_mb=CATALOG_MEMORY_MB,
             timeout_s=CATALOG_TIMEOUT_S,
+            tmp_root=self._scratch(CATALOG),
         )
         return LambdaFunction(config, output=self.output)
 

@@ -16,6 +16,7 @@ from modelrail.local.events import (
     MalformedProxyResponseError,
     ProxyResponse,
     build_proxy_event,
+    event_payload,
     parse_proxy_response,
 )
 from modelrail.local.lambda_function import LambdaFunction
@@ -52,7 +53,7 @@ class LambdaIntegration:
             port=context.port,
             request_id=context.request_id,
         )
-        payload = json.dumps(event).encode("utf-8")
+        payload = event_payload(event)  # sized in UTF-8 bytes, as Lambda counts them
         if len(payload) > LAMBDA_MAX_REQUEST_BYTES:
             return answers.LAMBDA_PAYLOAD_TOO_LARGE.response()
         limit = min(self.function.config.timeout_s, API_GATEWAY_TIMEOUT_S)

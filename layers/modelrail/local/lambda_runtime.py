@@ -179,7 +179,7 @@ class Runtime:
             error = "Unhandled"
         else:
             try:
-                body = json.dumps(self.handler(event, context)).encode()
+                body = _response_json(self.handler(event, context))
                 if len(body) > MAX_RESPONSE_BYTES:
                     message = f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size"
                     body = json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode()
@@ -199,6 +199,16 @@ class Runtime:
             f"Max Memory Used: {used_mb} MB{init}"
         )
         return body, error
+
+
+def _response_json(result: Any) -> bytes:
+    """The handler's return value as the python3.12 runtime sends it: UTF-8 JSON, non-ASCII unescaped, so the
+    response limit counts UTF-8 bytes (awslambdaric's encoder sets ``ensure_ascii=False`` for
+    ``AWS_Lambda_python3.12``: aws/aws-lambda-python-runtime-interface-client commit 80eefef)."""
+    try:
+        return json.dumps(result, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it
+        return json.dumps(result).encode("utf-8")
 
 
 def _log(line: str) -> None:

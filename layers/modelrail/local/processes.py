@@ -30,7 +30,14 @@ def bind_loopback(port: int = 0) -> socket.socket:
     # without it every response waits ~40 ms for a delayed ACK (headers and body are separate writes).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        # No SO_REUSEADDR: a port in use must fail here with a clear message, not later.
+        if sys.platform == "linux":
+            # Connections the gateway closed at its last stop linger in TIME-WAIT for a minute and, without this,
+            # block the bind: `local up` right after a stop would say the port is in use. On Linux the flag never
+            # lets two listeners share a port ("a socket may bind, except when there is an active listening
+            # socket bound to the address", socket(7): https://man7.org/linux/man-pages/man7/socket.7.html), so a
+            # port really in use still fails here with a clear message. Elsewhere (BSD, Windows) the flag is
+            # looser, so it stays off there.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((LOOPBACK, port))
         sock.listen(128)
     except OSError:
@@ -129,6 +136,10 @@ class ChildProcess:
                     self._ready.set()
                     continue
                 print(f"[{self.name}] {text}", file=self.output, flush=True)
+
+    def ready(self) -> bool:
+        """Whether the child has printed its ready marker."""
+        return self._ready.is_set()
 
     def wait_ready(self, timeout_s: float) -> str:
         """Block until the child prints its ready marker; raise ``RuntimeError`` if it exits or times out first."""

@@ -30,6 +30,7 @@ KEY = "test-key-1"
 ROUTES: list[tuple[Route, str]] = [
     (Route("GET", "/echo", model_routes("m")[0].operation), "fn"),
     (Route("POST", "/echo", model_routes("m")[0].operation), "fn"),
+    (Route("POST", "/size", model_routes("m")[0].operation), "fn"),
     *((Route("GET", f"/{path}", model_routes("m")[0].operation), "fn") for path in ("raise", "malformed", "binary")),
     *((route, "gpu") for route in model_routes("gpu")),
 ]
@@ -144,6 +145,17 @@ def test_event_over_lambdas_6_mb_is_413(base_url: str) -> None:
     response = get(base_url, "/echo", method="POST", content=b"x" * (6 * 1024 * 1024))
     assert response.status_code == 413
     assert error_of(response) == json.loads(gateway_responses.LAMBDA_PAYLOAD_TOO_LARGE.response().body)
+
+
+def test_non_ascii_body_is_sized_in_utf8_bytes_as_lambda_counts_it(base_url: str) -> None:
+    # 2.38 MB of UTF-8 (2 bytes per Cyrillic letter): well inside Lambda's 6 MB, but 6.6 MB if every character
+    # were counted as a \uXXXX escape
+    text = "Привет, мир! Это длинный текст на русском языке для проверки размера запроса. " * 1125
+    body = json.dumps({"instances": [text] * 15}, ensure_ascii=False).encode("utf-8")
+    assert 2_300_000 < len(body) < 2_400_000 < 6 * 1024 * 1024 < len(json.dumps({"instances": [text] * 15}))
+    response = get(base_url, "/size", method="POST", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"chars": len(body.decode("utf-8")), "utf8_bytes": len(body)}
 
 
 @pytest.mark.parametrize("path", ["/raise", "/malformed"])

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +15,7 @@ import pytest
 
 from modelrail.local.events import HttpRequest, build_proxy_event
 from modelrail.local.lambda_function import FunctionConfig, Invocation, LambdaFunction
+from tests.support.local_standins import start_standin_function
 
 
 def invoke(function: LambdaFunction, path: str, **kwargs: Any) -> Invocation:
@@ -129,3 +133,90 @@ def test_stopped_function_leaves_no_process(standin_handler: str) -> None:
     function.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def invoke_together(
+    function: LambdaFunction, paths: list[str], *, delays: list[float] | None = None, kill_after_s: float | None = None
+) -> list[Invocation]:
+    """Send events at once (each after its delay), on one event loop as the gateway does; optionally kill -9 the
+    oldest environment while they run."""
+
+    async def call() -> list[Invocation]:
+        async with httpx.AsyncClient() as client:
+
+            async def one(path: str, delay: float) -> Invocation:
+                await asyncio.sleep(delay)
+                return await function.invoke(build_proxy_event(HttpRequest("GET", path), resource=path), client=client)
+
+            async def kill() -> None:
+                assert kill_after_s is not None
+                await asyncio.sleep(kill_after_s)
+                pid = function.pid
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)
+
+            killer = asyncio.create_task(kill()) if kill_after_s is not None else None
+            delays_s = delays or [0.0] * len(paths)
+            results = await asyncio.gather(*(one(path, delay) for path, delay in zip(paths, delays_s, strict=True)))
+            if killer is not None:
+                await killer
+            return list(results)
+
+    return asyncio.run(call())
+
+
+@pytest.fixture
+def pooled(standin_handler: str, tmp_path: Path) -> Iterator[LambdaFunction]:
+    """A stand-in function that may run two environments, each with its own /tmp under ``tmp_path``."""
+    function = start_standin_function(standin_handler, concurrency=2, tmp_root=tmp_path)
+    yield function
+    function.close()
+
+
+def test_time_waiting_for_the_busy_environment_does_not_count_against_the_timeout(
+    standin_function: LambdaFunction,
+) -> None:
+    # One environment, 2 s timeout: the second 1.2 s event waits 1.2 s, then has its own 2 s.
+    results = invoke_together(standin_function, ["/slow", "/slow", "/echo", "/echo"], delays=[0, 0, 0.2, 0.2])
+    answers = [answer(result) for result in results]
+    assert {document["pid"] for document in answers} == {standin_function.pid}
+
+
+def test_concurrent_events_run_in_environments_of_their_own_up_to_the_concurrency(
+    pooled: LambdaFunction, tmp_path: Path
+) -> None:
+    answers = [answer(result) for result in invoke_together(pooled, ["/slow"] * 4)]
+    pids = {document["pid"] for document in answers}
+    assert len(pids) == 2  # a second environment started on demand, and no third
+    assert len({document["init_id"] for document in answers}) == 2  # each environment ran its own init
+    tmp_dirs = {document["pid"]: document["env"]["TMPDIR"] for document in answers}
+    assert len(set(tmp_dirs.values())) == 2
+    assert all(Path(tmp).parent == tmp_path and Path(tmp).is_dir() for tmp in tmp_dirs.values())
+    pooled.close()
+    assert not list(tmp_path.iterdir()), "an environment's /tmp outlived it"
+
+
+def test_a_timeout_ends_only_its_own_environment(pooled: LambdaFunction, tmp_path: Path) -> None:
+    first = pooled.pid
+    results = invoke_together(pooled, ["/sleep", "/echo", "/echo", "/echo"], delays=[0, 0.3, 0.4, 0.5])
+    assert results[0].timed_out
+    echoes = [answer(result) for result in results[1:]]
+    survivors = [environment.pid for environment in pooled.environments]
+    assert first not in survivors  # the timed-out environment is gone ...
+    assert {document["pid"] for document in echoes} == set(survivors)  # ... the other served the rest, and lives
+    assert answer(invoke(pooled, "/echo"))["pid"] in survivors
+    assert not (tmp_path / "env-1").exists()  # the ended environment's /tmp went with it
+    assert len(list(tmp_path.iterdir())) == len(survivors)
+
+
+def test_kill_9_of_one_environment_fails_only_its_own_event(pooled: LambdaFunction) -> None:
+    invoke_together(pooled, ["/slow", "/slow"])  # two warm environments
+    assert len(pooled.environments) == 2
+    killed = pooled.pid
+    results = invoke_together(pooled, ["/slow", "/slow", "/echo"], delays=[0, 0, 0.3], kill_after_s=0.5)
+    failed = [result for result in results if result.function_error]
+    assert len(failed) == 1
+    assert json.loads(failed[0].payload)["errorType"] == "Runtime.ExitError"
+    assert all(answer(result)["pid"] != killed for result in results if not result.function_error)
+    assert killed not in [environment.pid for environment in pooled.environments]
+    assert answer(invoke(pooled, "/echo"))["pid"] != killed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -11,9 +12,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from modelrail.local.processes import bind_loopback
+from modelrail.local.up import READY_PREFIX
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -48,6 +51,63 @@ def test_bind_loopback_listens_on_127_0_0_1_only_as_tcp() -> None:
             pass
     finally:
         sock.close()
+
+
+def test_a_port_whose_last_connections_wait_in_time_wait_binds_again_at_once() -> None:
+    listener = bind_loopback()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port), timeout=2)
+    served, _ = listener.accept()
+    served.close()  # the server closes first, as the gateway does at a stop: its end waits in TIME-WAIT
+    assert client.recv(1) == b""
+    client.close()
+    listener.close()
+    again = bind_loopback(port)  # before: EADDRINUSE for about a minute
+    again.close()
+
+
+def test_a_port_with_a_listener_is_still_refused() -> None:
+    taken = bind_loopback()
+    try:
+        with pytest.raises(OSError, match="already in use") as refused:
+            bind_loopback(taken.getsockname()[1])
+        assert refused.value.errno == errno.EADDRINUSE
+    finally:
+        taken.close()
+
+
+def _wait_for_ready(process: subprocess.Popen[str], log: Path) -> bool:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if READY_PREFIX in log.read_text(encoding="utf-8", errors="replace"):
+            return True
+        if process.poll() is not None:
+            return False
+        time.sleep(0.2)
+    pytest.fail(f"local up was not ready:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.slow
+def test_local_up_starts_again_at_once_on_the_port_it_just_stopped(tmp_path: Path) -> None:
+    probe = bind_loopback()
+    port = probe.getsockname()[1]
+    probe.close()
+    command = [sys.executable, "-m", "modelrail.cli", "local", "up", "digits", "--no-warm", "--port", str(port)]
+    for run in ("first", "again"):
+        log = tmp_path / f"{run}.log"
+        with log.open("w", encoding="utf-8") as sink:
+            process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert _wait_for_ready(process, log), f"{run}: {log.read_text()[-3000:]}"
+            # A keep-alive connection open at the stop: the gateway closes it, and its end waits in TIME-WAIT.
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+                assert client.get("/v2/health/live").status_code == 200
+                process.send_signal(signal.SIGINT)
+                assert process.wait(60) == 0, log.read_text()[-3000:]
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def _alive(pid: int) -> bool:

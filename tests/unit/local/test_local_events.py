@@ -14,6 +14,7 @@ from modelrail.local.events import (
     MalformedProxyResponseError,
     ProxyResponse,
     build_proxy_event,
+    event_payload,
     is_binary_media_type,
     parse_proxy_response,
     proxy_response_document,
@@ -196,3 +197,12 @@ def test_proxy_response_document_round_trips_text_and_binary() -> None:
         response = ProxyResponse(200, [("Content-Type", "x/y")], body)
         document = proxy_response_document(response)
         assert parse_proxy_response(json.dumps(document).encode()) == response
+
+
+def test_event_payload_is_utf8_with_non_ascii_as_itself() -> None:
+    event = build_proxy_event(HttpRequest("POST", "/p", body="Привет".encode()), resource="/p")
+    payload = event_payload(event)
+    assert '"body": "Привет"'.encode() in payload  # 12 bytes, not 36 as \\u escapes
+    assert json.loads(payload) == event
+    lone = {"body": "\ud800"}  # only an event file can hold one; UTF-8 cannot carry it, an escape can
+    assert json.loads(event_payload(lone)) == lone

@@ -8,11 +8,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 3000
 STAMP := $(VENV)/.installed
+# checkov pins boto3, packaging and networkx to old releases, so the template scanners get a venv of their own
+# and never change what the runtime and its tests run on.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export HF_HUB_OFFLINE := 1
 
-.PHONY: up test setup models lint synth bench clean
+.PHONY: up test setup models lint synth scan bench clean
 
 up: setup
 	$(BIN)/modelrail local up --port $(PORT)
@@ -31,6 +35,12 @@ $(STAMP): pyproject.toml layers/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e './layers[cpu,build,local]' -e '.[infra,dev]'
 	touch $@
 
+$(SCAN_STAMP): pyproject.toml
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet '.[scan]'
+	touch $@
+
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
@@ -41,6 +51,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/bandit -c pyproject.toml -r layers functions infra -q
 
 # The default app (cdk.json: stage dev, API-key auth, every bundled model) with the GPU models opted in, so the
 # checks below cover the SageMaker resources too; then cfn-lint on what it wrote.
@@ -48,6 +59,15 @@ lint: setup
 synth: setup models
 	npx cdk synth --quiet --context gpu_models=true
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+	$(MAKE) scan
+
+# checkov and cfripper on what synth wrote: any finding without a written suppression in the resource's metadata
+# (infra/scanners.py) fails. --skip-download: no calls to checkov's vendor API.
+scan: $(SCAN_STAMP)
+	$(SCAN_VENV)/bin/checkov --framework cloudformation --skip-download --compact --quiet \
+		$(addprefix -f ,$(wildcard cdk.out/*.template.json))
+	$(SCAN_VENV)/bin/cfripper --rules-filters-folder infra/cfripper_filters --format txt --logging ERROR \
+		cdk.out/*.template.json
 
 bench: setup models
 	$(BIN)/python bench/cold_start.py

@@ -10,6 +10,11 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
+XRAY_FINDING = "Resource::*"
+XRAY_REASON = (
+    "Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level "
+    "permissions, so the resource is * (the AWSXRayDaemonWriteAccess managed policy uses * too)."
+)
 SAGEMAKER_LOGS = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*"
 
 

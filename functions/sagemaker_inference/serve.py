@@ -17,7 +17,9 @@ def main(argv: list[str]) -> int:
         print(f"usage: serve.py [serve] (got {' '.join(argv)})", file=sys.stderr)
         return 2
     # One process: the session owns the GPU and is safe to call from the threadpool's threads.
-    uvicorn.run(app, host="0.0.0.0", port=PORT, workers=1, access_log=False, log_level="warning")  # noqa: S104
+    # SageMaker's hosting contract: the container answers /ping and /invocations on port 8080 of its own network
+    # interface, which only SageMaker reaches (the model runs with network isolation).
+    uvicorn.run(app, host="0.0.0.0", port=PORT, workers=1, access_log=False, log_level="warning")  # noqa: S104  # nosec B104
     return 0
 
 

@@ -43,11 +43,15 @@ class GpuEndpoint(Construct):
         )
         self._grant(model, image, bucket, metrics_namespace)
         # SageMaker copies the S3 prefix to /opt/ml/model before the container starts; the runtime still
-        # verifies every file against manifest.json, whose sha256 is pinned here.
+        # verifies every file against manifest.json, whose sha256 is pinned here. The container serves from that
+        # directory (MODELRAIL_MODEL_DIR, no bucket) and writes metrics as log lines, so it makes no network calls:
+        # network isolation ("no inbound or outbound network calls can be made to or from the model container",
+        # SageMaker API CreateModel EnableNetworkIsolation) leaves the platform's model download and image pull.
         self.model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
+            enable_network_isolation=True,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image.image_uri,
                 model_data_source=sagemaker.CfnModel.ModelDataSourceProperty(

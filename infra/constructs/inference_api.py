@@ -14,6 +14,7 @@ from constructs import Construct
 from infra.auth import AuthMode
 from infra.gateway_responses import gateway_answers
 from infra.nag import acknowledge
+from infra.scanners import skip_checkov, skip_log_group_kms
 from modelrail.constants import API_KEY_HEADER, CORS_ALLOW_ORIGIN_HEADER
 from modelrail.routes import Route
 
@@ -97,9 +98,20 @@ class InferenceApi(Construct):
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
                 metrics_enabled=True,
+                # Active X-Ray tracing (SPEC "Tracing"): API Gateway samples requests and creates its
+                # AWSServiceRoleForAPIGateway service-linked role if the account lacks it (API Gateway guide,
+                # "Set up AWS X-Ray with API Gateway REST APIs").
+                tracing_enabled=True,
                 throttling_rate_limit=limits.rate_per_s,
                 throttling_burst_limit=limits.burst,
             ),
+        )
+        skip_log_group_kms(self.access_logs)
+        skip_checkov(
+            self.api.deployment_stage,
+            "CKV_AWS_120",
+            "No stage cache: every inference is a POST whose answer depends on its body, which API Gateway's cache "
+            "does not key on, and the catalog's answers must follow deploys; a cache cluster is billed per hour.",
         )
         self.request_validator = self.api.add_request_validator(
             "Validate", validate_request_parameters=True, validate_request_body=True

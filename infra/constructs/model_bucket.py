@@ -11,8 +11,22 @@ from constructs import Construct
 
 from infra.deployed_models import DeployedModel
 from infra.nag import acknowledge
+from infra.scanners import allow_cfripper, skip_checkov
 
 MiB = 1024 * 1024
+NONCURRENT_DAYS = 30
+"""How long an overwritten or deleted object version is kept before S3 removes it (lifecycle
+``NoncurrentVersionExpiration``, S3 user guide "Managing the lifecycle of objects"): long enough to restore an
+artifact a deploy replaced, short enough that the versioned buckets do not grow without bound. Current versions,
+which every deployed model version reads, are never expired."""
+ABORT_MULTIPART_DAYS = 7
+"""Parts of an upload that never completed are removed after this many days (``AbortIncompleteMultipartUpload``)."""
+ACCESS_LOG_DAYS = 365
+TLS_DENY_REASON = (
+    "The wildcard is the TLS-only statement: Deny s3:* when aws:SecureTransport is false, the form the S3 user "
+    "guide gives for enforcing HTTPS; any other statement here is CDK's own (server access log delivery, and in "
+    "dev the auto-delete handler's List/Get/Delete on this bucket only)."
+)
 
 
 class ModelBucket(Construct):
@@ -27,11 +41,21 @@ class ModelBucket(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=cdk.Duration.days(ACCESS_LOG_DAYS),
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_DAYS),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(ABORT_MULTIPART_DAYS),
+                )
+            ],
             removal_policy=removal,
             auto_delete_objects=not retain,
         )
-        acknowledge(self.access_logs, "S1", "This is the server access log bucket; logging it to itself would loop.")
+        no_self_logging = "This is the server access log bucket; logging it to itself would loop."
+        acknowledge(self.access_logs, "S1", no_self_logging)
+        skip_checkov(self.access_logs, "CKV_AWS_18", no_self_logging)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -41,9 +65,19 @@ class ModelBucket(Construct):
             enforce_ssl=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="model-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_DAYS),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(ABORT_MULTIPART_DAYS),
+                )
+            ],
             removal_policy=removal,
             auto_delete_objects=not retain,
         )
+        for bucket in (self.access_logs, self.bucket):
+            if bucket.policy is not None:
+                allow_cfripper(bucket.policy, "GenericResourceWildcardPolicyRule", TLS_DENY_REASON)
         self.uploads: dict[str, s3deploy.BucketDeployment] = {model.name: self._upload(model) for model in models}
 
     def _upload(self, model: DeployedModel) -> s3deploy.BucketDeployment:

@@ -12,7 +12,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.deployed_models import DeployedModel
-from infra.nag import acknowledge, bucket_objects_finding
+from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_finding
+from infra.scanners import skip_lambda_checks, skip_log_group_kms
 from modelrail import constants
 
 DEFAULT_MEMORY_MB = 2048
@@ -46,6 +47,7 @@ class OnnxFunction(Construct):
         super().__init__(scope, construct_id)
         manifest = model.manifest
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        skip_log_group_kms(self.log_group)
         self.role = iam.Role(
             self,
             "Role",
@@ -86,6 +88,7 @@ class OnnxFunction(Construct):
             timeout=cdk.Duration.seconds(manifest.timeout_s or DEFAULT_TIMEOUT_S),
             ephemeral_storage_size=cdk.Size.mebibytes(ephemeral_storage_mib(model)),
             reserved_concurrent_executions=manifest.reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
             architecture=lambda_.Architecture.X86_64,
             environment={
                 constants.ENV_MODEL_NAME: model.name,
@@ -97,6 +100,8 @@ class OnnxFunction(Construct):
                 constants.ENV_MAX_REQUEST_BYTES: str(constants.LAMBDA_MAX_REQUEST_BYTES),
             },
         )
+        acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
+        skip_lambda_checks(self.function, reserved=manifest.reserved_concurrency is not None)
         # Recorded in the template so a deployment says exactly which bytes it serves.
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, cdk.CfnResource)

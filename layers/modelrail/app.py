@@ -29,7 +29,7 @@ def _docs() -> dict[Operation, tuple[dict[str, Any], dict[int | str, dict[str, A
     common = (400, 404, 413, 415, 422, 503)
     return {
         Operation.V1_PREDICT: (
-            openapi.json_body("V1PredictRequest"),
+            openapi.json_body("V1TextRequest", "V1ImageRequest", "V1TabularRequest", "V1TensorRequest"),
             openapi.answers("V1PredictResponse", *common),
         ),
         Operation.V2_INFER: (

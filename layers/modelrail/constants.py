@@ -43,7 +43,7 @@ ENV_S3_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL_S3"
 """boto3's own variable for an S3-compatible endpoint; local mode points it at the embedded server."""
 
 # --- Defaults ----------------------------------------------------------------------------------------
-DEFAULT_CACHE_DIR: Final = "/tmp/modelrail"  # noqa: S108 - Lambda's only writable path
+DEFAULT_CACHE_DIR: Final = "/tmp/modelrail"  # noqa: S108  # nosec B108 # Lambda's only writable path; files are sha256-verified
 DEFAULT_METRICS_NAMESPACE: Final = "modelrail"
 LAMBDA_MAX_REQUEST_BYTES: Final = 6 * 1024 * 1024
 """Lambda's synchronous invocation payload limit."""

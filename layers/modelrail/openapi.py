@@ -26,9 +26,10 @@ def ref(schema: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{schema}"}
 
 
-def json_body(schema: str, *, binary: bool = False) -> dict[str, Any]:
-    """``openapi_extra`` describing a request body."""
-    content: dict[str, Any] = {"application/json": {"schema": ref(schema)}}
+def json_body(*schemas: str, binary: bool = False) -> dict[str, Any]:
+    """``openapi_extra`` describing a request body (several schemas: any one of them, e.g. one per task)."""
+    schema = ref(schemas[0]) if len(schemas) == 1 else {"anyOf": [ref(name) for name in schemas]}
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
     if binary:
         content["application/octet-stream"] = {
             "schema": {"type": "string", "format": "binary"},

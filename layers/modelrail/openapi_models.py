@@ -6,9 +6,25 @@ cost more than the whole warm overhead budget), so these models only document; t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
+
+from modelrail.codecs.v1_task import MAX_INSTANCES
+from modelrail.datatypes import NUMPY_BY_DATATYPE
+
+Base64Image = Annotated[
+    str,
+    Field(
+        min_length=4,
+        pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$",
+        json_schema_extra={"format": "byte"},
+        description="A PNG or JPEG image, base64-encoded (RFC 4648, with padding).",
+    ),
+]
+TensorValue = TypeAliasType("TensorValue", Union[float, bool, str, list["TensorValue"]])  # type: ignore[misc]  # noqa: UP007
+"""A number, boolean or string (BYTES), or a nested list of them; never null."""
 
 
 class ErrorBody(BaseModel):
@@ -18,16 +34,43 @@ class ErrorBody(BaseModel):
     code: str = Field(description="Stable snake_case code, e.g. invalid_input, model_not_found.")
 
 
-class V1PredictRequest(BaseModel):
-    """Task API request."""
+class V1ImageObject(BaseModel):
+    """An image instance in TF Serving's ``{"b64": ...}`` form (that key alone)."""
 
-    instances: list[Any] = Field(
-        min_length=1,
-        description=(
-            "Strings for text tasks; base64 PNG/JPEG for image tasks; objects keyed by feature or rows for "
-            "tabular; {input_name: nested list} for tensor."
-        ),
+    model_config = ConfigDict(extra="forbid")
+    b64: Base64Image
+
+
+class V1TextRequest(BaseModel):
+    """Task API request of a text model (text-embedding, text-classification)."""
+
+    instances: list[str] = Field(min_length=1, max_length=MAX_INSTANCES, description="One string per text.")
+
+
+class V1ImageRequest(BaseModel):
+    """Task API request of an image model (image-classification)."""
+
+    instances: list[Base64Image | V1ImageObject] = Field(min_length=1, max_length=MAX_INSTANCES)
+
+
+class V1TabularRequest(BaseModel):
+    """Task API request of a tabular model: objects keyed by feature name, or rows in the model's feature order."""
+
+    instances: list[dict[str, float] | Annotated[list[float], Field(min_length=1)]] = Field(
+        min_length=1, max_length=MAX_INSTANCES
     )
+
+
+class V1TensorRequest(BaseModel):
+    """Task API request of a tensor model: ``{input_name: nested list}`` per instance."""
+
+    instances: list[Annotated[dict[str, TensorValue], Field(min_length=1)]] = Field(
+        min_length=1, max_length=MAX_INSTANCES
+    )
+
+
+V1_TASK_REQUESTS = (V1TextRequest, V1ImageRequest, V1TabularRequest, V1TensorRequest)
+"""One request schema per task; ``GET /v2/models/{name}`` names a model's task in ``parameters.task``."""
 
 
 class V1PredictResponse(BaseModel):
@@ -57,10 +100,11 @@ class V1Catalog(BaseModel):
 class V2Tensor(BaseModel):
     """A named tensor; ``data`` is row-major (flat or nested), or sent in the binary part."""
 
-    name: str
-    datatype: str = Field(description="BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES")
-    shape: list[int]
-    data: list[Any] | None = None
+    name: str = Field(min_length=1)
+    datatype: str = Field(json_schema_extra={"enum": list(NUMPY_BY_DATATYPE)})
+    shape: list[Annotated[int, Field(ge=0)]]
+    # Optional but never null: omitted when the tensor is in the binary part.
+    data: TensorValue = Field(default=None, description="Omitted when the tensor is in the binary part.")  # type: ignore[assignment]
     parameters: dict[str, Any] | None = Field(default=None, description="binary_data_size with the binary extension")
 
 
@@ -76,7 +120,7 @@ class V2InferRequest(BaseModel):
 
     id: str | None = None
     parameters: dict[str, Any] | None = Field(default=None, description="binary_data_output: all outputs binary")
-    inputs: list[V2Tensor]
+    inputs: list[V2Tensor] = Field(min_length=1)
     outputs: list[V2RequestedOutput] | None = None
 
 
@@ -117,7 +161,7 @@ class V2ModelReady(BaseModel):
 
 DOCUMENTED = (
     ErrorBody,
-    V1PredictRequest,
+    *V1_TASK_REQUESTS,
     V1PredictResponse,
     V1Catalog,
     V2InferRequest,

@@ -69,7 +69,10 @@ def _pooled_module(model_dir: Path) -> torch.nn.Module:
     from transformers import AutoModel
 
     # Eager attention traces to plain MatMul/Softmax that ORT's symbolic shape inference understands.
-    encoder = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+    # A local directory, never the hub: local_files_only makes transformers refuse any download.
+    encoder = AutoModel.from_pretrained(  # nosec B615 # no download, so no revision to pin
+        str(model_dir), attn_implementation="eager", local_files_only=True
+    )
 
     class MeanPooledNormalized(torch.nn.Module):
         def __init__(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404 # runs a manifest's own build script with this interpreter, argv only
 import sys
 import threading
 import time
@@ -140,7 +140,7 @@ def _run(name: str, script: Path, output: Path, *, timeout_s: float) -> None:
     }
     command = [sys.executable, str(script.resolve()), "--output", str(output.resolve())]
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
-    with subprocess.Popen(  # noqa: S603 - runs the script the manifest names, with this interpreter
+    with subprocess.Popen(  # noqa: S603  # nosec B603 # runs the script the manifest names, with this interpreter
         command,
         cwd=script.parent,
         env=env,

@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 # local mode starts its own function processes, argv only
 import sys
 import threading
 import time
@@ -111,7 +111,7 @@ class ChildProcess:
             self.kill()  # reaps an exited predecessor too
         self._ready.clear()
         self.ready_line = None
-        self._process = subprocess.Popen(  # noqa: S603 - argv is built by local mode, never from user text
+        self._process = subprocess.Popen(  # noqa: S603  # nosec B603 # argv is built by local mode, never from user text
             self.argv,
             env=self.env,
             stdin=subprocess.DEVNULL,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
+import subprocess  # nosec B404 # runs the tune's own measuring process, argv only
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,10 +51,11 @@ class CpuQuota:
         """Start ``args`` inside the quota, before it runs a single instruction of its own."""
         procs = self.path / "cgroup.procs"
 
+        # argv comes from measure.py (this interpreter and the tune's own script; no shell, no user text)
         def enter() -> None:  # runs in the child between fork and exec
             procs.write_text(str(os.getpid()), encoding="ascii")
 
-        return subprocess.Popen(args, preexec_fn=enter, **kwargs)  # type: ignore[call-overload,no-any-return]  # noqa: PLW1509, S603
+        return subprocess.Popen(args, preexec_fn=enter, **kwargs)  # type: ignore[call-overload,no-any-return]  # noqa: PLW1509, S603  # nosec B603
 
     def throttled_periods(self) -> int:
         """How many scheduling periods the group was throttled in (0 when the quota never bit)."""

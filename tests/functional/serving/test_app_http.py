@@ -170,7 +170,7 @@ def test_openapi_describes_every_route(url: str) -> None:
         "$ref": "#/components/schemas/V2InferRequest"
     }
     assert "application/octet-stream" in infer["requestBody"]["content"]
-    assert {"V2InferRequest", "V1PredictRequest", "ErrorBody"} <= set(spec["components"]["schemas"])
+    assert {"V2InferRequest", "V1TextRequest", "V1ImageRequest", "ErrorBody"} <= set(spec["components"]["schemas"])
 
 
 def test_text_model_over_http_matches_in_process_answers(tmp_path: Path) -> None:

@@ -17,7 +17,12 @@ from infra.app import build_app
 from infra.stacks.modelrail_stack import LAMBDA_DOCKERFILE
 from modelrail.routes import CATALOG_ROUTES, model_routes
 
-RESOURCE_WIDE_ACTIONS = {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
+RESOURCE_WIDE_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "cloudwatch:PutMetricData",
+    "xray:PutTraceSegments",  # active tracing
+    "xray:PutTelemetryRecords",
+}
 """Actions that have no resource-level permissions, so ``*`` is their only resource (PutMetricData must then be
 bounded by a ``cloudwatch:namespace`` condition: checked below)."""
 CFN_LINT_IGNORED = {"W3005"}

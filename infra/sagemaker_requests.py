@@ -1,4 +1,4 @@
-"""What API Gateway sends to SageMaker ``InvokeEndpoint`` for each GPU route, rendered from ``modelrail.invoke_endpoint``.
+"""What API Gateway sends to SageMaker ``InvokeEndpoint`` per GPU route, rendered from ``modelrail.invoke_endpoint``.
 
 Every call reaches the container as ``POST /invocations``; ``X-Amzn-SageMaker-Custom-Attributes`` names the
 operation (a static request parameter, or set by the mapping template on versioned routes). InvokeEndpoint
@@ -86,4 +86,6 @@ def content_handling(route: Route) -> apigw.ContentHandling | None:
 
 def passthrough_behavior(route: Route) -> apigw.PassthroughBehavior:
     """Strict (415 for other content types) where a template must run; passthrough for every body otherwise."""
-    return apigw.PassthroughBehavior.NEVER if invoke_rule(route).templated else apigw.PassthroughBehavior.WHEN_NO_TEMPLATES
+    if invoke_rule(route).templated:
+        return apigw.PassthroughBehavior.NEVER
+    return apigw.PassthroughBehavior.WHEN_NO_TEMPLATES

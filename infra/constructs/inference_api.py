@@ -48,6 +48,7 @@ class _TextMockIntegrations:
             node.add_property_override("Integration.ContentHandling", "CONVERT_TO_TEXT")
             node.add_property_override("Integration.IntegrationResponses.0.ContentHandling", "CONVERT_TO_TEXT")
 
+
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "ip": "$context.identity.sourceIp",

@@ -1,4 +1,4 @@
-"""Which bodies API Gateway passes as binary, in both directions: the one rule the stack, local mode and the runtime share.
+"""Which bodies API Gateway passes as binary, both ways: the one rule of the stack, local mode and the runtime.
 
 The REST API's ``binaryMediaTypes`` is ``*/*`` ("``*/*`` includes all content types", API Gateway developer
 guide, "Binary media types for REST APIs in API Gateway"), so every request body reaches a Lambda proxy

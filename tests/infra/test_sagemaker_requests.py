@@ -12,7 +12,9 @@ from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
 from modelrail.routes import Operation, body_encoding, model_routes, parse_custom_attributes
 
 ROUTES = {(r.method, r.path): r for r in model_routes("m")}
-BINARY_REQUEST = b'{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":4}}]}\x00\x00\x80?'
+BINARY_REQUEST = (
+    b'{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":4}}]}\x00\x00\x80?'
+)
 
 
 def test_unversioned_post_is_a_passthrough_naming_the_operation() -> None:

@@ -30,11 +30,11 @@ from modelrail.errors import (
     UnsupportedMediaTypeError,
     UpstreamTimeoutError,
 )
+from modelrail.invoke_endpoint import JSON_CONTENT_TYPE, body_encoding, invoke_rule, template_content_types
 from modelrail.local import gateway_responses as answers
 from modelrail.local.events import HttpRequest, ProxyResponse
 from modelrail.local.lambda_integration import API_GATEWAY_TIMEOUT_S, RequestContext
 from modelrail.local.routing import RouteMatch
-from modelrail.invoke_endpoint import JSON_CONTENT_TYPE, body_encoding, invoke_rule, template_content_types
 from modelrail.local.sagemaker_endpoint import MAX_PAYLOAD_BYTES, EndpointAnswer, SageMakerEndpoint
 from modelrail.routes import custom_attributes
 

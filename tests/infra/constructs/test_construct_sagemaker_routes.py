@@ -30,7 +30,9 @@ def test_every_gpu_route_invokes_the_endpoint_with_its_operation(with_gpu: Synth
             assert integration["RequestParameters"]["integration.request.header.Content-Type"] == (
                 "method.request.header.Content-Type"
             )
-            assert methods[(route.method, route.path)]["RequestParameters"]["method.request.header.Content-Type"] is False
+            assert (
+                methods[(route.method, route.path)]["RequestParameters"]["method.request.header.Content-Type"] is False
+            )
         else:
             # a template runs only on text: CONVERT_TO_TEXT; other content types than the template's are 415
             assert integration["ContentHandling"] == "CONVERT_TO_TEXT"

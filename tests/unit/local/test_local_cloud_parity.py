@@ -119,7 +119,9 @@ def test_invoke_endpoint_request_matches_the_stacks_mapping(route: Any) -> None:
 
     endpoint = RecordingEndpoint()
     integration = sagemaker_integration.SageMakerIntegration(endpoint)  # type: ignore[arg-type]
-    request = HttpRequest(route.method, route.path.replace("{version}", "3"), body=sent if route.method == "POST" else b"")
+    request = HttpRequest(
+        route.method, route.path.replace("{version}", "3"), body=sent if route.method == "POST" else b""
+    )
     match = RouteMatch(route, "tiny-gpu", params)
     context = RequestContext(request_id="r", port=0, client=None)  # type: ignore[arg-type]
     response = asyncio.run(integration(request, match, context))

@@ -95,9 +95,7 @@ def binary_infer_body(*, binary_output: bool) -> bytes:
 
 def test_binary_request_without_its_header_length_is_read_by_finding_the_json_header(endpoint: str) -> None:
     """SageMaker forwards no Inference-Header-Content-Length: the container finds where the JSON header ends."""
-    json_body = {
-        "inputs": [{"name": n, "datatype": "INT64", "shape": [1, 4], "data": v} for n, v in TOKENS.items()]
-    }
+    json_body = {"inputs": [{"name": n, "datatype": "INT64", "shape": [1, 4], "data": v} for n, v in TOKENS.items()]}
     expected = post(endpoint, json_body, custom_attributes(Operation.V2_INFER)).json()["outputs"]
     response = httpx.post(
         f"{endpoint}/invocations",
@@ -143,7 +141,9 @@ def test_outputs_asked_for_as_binary_come_back_as_json_data(endpoint: str) -> No
 
 
 def test_trailing_bytes_after_a_json_body_are_refused(endpoint: str) -> None:
-    body = json.dumps({"inputs": [{"name": n, "datatype": "INT64", "shape": [1, 4], "data": v} for n, v in TOKENS.items()]})
+    body = json.dumps(
+        {"inputs": [{"name": n, "datatype": "INT64", "shape": [1, 4], "data": v} for n, v in TOKENS.items()]}
+    )
     response = httpx.post(
         f"{endpoint}/invocations",
         content=body.encode() + b"junk",

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from infra.auth import AuthMode
 from modelrail.errors import (
     API_KEY_REJECTED_MESSAGE,
-    NO_SUCH_ROUTE_MESSAGE,
     ForbiddenError,
     InternalError,
     InvalidInputError,
@@ -64,7 +63,11 @@ class GatewayAnswer:
 def gateway_answers(auth: AuthMode) -> tuple[GatewayAnswer, ...]:
     """Every gateway response type the API customizes, for one auth mode."""
     unsigned_or_unknown = (
-        GatewayAnswer("MISSING_AUTHENTICATION_TOKEN", NotFoundError, NO_SUCH_ROUTE_MESSAGE)
+        # API Gateway raises MISSING_AUTHENTICATION_TOKEN for "an unsupported API method or resource" ("Gateway
+        # response types for API Gateway"): with the API-key catch-all (``InferenceApi``) that is a method a known
+        # path lacks. It answers as a rejected key does, so a caller without a key cannot tell a known path from
+        # an unknown one (which reaches the catch-all and its INVALID_API_KEY).
+        GatewayAnswer("MISSING_AUTHENTICATION_TOKEN", ForbiddenError, API_KEY_REJECTED_MESSAGE)
         if auth is AuthMode.API_KEY
         # with IAM auth, API Gateway raises the same type for an unsigned request as for an unknown route
         else GatewayAnswer(

@@ -11,6 +11,14 @@ there to translate SageMaker's answers. API Gateway picks an integration respons
   SageMaker sends as a 400 whose body is ``{"message": null}``.
 - ``429 ModelNotReadyException``, ``5xx`` (``InternalFailure``, ``ServiceUnavailable``, ``InternalDependency``).
 
+SageMaker's error document reaches the templates base64-encoded: the API's ``binaryMediaTypes`` is ``*/*``, so
+the payload is binary, and these integration responses use ``contentHandling: CONVERT_TO_TEXT`` so that a
+template runs at all ("When converting a binary payload to a text string, API Gateway always applies a Base64
+encoding ... can only access the Base64-encoded string in the mapping template through ``$input.body``",
+"Content type conversions in API Gateway"). The templates decode it with ``$util.base64Decode`` and read it with
+``$util.parseJson`` ("Variables for data transformations", ``$util``), and also accept the document as plain
+JSON text (a JSON document never starts like its base64 form, ``eyJ...``).
+
 Patterns are searched case-insensitively in SageMaker's message and must mean the same in Java (API Gateway's
 VTL) and Python (tests): plain text, ``.``, ``*``, ``|`` and groups only.
 """
@@ -139,7 +147,14 @@ STATUS_ERRORS: tuple[type[ModelrailError], ...] = (
 # --- VTL generation ------------------------------------------------------------------------------------
 
 _MESSAGE = "$message"
-_SAGEMAKER_MESSAGE = "#set($message = \"$!input.path('$.message')$!input.path('$.Message')\")"
+_DOCUMENT = [
+    "#set($raw = $input.body.trim())",
+    '#if($raw != "" && !$raw.startsWith("{"))#set($raw = $util.base64Decode($raw))#end',
+    '#if($raw.trim() == "")#set($raw = "{}")#end',
+    "#set($doc = $util.parseJson($raw))",
+]
+"""SageMaker's error document as ``$doc``, whether it arrives base64-encoded or as JSON text."""
+_SAGEMAKER_MESSAGE = '#set($message = "$!doc.message$!doc.Message")'
 _ESCAPING = ['#set($apostrophe = "\'")', "#set($escapedApostrophe = $util.escapeJavaScript($apostrophe))"]
 _JSON_STRING = "$util.escapeJavaScript({}).replace($escapedApostrophe, $apostrophe)"
 """A VTL string as JSON string content. escapeJavaScript also escapes ' as \\', which JSON does not allow; the
@@ -175,7 +190,12 @@ def _chain(rules: tuple[MessageRule, ...], fallback: list[str]) -> list[str]:
 
 
 def _header_lines() -> list[str]:
-    return ['#set($context.responseOverride.header.Content-Type = "application/json")', _SAGEMAKER_MESSAGE, *_ESCAPING]
+    return [
+        '#set($context.responseOverride.header.Content-Type = "application/json")',
+        *_DOCUMENT,
+        _SAGEMAKER_MESSAGE,
+        *_ESCAPING,
+    ]
 
 
 def status_rule_template(rule: StatusRule) -> str:
@@ -194,7 +214,7 @@ def _code_for_status() -> list[str]:
 def model_error_template() -> str:
     """The integration-response VTL for ``424 ModelError``: the container's own status and body."""
     container_answer = [
-        "#set($context.responseOverride.status = $input.path('$.OriginalStatusCode'))",
+        "#set($context.responseOverride.status = $doc.OriginalStatusCode)",
         *(
             f'#if($status == "{status}")#set($context.responseOverride.header.Retry-After = "{seconds}")#end'
             for status, seconds in RETRY_AFTER_S.items()
@@ -210,8 +230,8 @@ def model_error_template() -> str:
     return "\n".join(
         [
             *_header_lines(),
-            "#set($status = \"$!input.path('$.OriginalStatusCode')\")",
-            "#set($original = \"$!input.path('$.OriginalMessage')\")",
+            '#set($status = "$!doc.OriginalStatusCode")',
+            '#set($original = "$!doc.OriginalMessage")',
             '#if($status != "")',
             *container_answer,
             "#else",

@@ -1,41 +1,91 @@
-"""What API Gateway sends to SageMaker ``InvokeEndpoint`` for each GPU route.
+"""What API Gateway sends to SageMaker ``InvokeEndpoint`` per GPU route, rendered from ``modelrail.invoke_endpoint``.
 
-Every call reaches the container as ``POST /invocations``; the custom-attributes header names the operation
-(a static request parameter), and on versioned routes the mapping template adds the requested version.
-Only JSON bodies are accepted (a request with no Content-Type counts as JSON): SageMaker forwards no request
-headers but its own, so the binary extension's ``Inference-Header-Content-Length`` could never reach the
-container, and API Gateway answers any other content type with 415.
+Every call reaches the container as ``POST /invocations``; ``X-Amzn-SageMaker-Custom-Attributes`` names the
+operation (a static request parameter, or set by the mapping template on versioned routes). InvokeEndpoint
+forwards only ``ContentType``, ``Accept`` and ``CustomAttributes`` to the container, so the binary extension's
+``Inference-Header-Content-Length`` never reaches it: the container finds the end of the JSON header itself
+(``modelrail.sagemaker``). See ``modelrail.invoke_endpoint`` for which route is passthrough and which templated,
+with the AWS pages each choice follows.
 """
 
 from __future__ import annotations
 
+from aws_cdk import aws_apigateway as apigw
+
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
+from modelrail.invoke_endpoint import (
+    JSON_CONTENT_TYPE,
+    VERSION_PARAMETER,
+    body_encoding,
+    invoke_rule,
+    is_versioned,
+    template_content_types,
+)
 from modelrail.routes import Route, custom_attributes
 
-JSON_CONTENT_TYPE = "application/json"
-VERSION_PARAMETER = "version"
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "content_handling",
+    "method_request_parameters",
+    "passthrough_behavior",
+    "request_parameters",
+    "request_template",
+    "request_templates",
+]
 
-
-def is_versioned(route: Route) -> bool:
-    """Whether the route's path carries ``{version}``."""
-    return f"{{{VERSION_PARAMETER}}}" in route.path
+CALLER_CONTENT_TYPE = "method.request.header.Content-Type"
 
 
 def request_parameters(route: Route) -> dict[str, str]:
-    """Integration request headers: the operation (a quoted static value) and the JSON content type."""
-    return {
-        f"integration.request.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}": f"'{custom_attributes(route.operation)}'",
-        "integration.request.header.Content-Type": f"'{JSON_CONTENT_TYPE}'",
+    """Integration request headers: the operation (a quoted static value) and the body's content type."""
+    rule = invoke_rule(route)
+    parameters = {
+        "integration.request.header.Content-Type": CALLER_CONTENT_TYPE
+        if rule.forward_content_type
+        else f"'{JSON_CONTENT_TYPE}'",
         "integration.request.header.Accept": f"'{JSON_CONTENT_TYPE}'",
     }
+    if not (rule.templated and is_versioned(route)):
+        value = custom_attributes(route.operation, body=body_encoding(rule))
+        parameters[f"integration.request.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}"] = f"'{value}'"
+    return parameters
 
 
-def request_template(route: Route) -> str:
-    """The ``application/json`` request mapping template for one route."""
+def method_request_parameters(route: Route) -> dict[str, bool]:
+    """Method request parameters the integration maps from (each must be declared; none is required)."""
+    return {CALLER_CONTENT_TYPE: False} if invoke_rule(route).forward_content_type else {}
+
+
+def request_template(route: Route) -> str | None:
+    """The request mapping template of a templated route, ``None`` for a passthrough route."""
+    rule = invoke_rule(route)
+    if not rule.templated:
+        return None
     lines = []
     if is_versioned(route):
-        value = custom_attributes(route.operation, version=f"$input.params('{VERSION_PARAMETER}')")
+        value = custom_attributes(
+            route.operation, version=f"$input.params('{VERSION_PARAMETER}')", body=body_encoding(rule)
+        )
         lines.append(f'#set($context.requestOverride.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER} = "{value}")')
-    # InvokeEndpoint needs a body; GET routes (metadata, ready) have none.
-    lines.append("{}" if route.method == "GET" else "$input.body")
+    lines.append(rule.fixed_body if rule.fixed_body is not None else "$input.body")
     return "\n".join(lines)
+
+
+def request_templates(route: Route) -> dict[str, str] | None:
+    """The template under each content type a templated route accepts."""
+    template = request_template(route)
+    if template is None:
+        return None
+    return dict.fromkeys(template_content_types(invoke_rule(route)), template)
+
+
+def content_handling(route: Route) -> apigw.ContentHandling | None:
+    """``CONVERT_TO_TEXT`` where a template must see the body as (base64) text; passthrough otherwise."""
+    return apigw.ContentHandling.CONVERT_TO_TEXT if invoke_rule(route).templated else None
+
+
+def passthrough_behavior(route: Route) -> apigw.PassthroughBehavior:
+    """Strict (415 for other content types) where a template must run; passthrough for every body otherwise."""
+    if invoke_rule(route).templated:
+        return apigw.PassthroughBehavior.NEVER
+    return apigw.PassthroughBehavior.WHEN_NO_TEMPLATES

@@ -7,21 +7,48 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra.auth import AuthMode
 from infra.gateway_responses import gateway_answers
 from infra.nag import acknowledge
 from infra.scanners import skip_checkov, skip_log_group_kms
+from modelrail.binary_media import BINARY_MEDIA_TYPES
 from modelrail.constants import API_KEY_HEADER, CORS_ALLOW_ORIGIN_HEADER
+from modelrail.errors import NO_SUCH_ROUTE_MESSAGE, NotFoundError
 from modelrail.routes import Route
 
-BINARY_MEDIA_TYPES = ("application/octet-stream",)
-"""Bodies API Gateway hands to Lambda base64-encoded and byte-exact (the Open Inference Protocol binary
-extension); everything else is text. A binary request must say ``Content-Type: application/octet-stream``:
-API Gateway treats a body without a type as JSON text."""
+__all__ = ["BINARY_MEDIA_TYPES", "CATCH_ALL_PATH", "ApiLimits", "InferenceApi", "catch_all_body"]
+
+CATCH_ALL_PATH = "/{proxy+}"
+"""API-key mode's catch-all resource: every path no route has, behind the same API key as the routes."""
+MOCK_STATUS_TEMPLATE = '{"statusCode": 404}'
+JSON_CONTENT_TYPE = "application/json"
+
+
+def catch_all_body() -> str:
+    """What the catch-all answers a caller with a valid key: the SPEC's 404 for an unknown route."""
+    return json.dumps({"error": NO_SUCH_ROUTE_MESSAGE, "code": NotFoundError.code})
+
+
+@jsii.implements(cdk.IAspect)
+class _TextMockIntegrations:
+    """Mock integrations (CORS preflight) treat their payloads as text.
+
+    With ``binaryMediaTypes: */*`` a mock's empty request is binary data, on which its ``{"statusCode": ...}``
+    template does not run ("For a binary payload, API Gateway simply passes through the message as-is"), and the
+    mock answers 500; ``contentHandling: CONVERT_TO_TEXT`` makes the payload text, so the template runs.
+    """
+
+    def visit(self, node: IConstruct) -> None:
+        """Set CONVERT_TO_TEXT on every OPTIONS (CORS preflight) method's mock integration and its response."""
+        if isinstance(node, apigw.CfnMethod) and node.http_method == "OPTIONS":
+            node.add_property_override("Integration.ContentHandling", "CONVERT_TO_TEXT")
+            node.add_property_override("Integration.IntegrationResponses.0.ContentHandling", "CONVERT_TO_TEXT")
+
 
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -84,6 +111,8 @@ class InferenceApi(Construct):
             "Api",
             description=f"modelrail inference API ({stage})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Every body is binary: Lambda gets it base64-encoded and byte-exact, whatever (or whether) its
+            # Content-Type (modelrail.binary_media has the rule and the AWS pages behind it).
             binary_media_types=list(BINARY_MEDIA_TYPES),
             # Access logs need the Region-wide API Gateway CloudWatch role ("Set up CloudWatch logging for REST
             # APIs in API Gateway"); without one, creating the stage fails with "CloudWatch Logs role ARN must be
@@ -117,9 +146,12 @@ class InferenceApi(Construct):
             "Validate", validate_request_parameters=True, validate_request_body=True
         )
         self._add_gateway_responses(cors_origin)
+        cdk.Aspects.of(self).add(_TextMockIntegrations())
         self.api_key: apigw.IApiKey | None = None
+        self.catch_all: apigw.Method | None = None
         if auth is AuthMode.API_KEY:
             self.api_key = self._add_usage_plan(limits)
+            self.catch_all = self._add_catch_all(cors_origin)
         acknowledge(
             self.api,
             "APIG3",
@@ -165,6 +197,40 @@ class InferenceApi(Construct):
         plan.add_api_key(key)
         plan.add_api_stage(stage=self.api.deployment_stage)
         return key
+
+    def _add_catch_all(self, cors_origin: str | None) -> apigw.Method:
+        """``ANY /{proxy+}`` with the API key required, answering the SPEC's 404 from a mock integration.
+
+        A path no route has then needs a valid key like every route: without one it is INVALID_API_KEY (403),
+        with one the mock's 404. (API Gateway picks the most specific resource first, so routes are unaffected.)
+        """
+        headers = {"method.response.header.Content-Type": f"'{JSON_CONTENT_TYPE}'"}
+        if cors_origin:
+            headers[f"method.response.header.{CORS_ALLOW_ORIGIN_HEADER}"] = f"'{cors_origin}'"
+        integration = apigw.MockIntegration(
+            request_templates={JSON_CONTENT_TYPE: MOCK_STATUS_TEMPLATE},
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+            content_handling=apigw.ContentHandling.CONVERT_TO_TEXT,
+            integration_responses=[
+                apigw.IntegrationResponse(
+                    status_code=str(NotFoundError.status),
+                    content_handling=apigw.ContentHandling.CONVERT_TO_TEXT,
+                    response_templates={JSON_CONTENT_TYPE: catch_all_body()},
+                    response_parameters=headers,
+                )
+            ],
+        )
+        resource = self.api.root.resource_for_path(CATCH_ALL_PATH)
+        return resource.add_method(
+            "ANY",
+            integration,
+            api_key_required=True,
+            method_responses=[
+                apigw.MethodResponse(
+                    status_code=str(NotFoundError.status), response_parameters=dict.fromkeys(headers, True)
+                )
+            ],
+        )
 
     def _add_gateway_responses(self, cors_origin: str | None) -> None:
         for answer in gateway_answers(self.auth):

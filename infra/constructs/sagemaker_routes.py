@@ -1,8 +1,16 @@
 """A GPU model's routes, answered by SageMaker ``InvokeEndpoint`` straight from API Gateway.
 
 No function sits in the hot path: an AWS service integration signs the call with a role that may invoke this
-one endpoint only. Request templates name the operation; integration responses turn SageMaker's failures
-into the SPEC's errors (``infra/sagemaker_errors.py`` holds the table and generates their VTL).
+one endpoint only. Request parameters (or, on versioned routes, templates) name the operation
+(``infra/sagemaker_requests.py``); integration responses turn SageMaker's failures into the SPEC's errors
+(``infra/sagemaker_errors.py`` holds the table and generates their VTL).
+
+Every body is binary to this API (``binaryMediaTypes: */*``), so each integration response says how its body
+converts ("Content type conversions in API Gateway", response table): the 200 answer uses ``CONVERT_TO_BINARY``,
+which hands the container's bytes over unchanged whatever the caller's Accept ("Binary data | A text type |
+CONVERT_TO_BINARY -> Binary data", and the same for a binary Accept); the error answers use
+``CONVERT_TO_TEXT`` so their templates run, on SageMaker's error document base64-encoded (the templates decode
+it, ``infra/sagemaker_errors.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +21,14 @@ from constructs import Construct
 
 from infra.constructs.inference_api import InferenceApi
 from infra.sagemaker_errors import answer_statuses, integration_answers
-from infra.sagemaker_requests import JSON_CONTENT_TYPE, request_parameters, request_template
+from infra.sagemaker_requests import (
+    JSON_CONTENT_TYPE,
+    content_handling,
+    method_request_parameters,
+    passthrough_behavior,
+    request_parameters,
+    request_templates,
+)
 from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER
 from modelrail.routes import model_routes
 
@@ -47,6 +62,7 @@ class SageMakerRoutes(Construct):
         integration_responses = [
             apigw.IntegrationResponse(
                 status_code="200",
+                content_handling=apigw.ContentHandling.CONVERT_TO_BINARY,
                 response_parameters={
                     "method.response.header.Content-Type": "integration.response.header.Content-Type",
                     **cors,
@@ -57,6 +73,7 @@ class SageMakerRoutes(Construct):
                     selection_pattern=answer.selection_pattern,
                     status_code=str(answer.status),
                     response_templates={JSON_CONTENT_TYPE: answer.template},
+                    content_handling=apigw.ContentHandling.CONVERT_TO_TEXT,
                     response_parameters=cors or None,
                 )
                 for answer in integration_answers()
@@ -75,10 +92,18 @@ class SageMakerRoutes(Construct):
                 integration_http_method="POST",
                 options=apigw.IntegrationOptions(
                     credentials_role=self.role,
-                    passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                    passthrough_behavior=passthrough_behavior(route),
+                    content_handling=content_handling(route),
                     request_parameters=request_parameters(route),
-                    request_templates={JSON_CONTENT_TYPE: request_template(route)},
+                    request_templates=request_templates(route),
                     integration_responses=integration_responses,
                 ),
             )
-            self.methods.append(api.add_route(route, integration, method_responses=method_responses))
+            self.methods.append(
+                api.add_route(
+                    route,
+                    integration,
+                    method_responses=method_responses,
+                    request_parameters=method_request_parameters(route),
+                )
+            )

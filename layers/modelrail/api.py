@@ -7,6 +7,7 @@ never blocks the event loop (ONNX Runtime sessions are safe to call from several
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from modelrail import codecs, operations
+from modelrail.binary_media import response_is_binary
 from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
 from modelrail.loader import LoadedModel, ModelLoader
 from modelrail.middleware import REQUEST_STATS_STATE
@@ -23,6 +25,26 @@ from modelrail.settings import Settings
 
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
+
+BINARY_ANSWERS_SCOPE = "modelrail.binary_answers"
+"""Request-scope key a transport sets to ``False`` when binary answers cannot reach the caller intact."""
+
+
+def binary_answers(request: Request) -> bool:
+    """Whether this request may get the binary extension's answer (raw tensor bytes after a JSON header).
+
+    Behind a REST API (a Lambda proxy event), only when API Gateway will hand the bytes over as bytes: the first
+    Accept media type is a binary media type (``modelrail.binary_media``); otherwise outputs asked for as binary
+    come back as JSON data, which the same clients decode. SageMaker's ``/invocations`` says no itself
+    (``modelrail.sagemaker``). An HTTP API (v2 event) or a plain server passes bytes as they are.
+    """
+    allowed = request.scope.get(BINARY_ANSWERS_SCOPE)
+    if allowed is not None:
+        return bool(allowed)
+    event = request.scope.get("aws.event")
+    if isinstance(event, dict) and event.get("version") != "2.0":
+        return response_is_binary(request.headers.get("accept"))
+    return True
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -76,6 +98,8 @@ class ModelApi:
         model = await self.model(request)
         started = time.perf_counter()
         answer = await self.call(request, operations.infer, model, decoded)
+        if answer.binary_outputs and not binary_answers(request):
+            answer = dataclasses.replace(answer, binary_outputs=frozenset())
         encoded = codecs.response_codec(answer).encode(answer)
         _stats(request, inference_ms=(time.perf_counter() - started) * 1000)
         return Response(encoded.body, media_type=encoded.media_type, headers=encoded.headers)

@@ -7,10 +7,14 @@ uses the same codes for API Gateway's own responses (missing key, throttled, bod
 
 from typing import ClassVar, Final
 
-API_KEY_REJECTED_MESSAGE: Final = "missing or invalid API key: send a key of this API's usage plan as header x-api-key"
-"""403 ``forbidden`` for a missing *and* a wrong key: API Gateway answers both with one gateway response."""
+API_KEY_REJECTED_MESSAGE: Final = (
+    "forbidden: send a key of this API's usage plan as header x-api-key, with a method and path this API serves "
+    "(GET /openapi.json lists them)"
+)
+"""403 ``forbidden`` for a missing or wrong key, and for a method a path does not have: without a valid key a
+known route and an unknown one answer alike, so model names cannot be probed."""
 NO_SUCH_ROUTE_MESSAGE: Final = "no such route: see GET /openapi.json for the routes this API serves"
-"""404 ``not_found`` for a path, or a method on a path, that the route table does not have."""
+"""404 ``not_found`` for a path the route table does not have (to a caller with a valid key)."""
 
 
 class ModelrailError(Exception):

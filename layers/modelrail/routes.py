@@ -56,21 +56,35 @@ CATALOG_ROUTES: tuple[Route, ...] = (
 
 CUSTOM_ATTRIBUTE_ROUTE = "route"
 CUSTOM_ATTRIBUTE_VERSION = "version"
+CUSTOM_ATTRIBUTE_BODY = "body"
+BASE64_BODY = "base64"
+"""``body=base64``: API Gateway base64-encoded the caller's bytes (``contentHandling: CONVERT_TO_TEXT``)."""
 
 
-def custom_attributes(operation: Operation, *, version: str | None = None) -> str:
+def custom_attributes(operation: Operation, *, version: str | None = None, body: str | None = None) -> str:
     """The ``X-Amzn-SageMaker-Custom-Attributes`` value API Gateway sends for one operation.
 
     Versioned routes (``/versions/{version}/...``) add ``;version=<v>`` so the container can answer 404 for a
-    version it does not serve, as the Lambda function does.
+    version it does not serve, as the Lambda function does; ``body`` says how the body is encoded.
     """
     value = f"{CUSTOM_ATTRIBUTE_ROUTE}={operation.value}"
-    return value if version is None else f"{value};{CUSTOM_ATTRIBUTE_VERSION}={version}"
+    if version is not None:
+        value = f"{value};{CUSTOM_ATTRIBUTE_VERSION}={version}"
+    return value if body is None else f"{value};{CUSTOM_ATTRIBUTE_BODY}={body}"
+
+
+def _fields(value: str | None) -> dict[str, str]:
+    return dict(part.strip().partition("=")[::2] for part in (value or "").split(";") if "=" in part)
+
+
+def body_encoding(value: str | None) -> str | None:
+    """The ``body=`` field of the header (``base64``), or ``None`` for raw bytes."""
+    return _fields(value).get(CUSTOM_ATTRIBUTE_BODY) or None
 
 
 def parse_custom_attributes(value: str | None) -> tuple[Operation | None, str | None]:
     """Read ``(operation, version)`` back from the header; unknown keys are ignored, missing ones are ``None``."""
-    fields = dict(part.strip().partition("=")[::2] for part in (value or "").split(";") if "=" in part)
+    fields = _fields(value)
     route = fields.get(CUSTOM_ATTRIBUTE_ROUTE)
     operation = Operation(route) if route in {op.value for op in Operation} else None
     return operation, fields.get(CUSTOM_ATTRIBUTE_VERSION) or None

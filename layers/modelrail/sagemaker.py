@@ -1,25 +1,38 @@
 """The SageMaker container contract over the same app: ``GET /ping`` and ``POST /invocations`` on port 8080.
 
 SageMaker sends every call to ``/invocations``. API Gateway names the operation in
-``X-Amzn-SageMaker-Custom-Attributes: route=<operation>[;version=<v>]`` (``routes.custom_attributes``);
+``X-Amzn-SageMaker-Custom-Attributes: route=<operation>[;version=<v>][;body=base64]`` (``routes.custom_attributes``);
 without that header, the binary extension's header or a body with ``inputs`` means v2 infer and a body
-with ``instances`` means v1 predict. Answers are the very bytes the Lambda function would send.
+with ``instances`` means v1 predict. Answers are the very bytes the Lambda function would send, except that
+outputs asked for as binary come back as JSON data.
+
+Binary tensor data: ``InvokeEndpoint`` forwards only ``ContentType``, ``Accept`` and ``CustomAttributes`` to the
+container, so a binary request's ``Inference-Header-Content-Length`` never arrives; the container finds the
+end of the JSON header itself (the first JSON value of the body; the raw tensor bytes follow it). The way back
+has the same gap: ``InvokeEndpoint`` answers only ``Body``, ``ContentType``, ``CustomAttributes`` and
+``InvokedProductionVariant`` (SageMaker API reference, ``InvokeEndpoint``), so a binary answer would reach the
+caller without the header that says where its JSON part ends. Outputs are therefore always sent as JSON data
+here, which every Open Inference Protocol client decodes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from pathlib import Path
 
+import orjson
 from fastapi import FastAPI, Request, Response
 
-from modelrail.api import ModelApi
+from modelrail.api import BINARY_ANSWERS_SCOPE, ModelApi
 from modelrail.app import create_app
 from modelrail.codecs.base import BINARY_HEADER, JSON_MEDIA_TYPE, dump_json, parse_json
 from modelrail.constants import MANIFEST_JSON, SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER, SAGEMAKER_MODEL_DIR
 from modelrail.errors import InvalidInputError, ModelrailError
 from modelrail.loader import ModelLoader
 from modelrail.responses import error_response
-from modelrail.routes import CUSTOM_ATTRIBUTE_ROUTE, Operation, parse_custom_attributes
+from modelrail.routes import BASE64_BODY, CUSTOM_ATTRIBUTE_ROUTE, Operation, body_encoding, parse_custom_attributes
 from modelrail.settings import Settings, get_settings
 
 PORT = 8080
@@ -53,6 +66,59 @@ async def _operation(request: Request) -> tuple[Operation, str | None]:
     )
 
 
+def json_header_length(body: bytes) -> int | None:
+    """Bytes of the JSON value that starts ``body`` when more than whitespace follows it, else ``None``.
+
+    Latin-1 maps each byte to one character, so the decoder's end index is a byte offset; a UTF-8 header parses
+    to the same structure (multi-byte characters only occur inside strings). The caller then parses
+    ``body[:length]`` strictly, as JSON text.
+    """
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return None  # the whole body is one JSON document (the common case, parsed at orjson's speed)
+    text = body.decode("latin-1")
+    start = len(text) - len(text.lstrip(" \t\r\n"))
+    try:
+        _, end = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return None
+    return end if text[end:].strip(" \t\r\n") else None
+
+
+async def _as_received(request: Request, operation: Operation, version: str | None) -> Request:
+    """The request as the caller sent it: base64 undone, the binary extension's header restored."""
+    body = await request.body()
+    headers = list(request.scope["headers"])
+    if body_encoding(request.headers.get(SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER)) == BASE64_BODY:
+        try:
+            body = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            raise InvalidInputError("body=base64 was declared but the body is not base64") from None
+    if operation is Operation.V2_INFER and BINARY_HEADER not in request.headers:
+        length = json_header_length(body)
+        if length is not None:
+            headers.append((BINARY_HEADER.encode("latin-1"), str(length).encode("latin-1")))
+    scope = {
+        **request.scope,
+        "headers": headers,
+        "path_params": {} if version is None else {"version": version},
+        BINARY_ANSWERS_SCOPE: False,
+    }
+    sent = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, receive)
+
+
 def create_sagemaker_app(
     settings: Settings | None = None,
     *,
@@ -78,10 +144,9 @@ def create_sagemaker_app(
     async def invocations(request: Request) -> Response:
         """Every API operation, chosen by the custom-attributes header or the body's shape."""
         operation, version = await _operation(request)
-        request.scope["path_params"] = {} if version is None else {"version": version}
         if operation is Operation.OPENAPI:
             return Response(dump_json(app.openapi()), media_type=JSON_MEDIA_TYPE)
-        return await handlers[operation](request)
+        return await handlers[operation](await _as_received(request, operation, version))
 
     app.add_api_route("/ping", ping, methods=["GET"], include_in_schema=False)
     app.add_api_route("/invocations", invocations, methods=["POST"], include_in_schema=False)

@@ -60,9 +60,7 @@ def infer_logits(local_stack: LocalStack, tensor: np.ndarray, *, binary: bool) -
     try:
         request = triton.InferInput("image", list(tensor.shape), "FP32")
         request.set_data_from_numpy(tensor, binary_data=binary)
-        headers = {"x-api-key": local_stack.api_key}
-        if binary:
-            headers["Content-Type"] = "application/octet-stream"  # binaryMediaTypes: byte-exact through the gateway
+        headers = {"x-api-key": local_stack.api_key}  # the API key only: no Content-Type, no Accept
         result = client.infer(
             "digits", [request], outputs=[triton.InferRequestedOutput("logits", binary_data=binary)], headers=headers
         )

@@ -124,8 +124,15 @@ def tensors(tokenizer: Tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
 
 
 def triton_infer(
-    local_stack: LocalStack, model: str, feeds: dict[str, np.ndarray], *, binary: bool
+    local_stack: LocalStack,
+    model: str,
+    feeds: dict[str, np.ndarray],
+    *,
+    binary: bool,
+    version: str = "",
+    accept: str | None = None,
 ) -> triton.InferResult:
+    """An unmodified tritonclient: the API key is the only header it is given (``accept`` adds one, on purpose)."""
     client = triton.InferenceServerClient(local_stack.host_port, network_timeout=60)
     inputs = []
     for name, array in feeds.items():
@@ -134,13 +141,19 @@ def triton_infer(
         inputs.append(tensor)
     outputs = [triton.InferRequestedOutput("sentence_embedding", binary_data=binary)]
     headers = {"x-api-key": local_stack.api_key}
-    if binary:
-        # API Gateway passes a body through byte for byte only when it says it is binary (binaryMediaTypes).
-        headers["Content-Type"] = "application/octet-stream"
+    if accept is not None:
+        headers["Accept"] = accept
     try:
-        return client.infer(model, inputs, outputs=outputs, headers=headers)
+        return client.infer(model, inputs, model_version=version, outputs=outputs, headers=headers)
     finally:
         client.close()
+
+
+def sent_as_binary(result: triton.InferResult) -> bool:
+    """Whether the answer carried the output as raw bytes (binary_data_size) rather than JSON data."""
+    output = result.get_output("sentence_embedding")
+    assert output is not None
+    return "binary_data_size" in (output.get("parameters") or {})
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
@@ -177,20 +190,37 @@ def test_v2_infer_json_by_hand(local_stack: LocalStack, tokenizer: Tokenizer) ->
         assert output["shape"] == [2, 384]
 
 
-def test_gpu_model_v2_infer_with_tritonclient_json(local_stack: LocalStack, tokenizer: Tokenizer) -> None:
-    result = triton_infer(local_stack, "minilm-gpu", tensors(tokenizer, SENTENCES[:2]), binary=False)
+@pytest.mark.parametrize("version", ["", "1"], ids=["live", "versioned"])
+@pytest.mark.parametrize("model", ["minilm", "minilm-gpu"])
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+def test_unmodified_tritonclient_works_on_cpu_and_gpu_routes(
+    local_stack: LocalStack, tokenizer: Tokenizer, model: str, binary: bool, version: str
+) -> None:
+    """Issue 11.5: JSON and binary tensors, CPU (Lambda) and GPU (SageMaker) routes, live and versioned, with no
+    header but the API key. tritonclient sends no Accept, so binary outputs come back as JSON data, as API
+    Gateway would deliver them (``modelrail.binary_media``)."""
+    feeds = tensors(tokenizer, SENTENCES[:2])
+    result = triton_infer(local_stack, model, feeds, binary=binary, version=version)
     embedding = result.as_numpy("sentence_embedding")
     assert embedding is not None
     assert embedding.shape == (2, 384)
+    assert not sent_as_binary(result)
+    with local_stack.client() as client:
+        predicted = client.post(f"/v1/models/{model}/predict", json={"instances": SENTENCES[:2]}).json()
+    assert float(cosine(embedding, np.asarray(predicted["predictions"], dtype=np.float32)).min()) > 0.9999
 
 
-def test_gpu_model_refuses_the_binary_extension_as_the_stack_does(
-    local_stack: LocalStack, tokenizer: Tokenizer
-) -> None:
-    """GPU routes take JSON only (SageMaker would drop the binary extension's header): 415, as in the cloud."""
-    with pytest.raises(triton.InferenceServerException) as caught:
-        triton_infer(local_stack, "minilm-gpu", tensors(tokenizer, SENTENCES[:1]), binary=True)
-    assert caught.value.status() == "415"
+def test_binary_outputs_reach_a_caller_whose_accept_says_binary(local_stack: LocalStack, tokenizer: Tokenizer) -> None:
+    """With ``Accept: application/octet-stream`` API Gateway hands the bytes over, so the CPU route answers in the
+    binary extension; the GPU route still answers JSON (SageMaker drops Inference-Header-Content-Length)."""
+    feeds = tensors(tokenizer, SENTENCES[:2])
+    cpu = triton_infer(local_stack, "minilm", feeds, binary=True, accept="application/octet-stream")
+    gpu = triton_infer(local_stack, "minilm-gpu", feeds, binary=True, accept="application/octet-stream")
+    assert sent_as_binary(cpu)
+    assert not sent_as_binary(gpu)
+    json_answer = triton_infer(local_stack, "minilm", feeds, binary=False).as_numpy("sentence_embedding")
+    assert json_answer is not None
+    assert np.array_equal(cpu.as_numpy("sentence_embedding"), json_answer)
 
 
 @pytest.mark.parametrize("model", ["minilm", "minilm-gpu"])

@@ -7,6 +7,7 @@ templates); this module supplies what API Gateway puts in scope: ``$input``, ``$
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,18 @@ class Util:
     def escapeJavaScript(self, text: Any) -> str:
         """Escape for a JavaScript string literal."""
         return escape_javascript(text)
+
+    def base64Decode(self, text: Any) -> str:
+        """Decode base64 text (UTF-8 content)."""
+        return base64.b64decode(str(text), validate=True).decode("utf-8")
+
+    def base64Encode(self, text: Any) -> str:
+        """Encode text as base64."""
+        return base64.b64encode(str(text).encode("utf-8")).decode("ascii")
+
+    def parseJson(self, text: Any) -> Any:
+        """A JSON document's object form."""
+        return json.loads(str(text))
 
 
 class Input:
@@ -97,11 +110,17 @@ def select_integration_response(responses: list[dict[str, Any]], status: int) ->
 
 
 def answer(integration: dict[str, Any], status: int, body: str) -> Rendered:
-    """What the caller gets for one integration answer (status + body) under ``integration``'s responses."""
+    """What the caller gets for one integration answer (status + body) under ``integration``'s responses.
+
+    The API's binary media types are ``*/*``, so every integration answer is binary data: ``CONVERT_TO_TEXT``
+    hands the template its base64 text, ``CONVERT_TO_BINARY`` passes the bytes on unchanged.
+    """
     response = select_integration_response(integration["IntegrationResponses"], status)
     template = response.get("ResponseTemplates", {}).get("application/json")
     if template is None:  # passthrough
+        assert response.get("ContentHandling") == "CONVERT_TO_BINARY", "a binary answer could reach callers as base64"
         return Rendered(body=body, status=int(response["StatusCode"]))
-    rendered = render(template, body=body)
+    assert response.get("ContentHandling") == "CONVERT_TO_TEXT", "a template does not run on a binary payload"
+    rendered = render(template, body=base64.b64encode(body.encode("utf-8")).decode("ascii"))
     rendered.status = rendered.status if rendered.status is not None else int(response["StatusCode"])
     return rendered

@@ -44,7 +44,9 @@ def test_every_gateway_response_type_is_customized(auth: AuthMode) -> None:
     assert set(types) == documented
 
 
-def test_missing_or_wrong_key_is_403_forbidden_as_local_mode_answers() -> None:
+def test_missing_or_wrong_key_and_a_missing_method_answer_alike() -> None:
+    """Without a key, a method a known path lacks (MISSING_AUTHENTICATION_TOKEN) and an unknown path (the
+    key-protected catch-all: INVALID_API_KEY) must not be told apart: one status, one body."""
     answers = {a.response_type: a for a in gateway_answers(AuthMode.API_KEY)}
     key = answers["INVALID_API_KEY"]
     assert (key.status, rendered(key.body_template())) == (
@@ -52,9 +54,10 @@ def test_missing_or_wrong_key_is_403_forbidden_as_local_mode_answers() -> None:
         {"error": errors.API_KEY_REJECTED_MESSAGE, "code": "forbidden"},
     )
     route = answers["MISSING_AUTHENTICATION_TOKEN"]
-    assert (route.status, rendered(route.body_template())) == (
-        404,
-        {"error": errors.NO_SUCH_ROUTE_MESSAGE, "code": "not_found"},
+    assert (route.status, rendered(route.body_template()), route.headers()) == (
+        key.status,
+        rendered(key.body_template()),
+        key.headers(),
     )
 
 

@@ -3,6 +3,7 @@ error shapes, then the integration responses *synthesized in the stack* rendered
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import urllib.error
@@ -88,13 +89,17 @@ def integration(with_gpu: SynthResult) -> dict[str, Any]:
 
 
 def call_through_gateway(integration: dict[str, Any], base_url: str, endpoint: str) -> Rendered:
-    """Do what API Gateway does: render the request template, call InvokeEndpoint, map the answer."""
+    """Do what API Gateway does: convert the body to base64 text (``CONVERT_TO_TEXT``), render the request
+    template, call InvokeEndpoint, map the answer. The caller sends no Content-Type, as tritonclient does."""
+    assert integration["ContentHandling"] == "CONVERT_TO_TEXT"
+    as_text = base64.b64encode(REQUEST.encode()).decode("ascii")
     request = render(
-        integration["RequestTemplates"]["application/json"], body=REQUEST, params={"version": "3"}, request=True
+        integration["RequestTemplates"]["application/json"], body=as_text, params={"version": "3"}, request=True
     )
     headers = {
         key.removeprefix("integration.request.header."): value.strip("'")
         for key, value in integration["RequestParameters"].items()
+        if value.startswith("'")  # mapped from the caller's (absent) headers: not sent
     }
     headers |= request.headers
     http_request = urllib.request.Request(
@@ -113,8 +118,8 @@ def test_sagemaker_answer_reaches_the_caller_in_the_error_contract(integration: 
     status, code, retry_after = EXPECTED[endpoint]
     with fake_sagemaker_runtime(ANSWERS) as (url, received):
         result = call_through_gateway(integration, url, endpoint)
-    assert received[0]["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=3"
-    assert json.loads(received[0]["body"]) == json.loads(REQUEST)
+    assert received[0]["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=3;body=base64"
+    assert json.loads(base64.b64decode(received[0]["body"])) == json.loads(REQUEST)
     assert result.status == status
     body = json.loads(result.body)  # every answer is JSON
     if code is None:

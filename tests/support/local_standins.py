@@ -32,6 +32,8 @@ STANDIN_HANDLER = textwrap.dedent(
             time.sleep(1.2)
         if path == "/size":
             body = event.get("body") or ""
+            if event.get("isBase64Encoded"):  # binaryMediaTypes */*: every body arrives so
+                body = base64.b64decode(body).decode()
             return {"statusCode": 200, "body": json.dumps({"chars": len(body), "utf8_bytes": len(body.encode())})}
         if path == "/exit":
             os._exit(3)

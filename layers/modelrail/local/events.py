@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
+from modelrail.binary_media import BINARY_MEDIA_TYPES, request_is_binary, response_is_binary
 from modelrail.errors import InternalError
 
 LOCAL_ACCOUNT_ID = "123456789012"
 """The account id moto and ``sam local`` use."""
 LOCAL_API_ID = "local"
 LOCAL_STAGE = "local"
-BINARY_MEDIA_TYPES: tuple[str, ...] = ("application/octet-stream",)
-"""Media types the REST API hands to Lambda base64-encoded (the stack's ``binaryMediaTypes``); any other body,
-or one with no Content-Type, arrives as text."""
 
 _PROXY_RESPONSE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 
@@ -49,6 +47,11 @@ class HttpRequest:
                 found = value
         return found
 
+    def first_header(self, name: str) -> str | None:
+        """The first value of a header (API Gateway decides binary answers by the *first* Accept header)."""
+        lowered = name.lower()
+        return next((value for key, value in self.headers if key.lower() == lowered), None)
+
 
 @dataclass(frozen=True)
 class ProxyResponse:
@@ -72,13 +75,6 @@ def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str] 
         single[key] = value
         multi.setdefault(key, []).append(value)
     return (single or None), (multi or None)
-
-
-def is_binary_media_type(content_type: str | None, binary_media_types: Sequence[str] = BINARY_MEDIA_TYPES) -> bool:
-    """Whether API Gateway base64-encodes a body of this Content-Type for Lambda (``type/*`` wildcards allowed)."""
-    media = (content_type or "application/json").split(";", 1)[0].strip().lower()
-    kind = media.split("/", 1)[0]
-    return any(pattern in ("*/*", media, f"{kind}/*") for pattern in (p.lower() for p in binary_media_types))
 
 
 def build_proxy_event(
@@ -109,7 +105,7 @@ def build_proxy_event(
     body: str | None
     if not request.body:
         body, encoded = None, False
-    elif is_binary_media_type(request.header("content-type"), binary_media_types):
+    elif request_is_binary(request.header("content-type"), binary_media_types):
         body, encoded = base64.b64encode(request.body).decode("ascii"), True
     else:
         body, encoded = request.body.decode("utf-8", errors="replace"), False
@@ -211,8 +207,13 @@ def request_from_event(event: Mapping[str, Any]) -> HttpRequest:
     )
 
 
-def parse_proxy_response(payload: bytes) -> ProxyResponse:
-    """Decode a function's proxy response the way API Gateway does; anything malformed is its 502."""
+def parse_proxy_response(payload: bytes, *, accept: str | None = "*/*") -> ProxyResponse:
+    """Decode a function's proxy response the way API Gateway does; anything malformed is its 502.
+
+    ``accept`` is the caller's Accept header: a base64 body is decoded to bytes only when its first media type
+    is one of the API's binary media types; otherwise the caller gets the base64 text itself, as from the stack
+    (``modelrail.binary_media``). Callers that stand for no HTTP client (``modelrail invoke``) keep ``*/*``.
+    """
     try:
         document = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -231,6 +232,8 @@ def parse_proxy_response(payload: bytes) -> ProxyResponse:
         data = b""
     elif not isinstance(body, str):
         raise MalformedProxyResponseError("malformed Lambda proxy response: body must be a string")
+    elif document.get("isBase64Encoded") and not response_is_binary(accept):
+        data = body.encode("utf-8")
     elif document.get("isBase64Encoded"):
         try:
             data = base64.b64decode(body, validate=True)

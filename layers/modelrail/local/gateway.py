@@ -1,8 +1,11 @@
 """The local API gateway: an ASGI app doing what the stack's REST API does, in the order API Gateway does it.
 
-Body size (413), then route (404 for an unknown path or method), then API key (403 for a missing or wrong one),
-then the route's integration: a Lambda proxy event to the model's function, or InvokeEndpoint on its GPU
-container. Every answer carries ``x-amzn-RequestId``; one access-log line per request goes to ``output``.
+Body size (413), then resource and method, then API key (403 for a missing or wrong one), then the route's
+integration: a Lambda proxy event to the model's function, or InvokeEndpoint on its GPU container. As in the
+stack's API-key mode, a method a known path lacks is MISSING_AUTHENTICATION_TOKEN and a path no route has goes to
+the key-protected catch-all, so without a valid key both answer exactly as a rejected key does (403) and model
+names cannot be probed; with one, the catch-all answers 404. Every answer carries ``x-amzn-RequestId``; one
+access-log line per request goes to ``output``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from modelrail.binary_media import media_type
 from modelrail.constants import API_GATEWAY_MAX_REQUEST_BYTES, API_KEY_HEADER
 from modelrail.local import gateway_responses as answers
 from modelrail.local.events import HttpRequest, ProxyResponse
@@ -123,10 +127,11 @@ class Gateway:
         except BodyTooLargeError:
             return answers.REQUEST_TOO_LARGE.response(), "gateway"
         match = self.table.match(scope["method"], scope["path"])
-        if match is None:
-            return answers.MISSING_AUTHENTICATION_TOKEN.response(), "gateway"
         given = next((v for k, v in reversed(headers) if k.lower() == API_KEY_HEADER), None)
-        if self.api_key is not None and (given is None or not hmac.compare_digest(given, self.api_key)):
+        key_ok = self.api_key is None or (given is not None and hmac.compare_digest(given, self.api_key))
+        if match is None:
+            return self._no_route(scope["path"], headers, key_ok=key_ok), "gateway"
+        if not key_ok:
             return answers.INVALID_API_KEY.response(), "gateway"
         client = scope.get("client") or ("127.0.0.1", 0)
         request = HttpRequest(
@@ -144,6 +149,19 @@ class Gateway:
             print(f"[gateway] {match.compute}: integration failed: {exc!r}", file=self.output, flush=True)
             return answers.INTEGRATION_FAILURE.response(), match.compute
         return response, match.compute
+
+    def _no_route(self, path: str, headers: list[tuple[str, str]], *, key_ok: bool) -> ProxyResponse:
+        if self.api_key is None:
+            return answers.NO_SUCH_ROUTE.response()
+        if self.table.has_resource(path):
+            return answers.MISSING_AUTHENTICATION_TOKEN.response()
+        if not key_ok:
+            return answers.INVALID_API_KEY.response()
+        # the catch-all's mock integration: strict passthrough with a JSON template only
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+        if content_type and media_type(content_type) != "application/json":
+            return answers.UNSUPPORTED_MEDIA_TYPE.response()
+        return answers.NO_SUCH_ROUTE.response()
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []

@@ -46,10 +46,14 @@ class GatewayAnswer:
         return ProxyResponse(self.status or self.error.status, headers, json.dumps(body).encode())
 
 
-MISSING_AUTHENTICATION_TOKEN = GatewayAnswer("MISSING_AUTHENTICATION_TOKEN", NotFoundError, NO_SUCH_ROUTE_MESSAGE)
-"""API Gateway's answer to a path (or a method on a path) it has no resource for."""
+MISSING_AUTHENTICATION_TOKEN = GatewayAnswer("MISSING_AUTHENTICATION_TOKEN", ForbiddenError, API_KEY_REJECTED_MESSAGE)
+"""API Gateway's answer to a method a known path (a resource) lacks: as a rejected key, so that without a key known
+and unknown paths cannot be told apart."""
 INVALID_API_KEY = GatewayAnswer("INVALID_API_KEY", ForbiddenError, API_KEY_REJECTED_MESSAGE)
 """A missing and a wrong key alike."""
+NO_SUCH_ROUTE = GatewayAnswer("CATCH_ALL", NotFoundError, NO_SUCH_ROUTE_MESSAGE)
+"""The stack's key-protected ``ANY /{proxy+}`` mock: a path no route has, to a caller with a valid key (and, with
+no key configured, any unknown path or method)."""
 REQUEST_TOO_LARGE = GatewayAnswer(
     "REQUEST_TOO_LARGE", PayloadTooLargeError, "request body over API Gateway's 10 MB limit; send less per call"
 )

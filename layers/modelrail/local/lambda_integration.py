@@ -64,7 +64,7 @@ class LambdaIntegration:
             self._log_failure(invocation.payload)
             return answers.FUNCTION_FAILED.response()
         try:
-            return parse_proxy_response(invocation.payload)
+            return parse_proxy_response(invocation.payload, accept=request.first_header("accept"))
         except MalformedProxyResponseError as exc:
             print(f"[gateway] {self.function.config.name}: {exc.message}", file=self.output, flush=True)
             return answers.FUNCTION_FAILED.response()

@@ -50,6 +50,12 @@ class RouteTable:
             resource.methods[route.method] = (route, compute)
         # Fewer parameters first: API Gateway prefers /v2/models/x/ready over /v2/models/x/versions/{version}.
         self._resources = sorted(resources.values(), key=lambda resource: resource.path.count("{"))
+        # Every resource API Gateway creates: the routes' paths, each prefix of one, and the root.
+        prefixes = {"/"}
+        for path in resources:
+            parts = path.strip("/").split("/")
+            prefixes |= {"/" + "/".join(parts[:end]) for end in range(1, len(parts) + 1)}
+        self._all_resources = [_compile(path) for path in sorted(prefixes)]
 
     @classmethod
     def for_models(cls, models: Sequence[str]) -> RouteTable:
@@ -73,6 +79,11 @@ class RouteTable:
                 return None
             return RouteMatch(hit[0], hit[1], dict(found.groupdict()))
         return None
+
+    def has_resource(self, path: str) -> bool:
+        """Whether API Gateway has a resource at ``path`` (a route's, or one on the way to it), with or without
+        methods: a missing method there is MISSING_AUTHENTICATION_TOKEN, not the catch-all."""
+        return any(pattern.fullmatch(path) for pattern in self._all_resources)
 
     @property
     def routes(self) -> list[tuple[Route, str]]:

@@ -111,7 +111,7 @@ class SageMakerEndpoint:
         body: bytes,
         *,
         custom_attributes: str,
-        content_type: str,
+        content_type: str | None,
         accept: str,
         client: httpx.AsyncClient,
         timeout_s: float,
@@ -122,11 +122,9 @@ class SageMakerEndpoint:
                 await asyncio.to_thread(self._ensure_running)
             except RuntimeError as exc:
                 return EndpointAnswer(False, 0, message=f"Endpoint {self.config.name} not in service: {exc}")
-        headers = {
-            SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER: custom_attributes,
-            "Content-Type": content_type,
-            "Accept": accept,
-        }
+        headers = {SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER: custom_attributes, "Accept": accept}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         try:
             response = await client.post(f"{self.url}/invocations", content=body, headers=headers, timeout=timeout_s)
         except httpx.TimeoutException:

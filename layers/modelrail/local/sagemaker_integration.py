@@ -1,15 +1,20 @@
 """API Gateway's SageMaker service integration for GPU routes, as the stack configures it.
 
-Mirrors ``infra/sagemaker_requests.py`` (what reaches ``InvokeEndpoint``) and ``infra/sagemaker_errors.py`` (how
-its failures come back): JSON bodies only (415 otherwise; no Content-Type counts as JSON), GET routes send
-``{}``, the operation rides in the custom-attributes header with ``;version=<v>`` on versioned routes; a
-container error comes back with the container's own status and body, Retry-After on 429 and 503.
+Executes ``modelrail.invoke_endpoint`` (what reaches ``InvokeEndpoint``, as ``infra/sagemaker_requests.py``
+renders it for the stack) and mirrors ``infra/sagemaker_errors.py`` (how its failures come back): unversioned
+POST routes pass the caller's bytes and Content-Type through untouched; templated routes take only their
+template's content types (415 otherwise; no Content-Type counts as JSON), GET routes send ``{}``, versioned POST
+routes send the body base64-encoded with ``;body=base64``; the operation rides in the custom-attributes header
+with ``;version=<v>`` on versioned routes. The container's 200 answer passes on byte for byte; a container error
+comes back with the container's own status and body, Retry-After on 429 and 503.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 
+from modelrail.binary_media import media_type
 from modelrail.errors import (
     ForbiddenError,
     InternalError,
@@ -25,6 +30,7 @@ from modelrail.errors import (
     UnsupportedMediaTypeError,
     UpstreamTimeoutError,
 )
+from modelrail.invoke_endpoint import JSON_CONTENT_TYPE, body_encoding, invoke_rule, template_content_types
 from modelrail.local import gateway_responses as answers
 from modelrail.local.events import HttpRequest, ProxyResponse
 from modelrail.local.lambda_integration import API_GATEWAY_TIMEOUT_S, RequestContext
@@ -32,7 +38,6 @@ from modelrail.local.routing import RouteMatch
 from modelrail.local.sagemaker_endpoint import MAX_PAYLOAD_BYTES, EndpointAnswer, SageMakerEndpoint
 from modelrail.routes import custom_attributes
 
-JSON_CONTENT_TYPE = "application/json"
 RETRY_AFTER_S = {429: 1, 503: 5}
 """Retry-After the stack's integration responses add (SageMaker drops the container's own headers)."""
 NO_ANSWER_MESSAGE = "the model's container failed without an answer; retry shortly"
@@ -87,17 +92,25 @@ class SageMakerIntegration:
 
     async def __call__(self, request: HttpRequest, match: RouteMatch, context: RequestContext) -> ProxyResponse:
         """Call InvokeEndpoint the way the stack's integration does, and map its answer."""
+        rule = invoke_rule(match.route)
         content_type = request.header("content-type")
-        if content_type and content_type.split(";", 1)[0].strip().lower() != JSON_CONTENT_TYPE:
+        if rule.templated and content_type and media_type(content_type) not in template_content_types(rule):
             return answers.UNSUPPORTED_MEDIA_TYPE.response()
-        body = b"{}" if match.route.method == "GET" else request.body
+        if rule.fixed_body is not None:
+            body = rule.fixed_body.encode()
+        elif rule.base64_body:
+            body = base64.b64encode(request.body)
+        else:
+            body = request.body
         if len(body) > MAX_PAYLOAD_BYTES:
             return _error(PayloadTooLargeError.status, PayloadTooLargeError.code, PAYLOAD_TOO_LARGE_MESSAGE)
-        attributes = custom_attributes(match.route.operation, version=match.path_parameters.get("version"))
+        attributes = custom_attributes(
+            match.route.operation, version=match.path_parameters.get("version"), body=body_encoding(rule)
+        )
         answer = await self.endpoint.invoke(
             body,
             custom_attributes=attributes,
-            content_type=JSON_CONTENT_TYPE,
+            content_type=content_type if rule.forward_content_type else JSON_CONTENT_TYPE,
             accept=JSON_CONTENT_TYPE,
             client=context.client,
             timeout_s=API_GATEWAY_TIMEOUT_S,

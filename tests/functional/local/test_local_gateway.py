@@ -4,6 +4,7 @@ and the SageMaker integration, with stand-in handlers and containers behind it."
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import threading
 import time
@@ -99,23 +100,36 @@ def test_request_reaches_the_handler_as_a_rest_proxy_event(base_url: str) -> Non
     event = response.json()["event"]
     assert event["httpMethod"] == "POST"
     assert event["resource"] == "/echo"
-    assert event["body"] == '{"a": 1}'
-    assert event["isBase64Encoded"] is False
+    assert base64.b64decode(event["body"]) == b'{"a": 1}'  # binaryMediaTypes */*, as the stack
+    assert event["isBase64Encoded"] is True
     assert event["multiValueQueryStringParameters"] == {"q": ["1", "2"]}
     assert event["headers"]["x-trace"] == "t"
     assert event["requestContext"]["identity"]["apiKey"] == KEY
     assert event["requestContext"]["requestId"] == response.headers["x-amzn-requestid"]
 
 
-def test_octet_stream_request_and_binary_response_are_byte_exact(base_url: str) -> None:
+@pytest.mark.parametrize("content_type", [None, "application/octet-stream", "application/json"])
+def test_any_request_body_reaches_the_function_byte_exact(base_url: str, content_type: str | None) -> None:
     raw = bytes(range(256)) * 3
-    sent = get(base_url, "/echo", method="POST", content=raw, headers={"Content-Type": "application/octet-stream"})
-    event = sent.json()["event"]
+    headers = {"Content-Type": content_type} if content_type else {}
+    event = get(base_url, "/echo", method="POST", content=raw, headers=headers).json()["event"]
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == raw
-    received = get(base_url, "/binary")
+
+
+@pytest.mark.parametrize("accept", ["application/octet-stream", "*/*", "application/octet-stream, text/html"])
+def test_binary_answer_is_bytes_when_the_first_accept_is_a_binary_media_type(base_url: str, accept: str) -> None:
+    received = get(base_url, "/binary", headers={"Accept": accept})
     assert received.content == bytes(range(256))
     assert received.headers["content-type"] == "application/octet-stream"
+
+
+def test_binary_answer_without_accept_is_the_base64_text_as_api_gateway_sends_it(base_url: str) -> None:
+    connection = http.client.HTTPConnection(base_url.removeprefix("http://"), timeout=30)  # sends no Accept
+    connection.request("GET", "/binary", headers={"x-api-key": KEY})
+    received = connection.getresponse()
+    assert received.read() == base64.b64encode(bytes(range(256)))
+    connection.close()
 
 
 @pytest.mark.parametrize("key", [None, "wrong-key", KEY.upper()])
@@ -126,13 +140,34 @@ def test_missing_or_wrong_key_is_403_before_the_function_runs(base_url: str, key
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/nope"), ("DELETE", "/echo"), ("GET", "/v1/models/other/predict")]
+    ("method", "path"),
+    [
+        ("GET", "/nope"),
+        ("DELETE", "/echo"),
+        ("GET", "/v1/models/other/predict"),
+        ("GET", "/v1/models/gpu/predict"),
+        ("GET", "/v1/models/gpu"),
+        ("POST", "/"),
+    ],
 )
-def test_unknown_path_or_method_is_404_with_or_without_a_key(base_url: str, method: str, path: str) -> None:
-    for key in (KEY, None):
+def test_without_a_key_known_and_unknown_routes_answer_alike(base_url: str, method: str, path: str) -> None:
+    for key in (None, "wrong-key"):
         response = get(base_url, path, key=key, method=method)
-        assert response.status_code == 404
-        assert error_of(response) == {"error": NO_SUCH_ROUTE_MESSAGE, "code": "not_found"}
+        assert response.status_code == 403
+        assert error_of(response) == {"error": API_KEY_REJECTED_MESSAGE, "code": "forbidden"}
+
+
+@pytest.mark.parametrize("path", ["/nope", "/v1/models/other/predict", "/v2/models/gpu/versions/3/x"])
+def test_unknown_path_with_a_key_is_the_catch_alls_404(base_url: str, path: str) -> None:
+    response = get(base_url, path)
+    assert response.status_code == 404
+    assert error_of(response) == {"error": NO_SUCH_ROUTE_MESSAGE, "code": "not_found"}
+
+
+@pytest.mark.parametrize(("method", "path"), [("DELETE", "/echo"), ("GET", "/v1/models/gpu/predict")])
+def test_missing_method_on_a_known_path_is_403_even_with_a_key(base_url: str, method: str, path: str) -> None:
+    response = get(base_url, path, method=method)
+    assert response.status_code == 403  # API Gateway's MISSING_AUTHENTICATION_TOKEN, answered as a rejected key
 
 
 def test_body_over_10_mb_is_413_from_the_gateway(base_url: str) -> None:
@@ -170,25 +205,32 @@ def test_gpu_route_calls_invocations_with_the_operation_and_version(base_url: st
     response = get(base_url, "/v2/models/gpu/versions/3/infer", method="POST", content=b'{"inputs": []}')
     assert response.status_code == 200
     seen = response.json()
-    assert seen["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=3"
-    assert seen["headers"]["content-type"] == "application/json"
-    assert seen["body"] == '{"inputs": []}'
+    # versioned: the template sets the version, so the body travels as CONVERT_TO_TEXT's base64
+    assert seen["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=3;body=base64"
+    assert "content-type" not in seen["headers"]  # the caller sent none; the mapping forwards the caller's
+    assert base64.b64decode(seen["body"]) == b'{"inputs": []}'
     route = model_routes("gpu")[1]  # GET metadata: a body of {} to /invocations
     metadata = get(base_url, route.path).json()
     assert metadata["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == custom_attributes(route.operation)
     assert metadata["body"] == "{}"
 
 
-def test_gpu_route_refuses_non_json_bodies_like_the_stack(base_url: str) -> None:
-    response = get(
-        base_url,
-        "/v2/models/gpu/infer",
-        method="POST",
-        content=b"\x00\x01",
-        headers={"Content-Type": "application/octet-stream"},
-    )
-    assert response.status_code == 415
-    assert error_of(response)["code"] == "unsupported_media_type"
+def test_unversioned_gpu_post_passes_any_body_through_with_its_content_type(base_url: str) -> None:
+    raw = b'{"inputs": []}\x00\x01'
+    headers = {"Content-Type": "application/octet-stream"}
+    response = get(base_url, "/v2/models/gpu/infer", method="POST", content=raw, headers=headers)
+    assert response.status_code == 200
+    seen = response.json()
+    assert seen["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer"
+    assert seen["headers"]["content-type"] == "application/octet-stream"
+    assert seen["body"] == raw.decode("utf-8", "replace")
+
+
+def test_templated_gpu_routes_refuse_other_content_types_like_the_stack(base_url: str) -> None:
+    for method, path in (("POST", "/v2/models/gpu/versions/3/infer"), ("GET", "/v2/models/gpu")):
+        response = get(base_url, path, method=method, content=b"x", headers={"Content-Type": "text/plain"})
+        assert response.status_code == 415
+        assert error_of(response)["code"] == "unsupported_media_type"
 
 
 def test_gpu_container_errors_come_back_with_the_containers_status(base_url: str) -> None:

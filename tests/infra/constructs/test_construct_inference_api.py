@@ -8,8 +8,10 @@ from aws_cdk.assertions import Match
 from fake_repo import FakeRepo, SynthResult, synth
 
 from infra.auth import AuthMode
-from infra.constructs.inference_api import BINARY_MEDIA_TYPES
+from infra.constructs.inference_api import BINARY_MEDIA_TYPES, CATCH_ALL_PATH, catch_all_body
 from infra.gateway_responses import gateway_answers
+from modelrail.binary_media import request_is_binary
+from modelrail.errors import NO_SUCH_ROUTE_MESSAGE
 
 
 def test_stage_writes_json_access_logs_and_metrics(cpu_only: SynthResult) -> None:
@@ -38,6 +40,47 @@ def test_binary_bodies_pass_as_bytes(cpu_only: SynthResult) -> None:
     cpu_only.template.has_resource_properties(
         "AWS::ApiGateway::RestApi", {"BinaryMediaTypes": list(BINARY_MEDIA_TYPES)}
     )
+
+
+def test_every_body_is_binary_so_tritonclient_needs_no_content_type() -> None:
+    assert BINARY_MEDIA_TYPES == ("*/*",)
+    for content_type in (None, "application/json", "application/octet-stream", "text/plain; charset=utf-8"):
+        assert request_is_binary(content_type)
+
+
+def test_without_a_key_unknown_paths_hit_a_key_protected_catch_all(cpu_only: SynthResult) -> None:
+    methods = {key: value for key, value in cpu_only.methods().items() if key[1] == CATCH_ALL_PATH}
+    assert set(methods) == {("ANY", CATCH_ALL_PATH)}
+    (method,) = methods.values()
+    assert method["ApiKeyRequired"] is True
+    integration = method["Integration"]
+    assert integration["Type"] == "MOCK"
+    # binaryMediaTypes */* makes the mock's request binary: only as text does its statusCode template run
+    assert integration["ContentHandling"] == "CONVERT_TO_TEXT"
+    assert integration["RequestTemplates"] == {"application/json": '{"statusCode": 404}'}
+    (response,) = integration["IntegrationResponses"]
+    assert response["StatusCode"] == "404"
+    assert response["ContentHandling"] == "CONVERT_TO_TEXT"
+    assert json.loads(response["ResponseTemplates"]["application/json"]) == {
+        "error": NO_SUCH_ROUTE_MESSAGE,
+        "code": "not_found",
+    }
+    assert response["ResponseTemplates"]["application/json"] == catch_all_body()
+    assert response["ResponseParameters"]["method.response.header.Content-Type"] == "'application/json'"
+
+
+def test_iam_mode_has_no_catch_all(iam_prod: SynthResult) -> None:
+    assert not [key for key in iam_prod.methods() if key[1] == CATCH_ALL_PATH]
+
+
+def test_cors_preflight_mocks_run_their_template_on_text(iam_prod: SynthResult) -> None:
+    options = [value for key, value in iam_prod.methods().items() if key[0] == "OPTIONS"]
+    assert options
+    for method in options:
+        integration = method["Integration"]
+        assert integration["Type"] == "MOCK"
+        assert integration["ContentHandling"] == "CONVERT_TO_TEXT"
+        assert all(r["ContentHandling"] == "CONVERT_TO_TEXT" for r in integration["IntegrationResponses"])
 
 
 def test_gateway_answers_use_the_error_body(cpu_only: SynthResult, iam_prod: SynthResult) -> None:

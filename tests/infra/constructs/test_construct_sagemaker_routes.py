@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fake_repo import SynthResult
 
-from infra.sagemaker_requests import request_template
+from infra.sagemaker_requests import request_templates
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
 from modelrail.routes import model_routes
 
@@ -21,9 +21,26 @@ def test_every_gpu_route_invokes_the_endpoint_with_its_operation(with_gpu: Synth
         uri = integration["Uri"]["Fn::Join"][1]
         assert ":runtime.sagemaker:path/endpoints/" in "".join(p for p in uri if isinstance(p, str))
         assert {"Fn::GetAtt": [endpoint_id, "EndpointName"]} in uri
-        assert integration["RequestParameters"][HEADER] == f"'route={route.operation.value}'"
-        assert integration["RequestTemplates"] == {"application/json": request_template(route)}
-        assert integration["PassthroughBehavior"] == "NEVER"  # anything but JSON: 415
+        assert integration.get("RequestTemplates") == request_templates(route)
+        if route.method == "POST" and "{version}" not in route.path:
+            # binary passthrough: no template, no conversion, the body reaches the container byte for byte
+            assert integration["RequestParameters"][HEADER] == f"'route={route.operation.value}'"
+            assert "ContentHandling" not in integration
+            assert integration["PassthroughBehavior"] == "WHEN_NO_TEMPLATES"
+            assert integration["RequestParameters"]["integration.request.header.Content-Type"] == (
+                "method.request.header.Content-Type"
+            )
+            assert (
+                methods[(route.method, route.path)]["RequestParameters"]["method.request.header.Content-Type"] is False
+            )
+        else:
+            # a template runs only on text: CONVERT_TO_TEXT; other content types than the template's are 415
+            assert integration["ContentHandling"] == "CONVERT_TO_TEXT"
+            assert integration["PassthroughBehavior"] == "NEVER"
+        responses = integration["IntegrationResponses"]
+        (ok,) = [r for r in responses if "SelectionPattern" not in r]
+        assert ok["ContentHandling"] == "CONVERT_TO_BINARY"  # the container's bytes, whatever the caller's Accept
+        assert all(r["ContentHandling"] == "CONVERT_TO_TEXT" for r in responses if "SelectionPattern" in r)
 
 
 def test_invoke_role_may_call_only_this_endpoint(with_gpu: SynthResult) -> None:

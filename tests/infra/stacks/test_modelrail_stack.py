@@ -14,6 +14,7 @@ from aws_cdk.assertions import Match
 from fake_repo import CDK_CONTEXT, FakeRepo, SynthResult, app_context
 
 from infra.app import build_app
+from infra.constructs.inference_api import CATCH_ALL_PATH
 from infra.stacks.modelrail_stack import LAMBDA_DOCKERFILE
 from modelrail.routes import CATALOG_ROUTES, model_routes
 
@@ -78,6 +79,7 @@ def test_every_model_and_catalog_route_needs_the_api_key(with_gpu: SynthResult) 
     methods = with_gpu.methods()
     expected = {(r.method, r.path) for name in ("tiny", "tiny-b", "tiny-gpu") for r in model_routes(name)}
     expected |= {(r.method, r.path) for r in CATALOG_ROUTES}
+    expected |= {("ANY", CATCH_ALL_PATH)}  # every other path: the key first, then 404 (no model names to probe)
     assert set(methods) == expected
     for key, props in methods.items():
         assert props["ApiKeyRequired"] is True, key

@@ -3,21 +3,28 @@ mapping (the stack's generated VTL, rendered by a Velocity engine), the same req
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from typing import Any
 
 import pytest
 
 from infra.auth import AuthMode
+from infra.constructs.inference_api import catch_all_body
 from infra.gateway_responses import gateway_answers
 from infra.sagemaker_errors import RETRY_AFTER_S, model_error_template
 from infra.sagemaker_requests import request_parameters, request_template
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
+from modelrail.errors import NotFoundError
 from modelrail.local import gateway_responses as local_answers
 from modelrail.local import sagemaker_integration
+from modelrail.local.events import HttpRequest
+from modelrail.local.lambda_integration import RequestContext
+from modelrail.local.routing import RouteMatch
 from modelrail.local.sagemaker_endpoint import EndpointAnswer
 from modelrail.local.sagemaker_integration import model_error_response
-from modelrail.routes import custom_attributes, model_routes
+from modelrail.routes import model_routes
 from tests.infra.apigateway_vtl import render
 
 CLOUD = {answer.response_type: answer for answer in gateway_answers(AuthMode.API_KEY)}
@@ -80,17 +87,57 @@ def test_retry_after_seconds_match() -> None:
     assert sagemaker_integration.RETRY_AFTER_S == RETRY_AFTER_S
 
 
+class RecordingEndpoint:
+    """Stands in for the container: records what local mode's integration sends to InvokeEndpoint."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, Any] = {}
+
+    async def invoke(self, body: bytes, **kwargs: Any) -> EndpointAnswer:
+        self.sent = {"body": body, **kwargs}
+        return EndpointAnswer(True, 200, b"{}", "application/json")
+
+
 @pytest.mark.parametrize("route", model_routes("tiny-gpu"), ids=lambda r: f"{r.method} {r.path}")
 def test_invoke_endpoint_request_matches_the_stacks_mapping(route: Any) -> None:
+    """A tritonclient-style binary request (no Content-Type): the same body, custom attributes and Content-Type
+    reach InvokeEndpoint from the stack's settings (rendered, base64 where it converts to text) and locally."""
     version = "3" if "{version}" in route.path else None
     params = {"version": version} if version else {}
-    sent = '{"inputs": []}'
-    cloud = render(request_template(route), body=sent, params=params, request=True)
+    sent = b'{"inputs": []}\x00\xff'
+    template = request_template(route)
+    if template is None:  # passthrough
+        cloud_body, cloud_headers = sent, {}
+    else:
+        cloud = render(template, body=base64.b64encode(sent).decode("ascii"), params=params, request=True)
+        cloud_body, cloud_headers = cloud.body.encode(), cloud.headers
     cloud_headers = {
         key.removeprefix("integration.request.header."): value.strip("'")
         for key, value in request_parameters(route).items()
-    } | cloud.headers
-    expected_body = "{}" if route.method == "GET" else sent
-    assert cloud.body == expected_body
-    assert cloud_headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER] == custom_attributes(route.operation, version=version)
-    assert cloud_headers["Content-Type"] == sagemaker_integration.JSON_CONTENT_TYPE
+        if value.startswith("'")  # a mapping from the caller's (absent) Content-Type sends nothing
+    } | cloud_headers
+
+    endpoint = RecordingEndpoint()
+    integration = sagemaker_integration.SageMakerIntegration(endpoint)  # type: ignore[arg-type]
+    request = HttpRequest(
+        route.method, route.path.replace("{version}", "3"), body=sent if route.method == "POST" else b""
+    )
+    match = RouteMatch(route, "tiny-gpu", params)
+    context = RequestContext(request_id="r", port=0, client=None)  # type: ignore[arg-type]
+    response = asyncio.run(integration(request, match, context))
+    assert response.status == 200
+    assert endpoint.sent["body"] == cloud_body
+    assert endpoint.sent["custom_attributes"] == cloud_headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER]
+    assert endpoint.sent["content_type"] == cloud_headers.get("Content-Type")
+
+
+def test_unknown_route_with_a_key_answers_as_the_stacks_catch_all() -> None:
+    local = local_answers.NO_SUCH_ROUTE.response()
+    assert local.status == int(NotFoundError.status)
+    assert json.loads(local.body) == json.loads(catch_all_body())
+
+
+def test_a_missing_method_and_a_rejected_key_answer_alike_locally() -> None:
+    missing = local_answers.MISSING_AUTHENTICATION_TOKEN.response()
+    rejected = local_answers.INVALID_API_KEY.response()
+    assert (missing.status, missing.headers, missing.body) == (rejected.status, rejected.headers, rejected.body)

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from modelrail.binary_media import BINARY_MEDIA_TYPES, request_is_binary, response_is_binary
 from modelrail.local.events import (
-    BINARY_MEDIA_TYPES,
     HttpRequest,
     MalformedProxyResponseError,
     ProxyResponse,
     build_proxy_event,
     event_payload,
-    is_binary_media_type,
     parse_proxy_response,
     proxy_response_document,
     request_from_event,
@@ -65,8 +64,8 @@ def test_event_has_exactly_the_rest_proxy_keys_and_their_values() -> None:
     assert event["path"] == "/v1/models/minilm/predict"
     assert event["pathParameters"] is None
     assert event["stageVariables"] is None
-    assert event["body"] == '{"instances": ["hi"]}'
-    assert event["isBase64Encoded"] is False
+    assert base64.b64decode(event["body"]) == b'{"instances": ["hi"]}'  # binaryMediaTypes */*: every body
+    assert event["isBase64Encoded"] is True
     assert event["queryStringParameters"] == {"a": "2", "b": "x y"}
     assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x y"]}
     assert event["headers"]["X-Multi"] == "2"
@@ -102,28 +101,41 @@ def test_octet_stream_body_arrives_base64_encoded_byte_exact() -> None:
     assert base64.b64decode(event["body"]) == raw
 
 
-def test_body_without_content_type_is_text_as_api_gateway_treats_it_as_json() -> None:
-    event = build_proxy_event(predict_request(headers=[]), resource="/v1/models/minilm/predict")
-    assert event["isBase64Encoded"] is False
+def test_tritonclient_binary_body_without_content_type_arrives_byte_exact() -> None:
+    """tritonclient sends the binary extension with no Content-Type (API Gateway: application/json); under the
+    stack's ``*/*`` it still reaches the function base64-encoded, never decoded as UTF-8 text."""
+    raw = b'{"inputs": []}\x00\xff\x80'
+    event = build_proxy_event(predict_request(headers=[], body=raw), resource="/v2/models/digits/infer")
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == raw
 
 
 @pytest.mark.parametrize(
-    ("content_type", "binary"),
+    "content_type", ["application/octet-stream", "Application/Octet-Stream; charset=binary", "application/json", None]
+)
+def test_every_request_body_is_binary_under_the_stacks_types(content_type: str | None) -> None:
+    assert request_is_binary(content_type, BINARY_MEDIA_TYPES)
+
+
+def test_narrower_binary_media_types_match_as_api_gateway_matches() -> None:
+    assert request_is_binary("image/png", ["image/*"])
+    assert not request_is_binary("application/json", ["image/*"])
+    assert not request_is_binary(None, ["application/octet-stream"])  # no Content-Type counts as JSON
+
+
+@pytest.mark.parametrize(
+    ("accept", "binary"),
     [
         ("application/octet-stream", True),
-        ("Application/Octet-Stream; charset=binary", True),
-        ("application/json", False),
-        (None, False),
-        ("image/png", False),
+        ("*/*", True),
+        ("application/json", True),  # */* covers every type: API Gateway decodes whatever isBase64Encoded says
+        ("text/html,application/octet-stream", True),
+        (None, False),  # no Accept: AWS documents no default, so no binary answer
+        ("", False),
     ],
 )
-def test_binary_media_types_follow_the_stack(content_type: str | None, binary: bool) -> None:
-    assert is_binary_media_type(content_type, BINARY_MEDIA_TYPES) is binary
-
-
-def test_wildcard_binary_media_types_match() -> None:
-    assert is_binary_media_type("image/png", ["image/*"])
-    assert is_binary_media_type(None, ["*/*"])
+def test_binary_answers_follow_the_first_accept(accept: str | None, binary: bool) -> None:
+    assert response_is_binary(accept) is binary
 
 
 def test_request_from_event_inverts_build_proxy_event() -> None:
@@ -164,6 +176,16 @@ def test_proxy_response_merges_headers_and_decodes_base64() -> None:
     assert ("x-one", "a") not in response.headers
 
 
+def test_base64_answer_stays_base64_text_when_the_callers_accept_is_not_binary() -> None:
+    """What "Return binary media from a Lambda proxy integration" says the stack does: API Gateway decodes an
+    isBase64Encoded body only for a caller whose first Accept is a binary media type."""
+    encoded = base64.b64encode(b"\x01\x02").decode()
+    payload = json.dumps({"statusCode": 200, "body": encoded, "isBase64Encoded": True}).encode()
+    assert parse_proxy_response(payload, accept=None).body == encoded.encode()
+    assert parse_proxy_response(payload, accept="application/octet-stream").body == b"\x01\x02"
+    assert parse_proxy_response(payload, accept="image/png").body == b"\x01\x02"
+
+
 def test_proxy_response_with_no_body_is_empty() -> None:
     assert parse_proxy_response(b'{"statusCode": 204}') == ProxyResponse(204, [], b"")
 
@@ -200,7 +222,11 @@ def test_proxy_response_document_round_trips_text_and_binary() -> None:
 
 
 def test_event_payload_is_utf8_with_non_ascii_as_itself() -> None:
-    event = build_proxy_event(HttpRequest("POST", "/p", body="Привет".encode()), resource="/p")
+    # a text body, as in event files (the stack's */* makes every gateway body base64)
+    text_only = ("application/octet-stream",)
+    event = build_proxy_event(
+        HttpRequest("POST", "/p", body="Привет".encode()), resource="/p", binary_media_types=text_only
+    )
     payload = event_payload(event)
     assert '"body": "Привет"'.encode() in payload  # 12 bytes, not 36 as \\u escapes
     assert json.loads(payload) == event

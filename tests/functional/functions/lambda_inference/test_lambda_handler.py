@@ -134,6 +134,20 @@ def test_digits_binary_infer_event_round_trips_through_base64(digits: types.Modu
     assert int(logits.argmax()) == 3
 
 
+def test_binary_outputs_come_back_as_json_data_to_a_caller_without_accept(digits: types.ModuleType) -> None:
+    """API Gateway turns a base64 body into bytes only for a caller whose first Accept is a binary media type; a
+    caller that sends none (tritonclient) gets its outputs as JSON data, which it reads as well as binary."""
+    request = event("digits-infer-binary.rest-v1.json")
+    for headers in (request["headers"], request.get("multiValueHeaders") or {}):
+        headers.pop("Accept", None)
+    status, headers, body = invoke(digits, request)
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert "inference-header-content-length" not in headers
+    result = triton.InferResult.from_response_body(body)
+    assert int(result.as_numpy("logits").argmax()) == 3
+
+
 def _mutated(name: str, **changes: Any) -> dict[str, Any]:
     request = copy.deepcopy(event(name))
     request.update(changes)

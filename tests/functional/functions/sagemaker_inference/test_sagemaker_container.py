@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import shutil
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image
 
 from modelrail.routes import Operation, custom_attributes
-from modelrail.sagemaker import create_sagemaker_app, sagemaker_settings
+from modelrail.sagemaker import create_sagemaker_app, json_header_length, sagemaker_settings
 from modelrail.settings import Settings
 from tests.support.serving_artifacts import image_artifact
 from tests.support.serving_servers import ROOT, built_artifact, serve
@@ -74,6 +75,96 @@ def test_v2_infer_by_header_and_by_body(endpoint: str) -> None:
     assert by_header.status_code == by_body.status_code == 200
     assert by_header.content == by_body.content
     assert by_header.json()["outputs"][0]["shape"] == [1, 384]
+
+
+TOKENS = {"input_ids": [101, 7592, 2088, 102], "attention_mask": [1, 1, 1, 1], "token_type_ids": [0, 0, 0, 0]}
+
+
+def binary_infer_body(*, binary_output: bool) -> bytes:
+    """A binary-extension request as tritonclient builds it: a JSON header, then each input's raw INT64 bytes."""
+    header = {
+        "inputs": [
+            {"name": name, "datatype": "INT64", "shape": [1, 4], "parameters": {"binary_data_size": 32}}
+            for name in TOKENS
+        ],
+        "parameters": {"binary_data_output": binary_output},
+    }
+    raw = b"".join(struct.pack("<4q", *values) for values in TOKENS.values())
+    return json.dumps(header).encode() + raw
+
+
+def test_binary_request_without_its_header_length_is_read_by_finding_the_json_header(endpoint: str) -> None:
+    """SageMaker forwards no Inference-Header-Content-Length: the container finds where the JSON header ends."""
+    json_body = {"inputs": [{"name": n, "datatype": "INT64", "shape": [1, 4], "data": v} for n, v in TOKENS.items()]}
+    expected = post(endpoint, json_body, custom_attributes(Operation.V2_INFER)).json()["outputs"]
+    response = httpx.post(
+        f"{endpoint}/invocations",
+        content=binary_infer_body(binary_output=False),
+        headers={HEADER: custom_attributes(Operation.V2_INFER)},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["outputs"] == expected
+
+
+def test_base64_body_from_a_versioned_route_is_decoded(endpoint: str) -> None:
+    response = httpx.post(
+        f"{endpoint}/invocations",
+        content=base64.b64encode(binary_infer_body(binary_output=False)),
+        headers={HEADER: custom_attributes(Operation.V2_INFER, version="1", body="base64")},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["outputs"][0]["shape"] == [1, 384]
+    bad = httpx.post(
+        f"{endpoint}/invocations",
+        content=b"{not base64",
+        headers={HEADER: custom_attributes(Operation.V2_INFER, body="base64")},
+        timeout=60,
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_input")
+
+
+def test_outputs_asked_for_as_binary_come_back_as_json_data(endpoint: str) -> None:
+    """InvokeEndpoint drops every container header but Content-Type and the custom attributes, so a binary
+    answer's Inference-Header-Content-Length could not reach the caller: the outputs come back as JSON."""
+    response = httpx.post(
+        f"{endpoint}/invocations",
+        content=binary_infer_body(binary_output=True),
+        headers={HEADER: custom_attributes(Operation.V2_INFER)},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert "inference-header-content-length" not in response.headers
+    assert len(response.json()["outputs"][0]["data"]) == 384
+
+
+def test_trailing_bytes_after_a_json_body_are_refused(endpoint: str) -> None:
+    body = json.dumps(
+        {"inputs": [{"name": n, "datatype": "INT64", "shape": [1, 4], "data": v} for n, v in TOKENS.items()]}
+    )
+    response = httpx.post(
+        f"{endpoint}/invocations",
+        content=body.encode() + b"junk",
+        headers={HEADER: custom_attributes(Operation.V2_INFER)},
+        timeout=60,
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_input")
+
+
+@pytest.mark.parametrize(
+    ("body", "length"),
+    [
+        (b'{"a": 1}', None),
+        (b'  {"a": 1}  \n', None),
+        (b'{"a": "caf\xc3\xa9"}\x00\x01', len(b'{"a": "caf\xc3\xa9"}')),
+        (b'{"a": [1, 2]}{', len(b'{"a": [1, 2]}')),
+        (b"\x00\x01", None),
+    ],
+)
+def test_json_header_length(body: bytes, length: int | None) -> None:
+    assert json_header_length(body) == length
 
 
 def test_metadata_says_the_cpu_fallback_serves(endpoint: str) -> None:

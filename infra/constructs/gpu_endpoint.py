@@ -13,6 +13,7 @@ from constructs import Construct
 from infra.deployed_models import DeployedModel
 from infra.nag import SAGEMAKER_LOGS, acknowledge, bucket_objects_finding
 from modelrail import constants
+from modelrail.gpu_platform import GpuPlatformError, check_variant
 
 VARIANT_NAME = "AllTraffic"
 SAGEMAKER_INSTANCE_METRICS = "/aws/sagemaker/Endpoints"
@@ -35,6 +36,10 @@ class GpuEndpoint(Construct):
         super().__init__(scope, construct_id)
         manifest = model.manifest
         scaling = manifest.resolved_autoscaling
+        try:  # the NVIDIA driver comes with the AMI: refuse a pairing AWS does not list or the image cannot run on
+            ami = check_variant(manifest.resolved_instance_type, manifest.resolved_inference_ami_version)
+        except GpuPlatformError as exc:
+            raise GpuPlatformError(f"models/{model.name}/model.yaml: {exc}") from None
         self.role = iam.Role(
             self,
             "Role",
@@ -68,6 +73,8 @@ class GpuEndpoint(Construct):
                     constants.ENV_MANIFEST_SHA256: model.manifest_sha256,
                     constants.ENV_METRICS_NAMESPACE: metrics_namespace,
                     constants.ENV_PROVIDERS: "CUDAExecutionProvider,CPUExecutionProvider",
+                    # Fail closed: a CUDA provider that cannot start fails /ping, unless the manifest opts in.
+                    constants.ENV_REQUIRE_CUDA: "false" if manifest.cpu_fallback else "true",
                 },
             ),
         )
@@ -83,6 +90,7 @@ class GpuEndpoint(Construct):
                     initial_instance_count=scaling.min_instances,
                     instance_type=manifest.resolved_instance_type,
                     initial_variant_weight=1,
+                    inference_ami_version=ami.version,
                 )
             ],
         )

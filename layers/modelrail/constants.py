@@ -26,6 +26,10 @@ ENV_INTER_OP_THREADS: Final = "MODELRAIL_INTER_OP_THREADS"
 """ONNX Runtime inter-op threads."""
 ENV_PROVIDERS: Final = "MODELRAIL_PROVIDERS"
 """Comma-separated ONNX Runtime execution providers in preference order."""
+ENV_REQUIRE_CUDA: Final = "MODELRAIL_REQUIRE_CUDA"
+"""``true``: a CUDA provider that cannot start is a load failure (SageMaker's ``/ping`` answers 503, so a deployment
+fails and rolls back) instead of serving on the CPU provider. The stack sets it on every SageMaker variant unless
+the manifest opts in to ``cpu_fallback``; unset (local mode, tests) the CPU provider takes over as before."""
 ENV_LOG_LEVEL: Final = "MODELRAIL_LOG_LEVEL"
 ENV_METRICS_NAMESPACE: Final = "MODELRAIL_METRICS_NAMESPACE"
 """CloudWatch namespace of the EMF metrics the runtime emits."""

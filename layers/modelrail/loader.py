@@ -138,6 +138,7 @@ class ModelLoader:
                 inter_op_threads=self.settings.inter_op_threads,
                 max_batch_size=manifest.serving.max_batch_size,
                 spin=not self.settings.on_lambda,
+                require_cuda=self.settings.require_cuda,
             )
             built = time.perf_counter()
             processor = _build_processor(artifact, session)

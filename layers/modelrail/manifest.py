@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import ErrorDetails
 
 from modelrail.constants import MANIFEST_YAML
+from modelrail.gpu_platform import DEFAULT_INFERENCE_AMI, AmiVersion
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"
 """dns-safe: lower-case letters, digits and inner hyphens, at most 40 characters (it ends up in
@@ -235,6 +236,16 @@ class Manifest(_Strict):
     provisioned_concurrency: int | None = Field(default=None, ge=1)
     # SageMaker (target: gpu)
     instance_type: str | None = Field(default=None, pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    inference_ami_version: AmiVersion | None = Field(
+        default=None,
+        description=f"SageMaker's host AMI, which fixes the NVIDIA driver (default `{DEFAULT_INFERENCE_AMI}`, driver "
+        "535); synth refuses a pairing with `instance_type` that AWS does not list (modelrail/gpu_platform.py).",
+    )
+    cpu_fallback: bool | None = Field(
+        default=None,
+        description="`true`: serve on the CPU provider when CUDA cannot start. Default `false`: the endpoint's "
+        "/ping fails, so the deployment rolls back instead of serving on CPU at GPU prices.",
+    )
     autoscaling: Autoscaling | None = None
 
     @field_validator("version", mode="before")
@@ -276,7 +287,12 @@ class Manifest(_Strict):
             "reserved_concurrency": self.reserved_concurrency,
             "provisioned_concurrency": self.provisioned_concurrency,
         }
-        gpu_only = {"instance_type": self.instance_type, "autoscaling": self.autoscaling}
+        gpu_only = {
+            "instance_type": self.instance_type,
+            "inference_ami_version": self.inference_ami_version,
+            "cpu_fallback": self.cpu_fallback,
+            "autoscaling": self.autoscaling,
+        }
         wrong = gpu_only if self.target is Target.CPU else cpu_only
         for key, value in wrong.items():
             if value is not None:
@@ -293,6 +309,11 @@ class Manifest(_Strict):
     def resolved_instance_type(self) -> str:
         """The SageMaker instance type, defaulting to the smallest current NVIDIA T4 instance."""
         return self.instance_type or "ml.g4dn.xlarge"
+
+    @property
+    def resolved_inference_ami_version(self) -> AmiVersion:
+        """The SageMaker inference AMI: the manifest's, else the project default (driver 535)."""
+        return self.inference_ami_version or DEFAULT_INFERENCE_AMI
 
     @property
     def resolved_autoscaling(self) -> Autoscaling:

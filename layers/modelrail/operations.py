@@ -63,6 +63,7 @@ def metadata(model: LoadedModel) -> dict[str, Any]:
             "provider": model.session.provider,
             "max_batch_size": model.session.max_batch_size,
             "processing": model.processor.describe(),
+            **model.session.platform,  # where CUDA was asked for: driver, CUDA and ONNX Runtime versions
         },
     }
 

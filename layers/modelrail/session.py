@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from modelrail.constants import ENV_PROVIDERS, ENV_REQUIRE_CUDA
+from modelrail.cuda_info import gpu_platform
 from modelrail.datatypes import NUMPY_BY_DATATYPE, datatype_of_ort
 from modelrail.errors import InvalidInputError, ModelUnavailableError, UnprocessableInputError
 from modelrail.logs import get_logger
@@ -69,6 +71,7 @@ class ModelSession:
         inter_op_threads: int,
         max_batch_size: int,
         spin: bool = True,
+        require_cuda: bool = False,
     ) -> None:
         import onnxruntime as ort
 
@@ -81,7 +84,17 @@ class ModelSession:
             # Spinning workers burn the fractional vCPU a small Lambda function has, starving the main thread.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        chosen = resolve_providers(providers, available=ort.get_available_providers(), known=ort.get_all_providers())
+        if require_cuda and providers is not None and CUDA not in providers:
+            raise ModelUnavailableError(
+                f"{ENV_REQUIRE_CUDA} is true but {ENV_PROVIDERS} ({','.join(providers)}) does not name {CUDA}; "
+                f"add it, or unset {ENV_REQUIRE_CUDA} to serve on CPU"
+            )
+        requested = [CUDA, CPU] if require_cuda and providers is None else providers
+        available = ort.get_available_providers()
+        chosen = resolve_providers(requested, available=available, known=ort.get_all_providers())
+        wants_cuda = CUDA in (requested or chosen)
+        self.platform: dict[str, str] = gpu_platform() if wants_cuda else {}
+        """Driver, CUDA driver/runtime and ONNX Runtime versions, where CUDA was asked for (metadata, logs)."""
         try:
             self._session = ort.InferenceSession(str(model_path), sess_options=options, providers=chosen)
         except Exception as exc:  # ORT raises its own pybind types; any failure means "cannot serve"
@@ -89,6 +102,8 @@ class ModelSession:
                 f"{model_path.name} cannot be loaded by onnxruntime {ort.__version__}: {str(exc)[:300]}"
             ) from None
         self.provider: str = self._session.get_providers()[0]
+        if require_cuda and self.provider != CUDA:
+            _refuse_cpu_fallback(model_path, self.provider, available, self.platform)
         self.inputs = [_spec(node) for node in self._session.get_inputs()]
         self.outputs = [_spec(node) for node in self._session.get_outputs()]
         self._inputs_by_name = {spec.name: spec for spec in self.inputs}
@@ -97,7 +112,13 @@ class ModelSession:
         self._use_io_binding = self.provider == CUDA
         log.info(
             "session ready",
-            extra={"provider": self.provider, "providers": chosen, "intra_op_threads": intra_op_threads},
+            extra={
+                "provider": self.provider,
+                "providers": chosen,
+                "intra_op_threads": intra_op_threads,
+                "onnxruntime": ort.__version__,
+                **self.platform,
+            },
         )
 
     def input_spec(self, name: str) -> TensorSpec:
@@ -160,6 +181,21 @@ class ModelSession:
             binding.bind_output(name)
         self._session.run_with_iobinding(binding)
         return dict(zip(names, binding.copy_outputs_to_cpu(), strict=True))
+
+
+def _refuse_cpu_fallback(model_path: Path, provider: str, available: Sequence[str], platform: dict[str, str]) -> None:
+    """Fail closed: on a GPU endpoint, serving on the CPU provider would pass every check at GPU prices."""
+    log.error(
+        "CUDA execution provider required but not started; refusing to serve on CPU",
+        extra={"provider": provider, "available": list(available), **platform},
+    )
+    raise ModelUnavailableError(
+        f"{ENV_REQUIRE_CUDA} is true but {model_path.name} would run on {provider}: the CUDA provider did not start "
+        f"(NVIDIA driver {platform['nvidia_driver']}, CUDA driver {platform['cuda_driver']}, CUDA runtime "
+        f"{platform['cuda_runtime']}, onnxruntime {platform['onnxruntime']} built for CUDA "
+        f"{platform['onnxruntime_cuda']}). Give the endpoint an InferenceAmiVersion whose driver runs this image, "
+        "or set `cpu_fallback: true` in the manifest to serve on CPU"
+    )
 
 
 def _effective_batch_limit(max_batch_size: int, inputs: list[TensorSpec]) -> int:

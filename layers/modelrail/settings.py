@@ -51,6 +51,7 @@ class Settings(BaseModel):
         default=1, ge=1, le=64, validation_alias=_env(c.ENV_INTER_OP_THREADS, "inter_op_threads")
     )
     providers: list[str] | None = Field(default=None, validation_alias=_env(c.ENV_PROVIDERS, "providers"))
+    require_cuda: bool = Field(default=False, validation_alias=_env(c.ENV_REQUIRE_CUDA, "require_cuda"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=_env(c.ENV_LOG_LEVEL, "log_level")
     )

@@ -25,6 +25,16 @@ def test_reads_the_env_names_the_stacks_set(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.max_request_bytes == constants.LAMBDA_MAX_REQUEST_BYTES
 
 
+@pytest.mark.parametrize(("value", "required"), [("true", True), ("false", False), (None, False)])
+def test_require_cuda_is_what_the_stack_sets_and_off_when_unset(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, required: bool
+) -> None:
+    monkeypatch.delenv(constants.ENV_REQUIRE_CUDA, raising=False)
+    if value is not None:
+        monkeypatch.setenv(constants.ENV_REQUIRE_CUDA, value)
+    assert Settings().require_cuda is required
+
+
 def test_an_explicit_argument_beats_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(constants.ENV_MODEL_DIR, "/from/env")
     monkeypatch.setenv(constants.ENV_INTRA_OP_THREADS, "3")

@@ -208,6 +208,7 @@ class LocalDeployment:
             c.ENV_MANIFEST_SHA256: pushed.manifest_sha256,
             c.ENV_METRICS_NAMESPACE: c.DEFAULT_METRICS_NAMESPACE,
             c.ENV_PROVIDERS: GPU_PROVIDERS,
+            c.ENV_REQUIRE_CUDA: "false",  # local mode runs the GPU container on the CPU provider by design
             c.ENV_CACHE_DIR: str(self._scratch(manifest.name, "tmp")),
             **self.s3.env(),
         }

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from fake_repo import TINY_GPU, FakeRepo, SynthResult, make_fake_repo, synth, write_model
+import pytest
+from fake_repo import TINY_GPU, FakeRepo, SynthResult, make_fake_repo, synth, write_artifact, write_model
 
 from modelrail import constants
+from modelrail.gpu_platform import DEFAULT_INFERENCE_AMI, GpuPlatformError
+
+GPU_ON = {"gpu_models": "true"}
 
 
 def test_model_reads_the_artifact_prefix_uncompressed(with_gpu: SynthResult) -> None:
@@ -94,3 +99,45 @@ def test_an_instance_type_change_is_a_new_endpoint_not_an_update(fake_repo: Fake
     changed = make_fake_repo(tmp_path)
     write_model(changed.models_dir, {**TINY_GPU, "instance_type": "ml.g4dn.2xlarge"})
     assert endpoint_id(changed) != before
+
+
+def test_every_variant_names_its_ami_and_requires_cuda(with_gpu: SynthResult) -> None:
+    (config,) = with_gpu.of_type("AWS::SageMaker::EndpointConfig").values()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert variant["InferenceAmiVersion"] == DEFAULT_INFERENCE_AMI  # driver 535: runs the CUDA 12 image
+    (model,) = with_gpu.of_type("AWS::SageMaker::Model").values()
+    assert model["Properties"]["PrimaryContainer"]["Environment"][constants.ENV_REQUIRE_CUDA] == "true"
+
+
+def gpu_repo(tmp_path: Path, **fields: Any) -> FakeRepo:
+    """The fake repository with `tiny-gpu`'s deploy settings changed (and rebuilt, as `modelrail build` would)."""
+    repo = make_fake_repo(tmp_path / "repo")
+    write_model(repo.models_dir, {**TINY_GPU, **fields})
+    write_artifact(repo.build_dir, {**TINY_GPU, **fields})
+    return repo
+
+
+def test_synth_refuses_an_instance_type_the_ami_does_not_list(tmp_path: Path) -> None:
+    repo = gpu_repo(
+        tmp_path, instance_type="ml.g4dn.xlarge", inference_ami_version="al2-ami-sagemaker-inference-gpu-3-1"
+    )
+    with pytest.raises(GpuPlatformError) as error:
+        synth(repo, models=["tiny-gpu"], context=GPU_ON)
+    message = str(error.value)
+    assert message.startswith("models/tiny-gpu/model.yaml: AWS does not list `ml.g4dn.xlarge` for ")
+    fix = "set `inference_ami_version` to al2-ami-sagemaker-inference-gpu-2 or al2-ami-sagemaker-inference-gpu-2-1"
+    assert fix in message
+
+
+def test_synth_refuses_a_cpu_instance_type_for_a_gpu_model(tmp_path: Path) -> None:
+    with pytest.raises(GpuPlatformError, match=r"AWS does not list `ml\.c5\.xlarge` .* pick an instance type it lists"):
+        synth(gpu_repo(tmp_path, instance_type="ml.c5.xlarge"), models=["tiny-gpu"], context=GPU_ON)
+
+
+def test_an_explicit_ami_and_the_cpu_fallback_opt_in(tmp_path: Path) -> None:
+    repo = gpu_repo(tmp_path, inference_ami_version="al2-ami-sagemaker-inference-gpu-2", cpu_fallback=True)
+    result = synth(repo, models=["tiny-gpu"], context=GPU_ON)
+    (config,) = result.of_type("AWS::SageMaker::EndpointConfig").values()
+    assert config["Properties"]["ProductionVariants"][0]["InferenceAmiVersion"] == "al2-ami-sagemaker-inference-gpu-2"
+    (model,) = result.of_type("AWS::SageMaker::Model").values()
+    assert model["Properties"]["PrimaryContainer"]["Environment"][constants.ENV_REQUIRE_CUDA] == "false"

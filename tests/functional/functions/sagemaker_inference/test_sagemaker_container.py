@@ -6,6 +6,7 @@ import base64
 import importlib.util
 import io
 import json
+import logging
 import shutil
 import struct
 from collections.abc import Iterator
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import onnxruntime
 import pytest
 from PIL import Image
 
+from modelrail.gpu_platform import GPU_IMAGE
 from modelrail.routes import Operation, custom_attributes
 from modelrail.sagemaker import create_sagemaker_app, json_header_length, sagemaker_settings
 from modelrail.settings import Settings
@@ -23,6 +26,8 @@ from tests.support.serving_artifacts import image_artifact
 from tests.support.serving_servers import ROOT, built_artifact, serve
 
 HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+PLATFORM_FIELDS = ("nvidia_driver", "cuda_driver", "cuda_runtime", "onnxruntime", "onnxruntime_cuda")
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +179,61 @@ def test_metadata_says_the_cpu_fallback_serves(endpoint: str) -> None:
     assert parameters["provider"] == "CPUExecutionProvider"  # CUDA was asked for; none here
     assert parameters["precision"] == "fp16"
     assert parameters["target"] == "gpu"
+    # what the process saw of the GPU stack, as flat strings (OIP parameters hold no objects)
+    assert parameters["onnxruntime"] == onnxruntime.__version__
+    for name in PLATFORM_FIELDS:
+        assert isinstance(parameters[name], str)
+    assert parameters["nvidia_driver"] == "unavailable"  # no NVIDIA driver on this machine
+
+
+def log_lines(caplog: pytest.LogCaptureFixture, message: str) -> list[dict[str, Any]]:
+    """The records logged with this message, as the JSON log line's fields (``extra=`` values are top-level)."""
+    return [vars(record) for record in caplog.records if record.getMessage().startswith(message)]
+
+
+def test_one_start_up_line_names_the_provider_and_the_gpu_stack(
+    opt_ml_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="modelrail")
+    settings = Settings(providers=[CUDA, CPU], intra_op_threads=2)
+    with serve(create_sagemaker_app(settings, model_dir=opt_ml_model, preload=False)) as url:
+        assert httpx.get(f"{url}/ping", timeout=60).status_code == 200
+    (line,) = log_lines(caplog, "session ready")
+    assert line["provider"] == CPU
+    assert line["providers"] == [CPU]  # CUDA is not in this onnxruntime build: skipped, CPU serves
+    assert line["onnxruntime"] == onnxruntime.__version__
+    assert set(PLATFORM_FIELDS) <= set(line)
+
+
+def test_ping_is_503_when_cuda_is_required_and_cannot_start(
+    opt_ml_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What the stack sets on a SageMaker variant (MODELRAIL_REQUIRE_CUDA=true); this machine has no CUDA provider.
+    settings = Settings(providers=[CUDA, CPU], require_cuda=True, intra_op_threads=2)
+    with serve(create_sagemaker_app(settings, model_dir=opt_ml_model, preload=False)) as url:
+        ping = httpx.get(f"{url}/ping", timeout=60)
+        invocation = post(url, {"instances": ["never served on CPU"]})
+    assert ping.status_code == 503  # SageMaker's health check fails: the deployment fails and rolls back
+    assert ping.json()["code"] == "model_unavailable"
+    error = ping.json()["error"]
+    assert "MODELRAIL_REQUIRE_CUDA is true but model.onnx would run on CPUExecutionProvider" in error
+    assert f"onnxruntime {onnxruntime.__version__}" in error
+    assert "NVIDIA driver unavailable, CUDA driver unavailable, CUDA runtime unavailable" in error
+    assert "`cpu_fallback: true`" in error
+    assert invocation.status_code == 503
+    refusal = log_lines(caplog, "CUDA execution provider required but not started")[0]
+    assert refusal["levelname"] == "ERROR"
+    assert refusal["provider"] == CPU
+    assert refusal["onnxruntime"] == onnxruntime.__version__
+    assert set(PLATFORM_FIELDS) <= set(refusal)
+
+
+def test_cuda_required_but_not_asked_for_is_a_configuration_error(opt_ml_model: Path) -> None:
+    settings = Settings(providers=[CPU], require_cuda=True)
+    with serve(create_sagemaker_app(settings, model_dir=opt_ml_model, preload=False)) as url:
+        ping = httpx.get(f"{url}/ping", timeout=60)
+    assert ping.status_code == 503
+    assert "MODELRAIL_PROVIDERS (CPUExecutionProvider) does not name CUDAExecutionProvider" in ping.json()["error"]
 
 
 def test_versioned_routes_check_the_version(endpoint: str) -> None:
@@ -254,9 +314,22 @@ def pinned(requirements: Path) -> dict[str, str]:
 
 
 def test_gpu_image_pins_are_the_lambda_pins_with_the_gpu_runtime_and_a_server() -> None:
-    """The two images serve with the same runtime: a pin bumped in one file only would split their behaviour."""
+    """The two images serve with the same packages: a pin bumped in one file only would split their behaviour.
+
+    ONNX Runtime itself is the exception: the GPU image holds the newest onnxruntime-gpu built for CUDA 12, which
+    SageMaker's drivers run (``gpu_platform.GPU_IMAGE``), while the Lambda image follows the CPU releases.
+    """
     lambda_pins = pinned(ROOT / "functions" / "lambda_inference" / "requirements.txt")
     gpu_pins = pinned(ROOT / "functions" / "sagemaker_inference" / "requirements.txt")
-    assert gpu_pins.pop("onnxruntime-gpu") == lambda_pins.pop("onnxruntime")
+    assert gpu_pins.pop("onnxruntime-gpu") == GPU_IMAGE.onnxruntime_gpu
+    lambda_pins.pop("onnxruntime")
     gpu_pins.pop("uvicorn")  # the container serves /invocations itself; KeyError if it is missing
     assert gpu_pins == lambda_pins
+
+
+def test_gpu_image_base_is_the_cuda_the_runtime_was_built_for() -> None:
+    dockerfile = (ROOT / "functions" / "sagemaker_inference" / "Dockerfile").read_text(encoding="utf-8")
+    (base,) = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert base.startswith(f"nvidia/cuda:{GPU_IMAGE.cuda}.")
+    assert "-cudnn-runtime-" in base  # onnxruntime-gpu's CUDA provider links libcudnn.so.9
+    assert int(GPU_IMAGE.cuda.split(".")[0]) == 12  # the CUDA major that drivers 535 and 550 run

@@ -23,7 +23,6 @@ from tests.support.serving_servers import moto_s3
 MODEL_YAML = """name: tiny
 version: "1"
 task: tensor
-target: cpu
 source: {path: model.onnx}
 quantization: {mode: none}
 """

@@ -68,7 +68,7 @@ def test_minilm_served_embeddings_equal_build_pipeline() -> None:
     processor, manifest = runtime_processor("minilm")
     source = ensure_source("minilm", models_dir=MODELS, build_dir=BUILD)
     session = open_session(BUILD / "minilm" / manifest.version / "model.onnx")
-    context = AdapterContext(manifest=manifest.manifest, inputs=graph_inputs(session), find_file=source.find)
+    context = AdapterContext(manifest=manifest.model, inputs=graph_inputs(session), find_file=source.find)
     sentences = load_dataset(MODELS / "minilm" / "eval_sentences.txt", context)
     expected = np.concatenate([session.run(None, feeds)[0] for feeds in sentences.samples])
     texts = [line for line in (MODELS / "minilm" / "eval_sentences.txt").read_text().splitlines() if line.strip()]

@@ -11,11 +11,6 @@ from infra.constructs import catalog_function, inference_api, onnx_function
 from modelrail.local import deployment, events
 
 
-def test_function_defaults_match_the_stack() -> None:
-    assert deployment.DEFAULT_MEMORY_MB == onnx_function.DEFAULT_MEMORY_MB
-    assert deployment.DEFAULT_TIMEOUT_S == onnx_function.DEFAULT_TIMEOUT_S
-
-
 def test_binary_media_types_match_the_stack() -> None:
     assert events.BINARY_MEDIA_TYPES == inference_api.BINARY_MEDIA_TYPES
 

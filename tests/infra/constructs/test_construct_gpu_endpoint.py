@@ -31,12 +31,12 @@ def test_model_reads_the_artifact_prefix_uncompressed(with_gpu: SynthResult) -> 
 def test_endpoint_config_uses_the_manifest_instance_type(with_gpu: SynthResult) -> None:
     (config,) = with_gpu.of_type("AWS::SageMaker::EndpointConfig").values()
     (variant,) = config["Properties"]["ProductionVariants"]
-    assert variant["InstanceType"] == TINY_GPU["instance_type"]
-    assert variant["InitialInstanceCount"] == TINY_GPU["autoscaling"]["min_instances"]
+    assert variant["InstanceType"] == TINY_GPU["deploy"]["instance_type"]
+    assert variant["InitialInstanceCount"] == TINY_GPU["deploy"]["autoscaling"]["min_instances"]
 
 
 def test_target_tracking_autoscaling_from_the_manifest(with_gpu: SynthResult) -> None:
-    scaling = TINY_GPU["autoscaling"]
+    scaling = TINY_GPU["deploy"]["autoscaling"]
     with_gpu.template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget",
         {

@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from infra.constructs import catalog_function, inference_api, onnx_function
+from infra.constructs import catalog_function, inference_api
 from modelrail.local import deployment, events
 
 

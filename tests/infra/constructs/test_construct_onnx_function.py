@@ -7,8 +7,8 @@ from typing import Any
 
 from fake_repo import TINY, FakeRepo, SynthResult
 
-from modelrail.manifest import CpuDeploy
 from modelrail import constants
+from modelrail.manifest import CpuDeploy
 
 API_GATEWAY_TIMEOUT_S = 29
 

@@ -1,8 +1,11 @@
 """The model manifest (``models/<name>/model.yaml``) and the built artifact's ``manifest.json``.
 
-One typed schema serves every reader: ``modelrail build`` validates the YAML, ``cdk synth`` reads
-deployment settings from it, and the runtime reads the resolved copy inside ``manifest.json``.
-Unknown keys are errors everywhere, so a typo never silently falls back to a default.
+A manifest has two parts: what the model is (``Model``: everything its artifact is built from) and how it is
+deployed (``deploy:``, a ``CpuDeploy`` or a ``GpuDeploy`` picked by ``deploy.target``). Every default lives
+here, so ``--check``, the JSON schema, synth and local mode see the same values. ``modelrail build``
+validates the YAML, ``cdk synth`` and local mode read the deploy part, and the runtime reads the model part
+that ``manifest.json`` embeds. Unknown keys are errors everywhere, so a typo never silently falls back to a
+default.
 """
 
 from __future__ import annotations

@@ -54,8 +54,8 @@ def test_digits_is_static_int8_and_classifies_the_heldout_split(bundled: dict[st
         assert values["accuracy"] >= 0.97
         assert values["accuracy_drop"] <= 0.5
     heldout = np.load(ensure_source("digits", models_dir=MODELS, build_dir=BUILD).find("heldout.npz"))
-    assert isinstance(manifest.manifest.processing, ImageProcessing)
-    tensor = images_to_tensor(heldout["images"], manifest.manifest.processing)
+    assert isinstance(manifest.model.processing, ImageProcessing)
+    tensor = images_to_tensor(heldout["images"], manifest.model.processing)
     logits = open_session(directory / "model.onnx").run(None, {"image": tensor})[0]
     assert float(np.mean(logits.argmax(axis=1) == heldout["labels"])) >= 0.97
 

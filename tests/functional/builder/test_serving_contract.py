@@ -57,8 +57,8 @@ def test_digits_served_from_png_equals_build_pipeline() -> None:
     heldout = np.load(ensure_source("digits", models_dir=MODELS, build_dir=BUILD).find("heldout.npz"))
     answers = processor.predict([png_base64(image) for image in heldout["images"]])
     served_labels = np.array([int(answer["label"]) for answer in answers])
-    assert isinstance(manifest.manifest.processing, ImageProcessing)
-    tensor = images_to_tensor(heldout["images"], manifest.manifest.processing)
+    assert isinstance(manifest.model.processing, ImageProcessing)
+    tensor = images_to_tensor(heldout["images"], manifest.model.processing)
     logits = open_session(BUILD / "digits" / manifest.version / "model.onnx").run(None, {"image": tensor})[0]
     np.testing.assert_array_equal(served_labels, logits.argmax(axis=1))
     assert float(np.mean(served_labels == heldout["labels"])) >= 0.97

@@ -97,7 +97,7 @@ def test_an_instance_type_change_is_a_new_endpoint_not_an_update(fake_repo: Fake
 
     before = endpoint_id(fake_repo)
     changed = make_fake_repo(tmp_path)
-    write_model(changed.models_dir, {**TINY_GPU, "instance_type": "ml.g4dn.2xlarge"})
+    write_model(changed.models_dir, {**TINY_GPU, "deploy": {**TINY_GPU["deploy"], "instance_type": "ml.g4dn.2xlarge"}})
     assert endpoint_id(changed) != before
 
 

@@ -112,8 +112,9 @@ def test_every_variant_names_its_ami_and_requires_cuda(with_gpu: SynthResult) ->
 def gpu_repo(tmp_path: Path, **fields: Any) -> FakeRepo:
     """The fake repository with `tiny-gpu`'s deploy settings changed (and rebuilt, as `modelrail build` would)."""
     repo = make_fake_repo(tmp_path / "repo")
-    write_model(repo.models_dir, {**TINY_GPU, **fields})
-    write_artifact(repo.build_dir, {**TINY_GPU, **fields})
+    changed = {**TINY_GPU, "deploy": {**TINY_GPU["deploy"], **fields}}
+    write_model(repo.models_dir, changed)
+    write_artifact(repo.build_dir, changed)
     return repo
 
 
@@ -125,7 +126,9 @@ def test_synth_refuses_an_instance_type_the_ami_does_not_list(tmp_path: Path) ->
         synth(repo, models=["tiny-gpu"], context=GPU_ON)
     message = str(error.value)
     assert message.startswith("models/tiny-gpu/model.yaml: AWS does not list `ml.g4dn.xlarge` for ")
-    fix = "set `inference_ami_version` to al2-ami-sagemaker-inference-gpu-2 or al2-ami-sagemaker-inference-gpu-2-1"
+    fix = (
+        "set `deploy.inference_ami_version` to al2-ami-sagemaker-inference-gpu-2 or al2-ami-sagemaker-inference-gpu-2-1"
+    )
     assert fix in message
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 EVENTS = {"minilm": "minilm-predict.http-api-v2.json", "digits": "digits-predict.http-api-v2.json"}
-MEMORY_MB = {"minilm": 2048, "digits": 512}  # the bundled manifests' memory_mb
+MEMORY_MB = {"minilm": 2048, "digits": 512}  # the bundled manifests' deploy.memory_mb
 
 
 def child(kind: str, model: str, env: dict[str, str]) -> dict[str, float]:

@@ -146,7 +146,7 @@ def gpu_models_enabled(app: cdk.App) -> bool:
 def select_gpu_models(models: list[DeployedModel], *, enabled: bool, explicit: bool) -> list[DeployedModel]:
     """Drop GPU models unless the stage opted in: a first ``cdk deploy`` must not start an hourly-billed
     endpoint by surprise, nor fail in a new account whose SageMaker endpoint quota for the type is 0."""
-    gpu = [m.name for m in models if m.manifest.target is Target.GPU]
+    gpu = [m.name for m in models if m.manifest.deploy.target is Target.GPU]
     if enabled or not gpu:
         return models
     if explicit:
@@ -159,7 +159,7 @@ def select_gpu_models(models: list[DeployedModel], *, enabled: bool, explicit: b
         f"SageMaker endpoint billed per instance-hour); pass `--context {GPU_OPT_IN}=true` to deploy them",
         file=sys.stderr,
     )
-    return [m for m in models if m.manifest.target is not Target.GPU]
+    return [m for m in models if m.manifest.deploy.target is not Target.GPU]
 
 
 def build_app(app: cdk.App, *, source_root: Path = REPO_ROOT) -> ModelrailStack:

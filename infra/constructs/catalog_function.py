@@ -39,7 +39,7 @@ def catalog_entries(models: Sequence[DeployedModel], endpoints: Mapping[str, str
             "name": model.name,
             "version": model.version,
             "task": model.manifest.task.value,
-            "target": model.manifest.target.value,
+            "target": model.manifest.deploy.target.value,
         }
         if model.name in endpoints:
             entry["endpoint"] = endpoints[model.name]

@@ -34,10 +34,10 @@ class GpuEndpoint(Construct):
         metrics_namespace: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        manifest = model.manifest
-        scaling = manifest.resolved_autoscaling
+        deploy = model.manifest.gpu_deploy
+        scaling = deploy.autoscaling
         try:  # the NVIDIA driver comes with the AMI: refuse a pairing AWS does not list or the image cannot run on
-            ami = check_variant(manifest.resolved_instance_type, manifest.resolved_inference_ami_version)
+            ami = check_variant(deploy.instance_type, deploy.inference_ami_version)
         except GpuPlatformError as exc:
             raise GpuPlatformError(f"models/{model.name}/model.yaml: {exc}") from None
         self.role = iam.Role(
@@ -74,7 +74,7 @@ class GpuEndpoint(Construct):
                     constants.ENV_METRICS_NAMESPACE: metrics_namespace,
                     constants.ENV_PROVIDERS: "CUDAExecutionProvider,CPUExecutionProvider",
                     # Fail closed: a CUDA provider that cannot start fails /ping, unless the manifest opts in.
-                    constants.ENV_REQUIRE_CUDA: "false" if manifest.cpu_fallback else "true",
+                    constants.ENV_REQUIRE_CUDA: "false" if deploy.cpu_fallback else "true",
                 },
             ),
         )
@@ -88,7 +88,7 @@ class GpuEndpoint(Construct):
                     variant_name=VARIANT_NAME,
                     model_name=self.model.attr_model_name,
                     initial_instance_count=scaling.min_instances,
-                    instance_type=manifest.resolved_instance_type,
+                    instance_type=deploy.instance_type,
                     initial_variant_weight=1,
                     inference_ami_version=ami.version,
                 )
@@ -109,7 +109,7 @@ class GpuEndpoint(Construct):
         # InitialInstanceCount field in the new EndpointConfig"), so a deploy never scales a busy endpoint down.
         self.endpoint = sagemaker.CfnEndpoint(
             self,
-            f"Endpoint-{manifest.resolved_instance_type.replace('.', '-')}",
+            f"Endpoint-{deploy.instance_type.replace('.', '-')}",
             endpoint_config_name=self.config.attr_endpoint_config_name,
             retain_all_variant_properties=True,
         )

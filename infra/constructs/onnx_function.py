@@ -16,10 +16,6 @@ from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_fin
 from infra.scanners import skip_lambda_checks, skip_log_group_kms
 from modelrail import constants
 
-DEFAULT_MEMORY_MB = 2048
-"""Lambda gives about one vCPU per 1769 MB; two vCPUs keep ONNX Runtime's intra-op threads busy."""
-DEFAULT_TIMEOUT_S = 20
-"""Below API Gateway's 29 s integration timeout, so the function's own error reaches the caller."""
 MiB = 1024 * 1024
 LIVE_ALIAS = "live"
 
@@ -46,6 +42,7 @@ class OnnxFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         manifest = model.manifest
+        deploy = manifest.cpu_deploy  # memory, timeout and concurrency, defaults resolved by the schema
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
         skip_log_group_kms(self.log_group)
         self.role = iam.Role(
@@ -84,10 +81,10 @@ class OnnxFunction(Construct):
             description=f"modelrail {model.name} {model.version} ({manifest.task.value})",
             role=self.role,
             log_group=self.log_group,
-            memory_size=manifest.memory_mb or DEFAULT_MEMORY_MB,
-            timeout=cdk.Duration.seconds(manifest.timeout_s or DEFAULT_TIMEOUT_S),
+            memory_size=deploy.memory_mb,
+            timeout=cdk.Duration.seconds(deploy.timeout_s),
             ephemeral_storage_size=cdk.Size.mebibytes(ephemeral_storage_mib(model)),
-            reserved_concurrent_executions=manifest.reserved_concurrency,
+            reserved_concurrent_executions=deploy.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
             architecture=lambda_.Architecture.X86_64,
             environment={
@@ -101,7 +98,7 @@ class OnnxFunction(Construct):
             },
         )
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
-        skip_lambda_checks(self.function, reserved=manifest.reserved_concurrency is not None)
+        skip_lambda_checks(self.function, reserved=deploy.reserved_concurrency is not None)
         # Recorded in the template so a deployment says exactly which bytes it serves.
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, cdk.CfnResource)
@@ -111,5 +108,5 @@ class OnnxFunction(Construct):
             "Live",
             alias_name=LIVE_ALIAS,
             version=self.function.current_version,
-            provisioned_concurrent_executions=manifest.provisioned_concurrency,
+            provisioned_concurrent_executions=deploy.provisioned_concurrency,
         )

@@ -105,8 +105,8 @@ class ModelrailStack(cdk.Stack):
         )
         self.functions: dict[str, OnnxFunction] = {}
         self.endpoints: dict[str, GpuEndpoint] = {}
-        cpu_models = [m for m in models if m.manifest.target is Target.CPU]
-        gpu_models = [m for m in models if m.manifest.target is Target.GPU]
+        cpu_models = [m for m in models if m.manifest.deploy.target is Target.CPU]
+        gpu_models = [m for m in models if m.manifest.deploy.target is Target.GPU]
         if cpu_models:
             self._add_cpu_models(cpu_models, retention, removal)
         if gpu_models:

@@ -54,7 +54,7 @@ AmiVersion = Literal[
     "al2-ami-sagemaker-inference-gpu-3-1",
     "al2023-ami-sagemaker-inference-gpu-4-1",
 ]
-"""The GPU values of ``InferenceAmiVersion`` (the manifest's ``inference_ami_version``); the table's keys."""
+"""The GPU values of ``InferenceAmiVersion`` (the manifest's ``deploy.inference_ami_version``); the table's keys."""
 
 _AMI_2_FAMILIES = ("g4dn", "g5", "g6", "p3", "p4d", "p4de", "p5")
 
@@ -115,7 +115,7 @@ def check_variant(instance_type: str, ami_version: str, image: ImageNeeds = GPU_
     if ami is None:
         known = ", ".join(INFERENCE_AMIS)
         raise GpuPlatformError(
-            f"`inference_ami_version: {ami_version}` is not a SageMaker GPU inference AMI this project knows; "
+            f"`deploy.inference_ami_version: {ami_version}` is not a SageMaker GPU inference AMI this project knows; "
             f"use one of: {known} {source}"
         )
     family = instance_family(instance_type)
@@ -123,7 +123,7 @@ def check_variant(instance_type: str, ami_version: str, image: ImageNeeds = GPU_
         others = amis_for(family)
         listed = ", ".join(f"ml.{name}.*" for name in ami.instance_families) or "no instance families yet"
         fix = (
-            f"set `inference_ami_version` to {' or '.join(others)}"
+            f"set `deploy.inference_ami_version` to {' or '.join(others)}"
             if others
             else f"pick an instance type it lists ({listed})"
         )

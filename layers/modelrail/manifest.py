@@ -1,8 +1,11 @@
 """The model manifest (``models/<name>/model.yaml``) and the built artifact's ``manifest.json``.
 
-One typed schema serves every reader: ``modelrail build`` validates the YAML, ``cdk synth`` reads
-deployment settings from it, and the runtime reads the resolved copy inside ``manifest.json``.
-Unknown keys are errors everywhere, so a typo never silently falls back to a default.
+A manifest has two parts: what the model is (``Model``: everything its artifact is built from) and how it is
+deployed (``deploy:``, a ``CpuDeploy`` or a ``GpuDeploy`` picked by ``deploy.target``). Every default lives
+here, so ``--check``, the JSON schema, synth and local mode see the same values. ``modelrail build``
+validates the YAML, ``cdk synth`` and local mode read the deploy part, and the runtime reads the model part
+that ``manifest.json`` embeds. Unknown keys are errors everywhere, so a typo never silently falls back to a
+default.
 """
 
 from __future__ import annotations
@@ -13,8 +16,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import ErrorDetails
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from modelrail.constants import MANIFEST_YAML
 from modelrail.gpu_platform import DEFAULT_INFERENCE_AMI, AmiVersion
@@ -216,37 +229,37 @@ class Autoscaling(_Strict):
 Processing = TextProcessing | ImageProcessing | TabularProcessing | TensorProcessing
 
 
-class Manifest(_Strict):
-    """``models/<name>/model.yaml``."""
+def _source_short_form(value: Any) -> Any:
+    # `source: model.onnx` is `source: {path: model.onnx}`.
+    return {"path": value} if isinstance(value, str) else value
+
+
+def _quantization_short_form(value: Any) -> Any:
+    # `quantization: none` is `quantization: {mode: none}`.
+    return {"mode": value} if isinstance(value, str) else value
+
+
+class Model(_Strict):
+    """What the model is: everything its build artifact depends on. ``manifest.json`` embeds exactly this."""
 
     name: str = Field(pattern=NAME_PATTERN, description="dns-safe; must match the model's folder name.")
     version: str = Field(pattern=VERSION_PATTERN, description="Artifact version, e.g. `1` or `2024-06-01`.")
     task: Task
-    target: Target
-    source: Source
+    source: Annotated[
+        Source, BeforeValidator(_source_short_form, json_schema_input_type=Annotated[str, Field(min_length=1)] | Source)
+    ] = Field(
+        description="An fp32 ONNX file (`source: model.onnx` is short for `source: {path: model.onnx}`) or a script."
+    )
     description: str = ""
-    quantization: Quantization = Field(default_factory=Quantization)
+    quantization: Annotated[
+        Quantization, BeforeValidator(_quantization_short_form, json_schema_input_type=QuantizationMode | Quantization)
+    ] = Field(
+        default_factory=Quantization,
+        description="How the served model is made; `quantization: none` is short for `quantization: {mode: none}`.",
+    )
     gate: Gate | None = Field(default=None, description="Required unless `quantization.mode` is `none`.")
     processing: Processing = Field(default_factory=TensorProcessing)
     labels: list[str] | None = Field(default=None, description="Class names, index-aligned with the model's output.")
-    # Lambda (target: cpu)
-    memory_mb: int | None = Field(default=None, ge=128, le=10240, description="Lambda memory; vCPUs follow it.")
-    timeout_s: int | None = Field(default=None, ge=1, le=28, description="Below API Gateway's 29 s.")
-    reserved_concurrency: int | None = Field(default=None, ge=1)
-    provisioned_concurrency: int | None = Field(default=None, ge=1)
-    # SageMaker (target: gpu)
-    instance_type: str | None = Field(default=None, pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
-    inference_ami_version: AmiVersion | None = Field(
-        default=None,
-        description=f"SageMaker's host AMI, which fixes the NVIDIA driver (default `{DEFAULT_INFERENCE_AMI}`, driver "
-        "535); synth refuses a pairing with `instance_type` that AWS does not list (modelrail/gpu_platform.py).",
-    )
-    cpu_fallback: bool | None = Field(
-        default=None,
-        description="`true`: serve on the CPU provider when CUDA cannot start. Default `false`: the endpoint's "
-        "/ping fails, so the deployment rolls back instead of serving on CPU at GPU prices.",
-    )
-    autoscaling: Autoscaling | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -276,49 +289,139 @@ class Manifest(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _consistent(self) -> Manifest:
+    def _gate_unless_unchanged(self) -> Model:
         if self.quantization.mode is not QuantizationMode.NONE and self.gate is None:
             raise ValueError(
                 f"quantization `{self.quantization.mode.value}` needs a `gate:` (dataset + thresholds) "
-                "so a model that answers differently from fp32 is never shipped; or set `quantization: {mode: none}`"
+                "so a model that answers differently from fp32 is never shipped; or set `quantization: none`"
             )
-        cpu_only = {
-            "memory_mb": self.memory_mb,
-            "reserved_concurrency": self.reserved_concurrency,
-            "provisioned_concurrency": self.provisioned_concurrency,
-        }
-        gpu_only = {
-            "instance_type": self.instance_type,
-            "inference_ami_version": self.inference_ami_version,
-            "cpu_fallback": self.cpu_fallback,
-            "autoscaling": self.autoscaling,
-        }
-        wrong = gpu_only if self.target is Target.CPU else cpu_only
-        for key, value in wrong.items():
-            if value is not None:
-                raise ValueError(f"`{key}` does not apply to `target: {self.target.value}`; remove it")
+        return self
+
+
+# --- How a model is deployed --------------------------------------------------------------------------------
+
+
+class Packaging(StrEnum):
+    """How a CPU model's function is packaged. Only ``image`` for now; ``zip`` (with SnapStart) comes later."""
+
+    IMAGE = "image"
+    """A Lambda container image with the runtime layer; the model itself is fetched from S3 at first use."""
+
+
+class CpuDeploy(_Strict):
+    """``deploy.target: cpu``: a Lambda function behind API Gateway."""
+
+    target: Literal[Target.CPU] = Field(default=Target.CPU, description="`cpu` -> AWS Lambda (the default).")
+    memory_mb: int = Field(
+        default=2048,
+        ge=128,
+        le=10240,
+        description=(
+            "Lambda memory; vCPUs follow it (about one per 1769 MB), so the default's two vCPUs keep "
+            "ONNX Runtime's intra-op threads busy."
+        ),
+    )
+    timeout_s: int = Field(
+        default=20,
+        ge=1,
+        le=28,
+        description="Below API Gateway's 29 s integration timeout, so the function's own error reaches the caller.",
+    )
+    reserved_concurrency: int | None = Field(default=None, ge=1, description="Cap on concurrent environments.")
+    provisioned_concurrency: int | None = Field(
+        default=None, ge=1, description="Environments kept initialized on the live alias."
+    )
+    packaging: Packaging = Field(default=Packaging.IMAGE, description="Only `image` for now.")
+
+    @model_validator(mode="after")
+    def _provisioned_within_reserved(self) -> CpuDeploy:
         if (
             self.provisioned_concurrency is not None
             and self.reserved_concurrency is not None
             and self.provisioned_concurrency > self.reserved_concurrency
         ):
-            raise ValueError("`provisioned_concurrency` cannot exceed `reserved_concurrency`")
+            raise ValueError("`deploy.provisioned_concurrency` cannot exceed `deploy.reserved_concurrency`")
         return self
 
-    @property
-    def resolved_instance_type(self) -> str:
-        """The SageMaker instance type, defaulting to the smallest current NVIDIA T4 instance."""
-        return self.instance_type or "ml.g4dn.xlarge"
+
+class GpuDeploy(_Strict):
+    """``deploy.target: gpu``: a SageMaker real-time endpoint."""
+
+    target: Literal[Target.GPU] = Field(description="`gpu` -> a SageMaker endpoint.")
+    instance_type: str = Field(
+        default="ml.g4dn.xlarge",
+        pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
+        description="The smallest current NVIDIA T4 instance by default.",
+    )
+    inference_ami_version: AmiVersion = Field(
+        default=DEFAULT_INFERENCE_AMI,
+        description="SageMaker's host AMI, which fixes the NVIDIA driver (the default has driver 535); synth refuses "
+        "a pairing with `instance_type` that AWS does not list (modelrail/gpu_platform.py).",
+    )
+    cpu_fallback: bool = Field(
+        default=False,
+        description="`true`: serve on the CPU provider when CUDA cannot start. Default `false`: the endpoint's "
+        "/ping fails, so the deployment rolls back instead of serving on CPU at GPU prices.",
+    )
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+
+
+def _deploy_target(value: Any) -> str:
+    # No `target:` means cpu, like no `deploy:` at all.
+    raw = value.get("target", Target.CPU.value) if isinstance(value, dict) else getattr(value, "target", None)
+    return str(raw.value if isinstance(raw, Target) else raw)
+
+
+Deploy = Annotated[
+    Annotated[CpuDeploy, Tag(Target.CPU.value)] | Annotated[GpuDeploy, Tag(Target.GPU.value)],
+    Discriminator(
+        _deploy_target,
+        custom_error_type="invalid_target",
+        custom_error_message="`deploy.target` must be `cpu` or `gpu`",
+    ),
+]
+DEPLOY_FIELDS = frozenset(CpuDeploy.model_fields) | frozenset(GpuDeploy.model_fields)
+"""Every key a ``deploy:`` block may hold; at the top level of a manifest each one is an error that says to move it."""
+
+
+class Manifest(Model):
+    """``models/<name>/model.yaml``: what the model is, then how it is deployed (``deploy:``)."""
+
+    deploy: Deploy = Field(
+        default_factory=CpuDeploy, description="Where and how it runs; no `deploy:` is a CPU deploy with defaults."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deploy_settings_under_deploy(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        moved = [key for key in data if key in DEPLOY_FIELDS]
+        if moved:
+            error = PydanticCustomError("moved_to_deploy", "deployment settings live under `deploy:`")
+            raise ValidationError.from_exception_data(
+                cls.__name__, [{"type": error, "loc": (key,), "input": data[key]} for key in moved]
+            )
+        return data
 
     @property
-    def resolved_inference_ami_version(self) -> AmiVersion:
-        """The SageMaker inference AMI: the manifest's, else the project default (driver 535)."""
-        return self.inference_ami_version or DEFAULT_INFERENCE_AMI
+    def model(self) -> Model:
+        """The model part alone (what the artifact is built from)."""
+        return Model.model_validate(self.model_dump(exclude={"deploy"}))
 
     @property
-    def resolved_autoscaling(self) -> Autoscaling:
-        """Autoscaling bounds with defaults filled in."""
-        return self.autoscaling or Autoscaling()
+    def cpu_deploy(self) -> CpuDeploy:
+        """The Lambda settings of a ``deploy.target: cpu`` model."""
+        if not isinstance(self.deploy, CpuDeploy):
+            raise TypeError(f"model `{self.name}` has `deploy.target: {self.deploy.target.value}`, not cpu")
+        return self.deploy
+
+    @property
+    def gpu_deploy(self) -> GpuDeploy:
+        """The SageMaker settings of a ``deploy.target: gpu`` model."""
+        if not isinstance(self.deploy, GpuDeploy):
+            raise TypeError(f"model `{self.name}` has `deploy.target: {self.deploy.target.value}`, not gpu")
+        return self.deploy
 
 
 # --- The built artifact --------------------------------------------------------------------------------
@@ -352,20 +455,24 @@ class ServingHints(_Strict):
 
 
 class BuiltManifest(_Strict):
-    """``build/models/<name>/<version>/manifest.json``: everything needed to serve and verify an artifact."""
+    """``build/models/<name>/<version>/manifest.json``: everything needed to serve and verify an artifact.
 
-    format: Literal[1] = 1
+    It holds the model part of ``model.yaml`` (``model``), never the deployment settings: changing memory or
+    concurrency does not change the artifact.
+    """
+
+    format: Literal[2] = Field(default=2, description="2: `model` holds the model part of model.yaml.")
     name: str
     version: str
     task: Task
-    target: Target
+    target: Target = Field(description="The target it was built and gated for (its execution providers).")
     precision: Literal["fp32", "fp16", "int8-dynamic", "int8-static"]
     model_file: str
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     files: dict[str, FileEntry] = Field(description="Every artifact file except manifest.json itself.")
     serving: ServingHints
-    manifest: Manifest = Field(description="The resolved model.yaml it was built from.")
+    model: Model = Field(description="The model part of the model.yaml it was built from, defaults resolved.")
     input_hash: str = Field(description="Content hash of everything the build read; unchanged inputs skip a rebuild.")
     built_at: str
 
@@ -377,33 +484,52 @@ class ManifestError(ValueError):
     """An invalid manifest; the message names the file, the field and the fix."""
 
 
-def _fix_for(error: ErrorDetails) -> str:
+_FIXES: dict[str, str] = {
+    "value_error": "",  # our own validators already say how to fix it
+    "missing": "add it",
+    "extra_forbidden": "remove it (unknown key; check its spelling)",
+    "invalid_target": "use one of 'cpu', 'gpu'",
+}
+
+
+def _fix_for(error: ErrorDetails, loc: tuple[str, ...]) -> str:
     kind = error["type"]
-    if kind == "value_error":
-        return ""  # our own validators already say how to fix it
-    if kind == "missing":
-        return "add it"
-    if kind == "extra_forbidden":
-        return "remove it (unknown key; check its spelling)"
+    ctx = error.get("ctx", {})
+    if kind == "moved_to_deploy":
+        return f"move it into the `deploy:` block, e.g. `deploy: {{{loc[-1]}: {json.dumps(error.get('input'))}}}`"
+    if kind == "extra_forbidden" and len(loc) == 2 and loc[0] == "deploy" and loc[1] in DEPLOY_FIELDS:
+        target = next((str(part) for part in error["loc"] if str(part) in {t.value for t in Target}), "")
+        return f"remove it: it does not apply to `deploy.target: {target}`"
     if kind in {"enum", "literal_error"}:
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"use one of {expected}"
+        return f"use one of {ctx.get('expected', '')}"
     if kind == "string_pattern_mismatch":
-        return f"it must match {error.get('ctx', {}).get('pattern', '')}"
-    return "give a value of the expected type"
+        return f"it must match {ctx.get('pattern', '')}"
+    return _FIXES.get(kind, "give a value of the expected type")
+
+
+def _field_path(loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    """The YAML path of an error: without pydantic's validator names and the ``deploy`` union's tag."""
+    parts: list[str] = []
+    for part in loc:
+        text = str(part)
+        if text.startswith("function-") or (parts[-1:] == ["deploy"] and text in {t.value for t in Target}):
+            continue
+        parts.append(text)
+    return tuple(parts)
 
 
 def format_validation_error(path: Path | str, exc: ValidationError) -> str:
     """One line per problem: ``<file>: field `<a.b>`: <what is wrong> (got <value>); fix: <how>``."""
     lines = []
     for error in exc.errors():
-        loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+        parts = _field_path(error["loc"])
+        loc = ".".join(parts)
         message = error["msg"].removeprefix("Value error, ")
         if not loc:  # a rule across fields: the message names them
             lines.append(f"{path}: {message}")
             continue
         got = "" if error["type"] == "missing" else f" (got {json.dumps(error.get('input'), default=str)[:80]})"
-        fix = _fix_for(error)
+        fix = _fix_for(error, parts)
         lines.append(f"{path}: field `{loc}`: {message}{got}" + (f"; fix: {fix}" if fix else ""))
     return "\n".join(lines)
 

@@ -160,9 +160,12 @@ def _verify(client: S3Client, bucket: str, prefix: str, artifact: Artifact) -> N
 
 
 def resolve_artifacts(names: Iterable[str], *, models_dir: Path, build_dir: Path) -> list[Artifact]:
-    """The verified local artifacts of the named models (all models when none are named), at their current version."""
+    """The named models' artifacts (all models when none are named), each current for its model.yaml and intact.
+
+    A stale one (built from an older model.yaml) is refused with the command that rebuilds it, as synth does.
+    """
     from modelrail.manifest import ManifestError, discover_manifests, load_manifest
-    from modelrail.store.local_dir import load_local_dir
+    from modelrail.store.current import ArtifactNotCurrentError, current_artifact
 
     manifests = discover_manifests(models_dir)
     wanted = list(names) or list(manifests)
@@ -173,13 +176,9 @@ def resolve_artifacts(names: Iterable[str], *, models_dir: Path, build_dir: Path
         if name not in manifests:
             raise PushError(f"no model `{name}` in {models_dir}; known: {', '.join(manifests) or 'none'}")
         try:
-            version = load_manifest(manifests[name]).version
-        except ManifestError as exc:
+            artifacts.append(current_artifact(load_manifest(manifests[name]), build_dir))
+        except (ManifestError, ArtifactNotCurrentError) as exc:
             raise PushError(str(exc)) from None
-        directory = build_dir / name / version
-        if not (directory / c.MANIFEST_JSON).is_file():
-            raise PushError(f"{name} {version} is not built ({directory} is missing); run `modelrail build {name}`")
-        artifacts.append(load_local_dir(directory, manifest_sha256=None))
     return artifacts
 
 

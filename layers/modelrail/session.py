@@ -194,7 +194,7 @@ def _refuse_cpu_fallback(model_path: Path, provider: str, available: Sequence[st
         f"(NVIDIA driver {platform['nvidia_driver']}, CUDA driver {platform['cuda_driver']}, CUDA runtime "
         f"{platform['cuda_runtime']}, onnxruntime {platform['onnxruntime']} built for CUDA "
         f"{platform['onnxruntime_cuda']}). Give the endpoint an InferenceAmiVersion whose driver runs this image, "
-        "or set `cpu_fallback: true` in the manifest to serve on CPU"
+        "or set `deploy.cpu_fallback: true` in the manifest to serve on CPU"
     )
 
 

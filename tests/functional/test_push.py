@@ -23,7 +23,6 @@ from tests.support.serving_servers import moto_s3
 MODEL_YAML = """name: tiny
 version: "1"
 task: tensor
-target: cpu
 source: {path: model.onnx}
 quantization: {mode: none}
 """
@@ -140,7 +139,10 @@ def test_a_different_artifact_under_the_same_version_is_refused_unless_forced(
 def test_a_corrupt_local_artifact_is_never_uploaded(repo: Path, s3: S3, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "build" / "tiny" / "1" / "model.onnx").write_bytes(b"not the model that was built")
     assert push(repo, s3) == 1
-    assert "refusing to serve a file that differs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "model `tiny` version 1 is damaged: " in err
+    assert "model.onnx has sha256" in err
+    assert err.rstrip().endswith("run `modelrail build tiny`")
     assert objects(s3) == {}
 
 

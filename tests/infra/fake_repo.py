@@ -29,31 +29,35 @@ TINY = {
     "name": "tiny",
     "version": "3",
     "task": "tensor",
-    "target": "cpu",
     "source": {"path": "model.onnx"},
     "quantization": {"mode": "none"},
-    "memory_mb": 1536,
-    "timeout_s": 12,
-    "reserved_concurrency": 4,
-    "provisioned_concurrency": 1,
+    "deploy": {
+        "target": "cpu",
+        "memory_mb": 1536,
+        "timeout_s": 12,
+        "reserved_concurrency": 4,
+        "provisioned_concurrency": 1,
+    },
 }
 TINY_B = {
     "name": "tiny-b",
     "version": "1",
     "task": "tensor",
-    "target": "cpu",
-    "source": {"path": "model.onnx"},
-    "quantization": {"mode": "none"},
+    "source": "model.onnx",
+    "quantization": "none",
 }
+"""No `deploy:` block: a CPU function with the schema's defaults."""
 TINY_GPU = {
     "name": "tiny-gpu",
     "version": "1",
     "task": "tensor",
-    "target": "gpu",
     "source": {"path": "model.onnx"},
     "quantization": {"mode": "none"},
-    "instance_type": "ml.g5.xlarge",
-    "autoscaling": {"min_instances": 1, "max_instances": 3, "target_invocations_per_instance": 50},
+    "deploy": {
+        "target": "gpu",
+        "instance_type": "ml.g5.xlarge",
+        "autoscaling": {"min_instances": 1, "max_instances": 3, "target_invocations_per_instance": 50},
+    },
 }
 
 
@@ -119,14 +123,14 @@ def write_artifact(build_dir: Path, fields: dict[str, Any], model_bytes: bytes =
         name=manifest.name,
         version=manifest.version,
         task=manifest.task,
-        target=manifest.target,
+        target=manifest.deploy.target,
         precision="fp32",
         model_file=MODEL_FILE,
         inputs=[{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],  # type: ignore[list-item]
         outputs=[{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],  # type: ignore[list-item]
         files={MODEL_FILE: {"sha256": hashlib.sha256(model_bytes).hexdigest(), "size": len(model_bytes)}},  # type: ignore[dict-item]
         serving={"max_batch_size": 8},  # type: ignore[arg-type]
-        manifest=manifest,
+        model=manifest.model,
         input_hash="test",
         built_at="2025-01-01T00:00:00Z",
     )

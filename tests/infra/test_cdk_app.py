@@ -97,15 +97,14 @@ def test_invalid_manifest_fails_synth_with_its_message(fake_repo: FakeRepo, tmp_
             "name": "broken",
             "version": "1",
             "task": "tensor",
-            "target": "cpu",
             "source": {"path": "m.onnx"},
-            "memory_mb": 64,
+            "deploy": {"memory_mb": 64},
         },
     )
     context = {**app_context(fake_repo, ["broken"]), "models_dir": str(models)}
     result = run_app(context)
     assert result.returncode == 1
-    assert "broken/model.yaml: field `memory_mb`" in result.stderr
+    assert "broken/model.yaml: field `deploy.memory_mb`" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -40,29 +40,35 @@ def test_unbuilt_model_names_the_build_command(repo: tuple[Path, Path], tmp_path
 def test_changed_file_is_refused(repo: tuple[Path, Path]) -> None:
     models, build = repo
     (build / "tiny" / "3" / MODEL_FILE).write_bytes(b"tampered")
-    with pytest.raises(ArtifactError, match=r"does not match .* run `modelrail build tiny --force`"):
+    with pytest.raises(
+        ArtifactError, match=r"version 3 is damaged: .*model\.onnx has sha256 .*; run `modelrail build tiny`"
+    ):
         load_deployed_models(models_dir=models, build_dir=build)
 
 
 def test_missing_file_is_refused(repo: tuple[Path, Path]) -> None:
     models, build = repo
     (build / "tiny" / "3" / MODEL_FILE).unlink()
-    with pytest.raises(ArtifactError, match="is missing: the artifact is incomplete"):
+    with pytest.raises(
+        ArtifactError, match=r"version 3 is damaged: .*model\.onnx is missing; run `modelrail build tiny`"
+    ):
         load_deployed_models(models_dir=models, build_dir=build)
 
 
 def test_artifact_built_from_another_manifest_is_refused(repo: tuple[Path, Path]) -> None:
     models, build = repo
     write_model(models, {**TINY, "labels": ["a", "b"]})
-    with pytest.raises(ArtifactError, match=r"built from a different model\.yaml"):
+    with pytest.raises(
+        ArtifactError, match=r"built from a different models/tiny/model\.yaml \(`labels` changed since\)"
+    ):
         load_deployed_models(models_dir=models, build_dir=build)
 
 
 def test_deployment_settings_do_not_need_a_rebuild(repo: tuple[Path, Path]) -> None:
     models, build = repo
-    write_model(models, {**TINY, "memory_mb": 4096})
+    write_model(models, {**TINY, "deploy": {"memory_mb": 4096, "timeout_s": 5, "reserved_concurrency": 9}})
     (model,) = load_deployed_models(models_dir=models, build_dir=build)
-    assert model.manifest.memory_mb == 4096
+    assert model.manifest.cpu_deploy.memory_mb == 4096
 
 
 def test_unknown_model_lists_the_known_ones(repo: tuple[Path, Path]) -> None:
@@ -73,6 +79,6 @@ def test_unknown_model_lists_the_known_ones(repo: tuple[Path, Path]) -> None:
 
 def test_invalid_manifest_names_file_and_field(repo: tuple[Path, Path]) -> None:
     models, build = repo
-    write_model(models, {**TINY, "timeout_s": 60})
-    with pytest.raises(ManifestError, match=r"tiny/model.yaml: field `timeout_s`"):
+    write_model(models, {**TINY, "deploy": {"timeout_s": 60}})
+    with pytest.raises(ManifestError, match=r"tiny/model.yaml: field `deploy.timeout_s`"):
         load_deployed_models(models_dir=models, build_dir=build)

@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from modelrail.manifest import BuiltManifest, Manifest, TensorSpec
+from modelrail.manifest import BuiltManifest, Model, Target, TensorSpec
 
 OPSET = [helper.make_opsetid("", 17)]
 RNG = np.random.default_rng(7)
@@ -178,12 +178,11 @@ def write_artifact(
     for file_name, data in files.items():
         (directory / file_name).write_bytes(data)
     source: dict[str, Any] = {"path": "model.onnx", "assets": sorted(assets or {})}
-    manifest = Manifest.model_validate(
+    manifest = Model.model_validate(
         {
             "name": name,
             "version": version,
             "task": task,
-            "target": target,
             "source": source,
             "quantization": {"mode": "none"},
             "processing": processing or {},
@@ -210,14 +209,14 @@ def write_artifact(
         name=name,
         version=version,
         task=manifest.task,
-        target=manifest.target,
+        target=Target(target),
         precision=precision,  # type: ignore[arg-type]
         model_file="model.onnx",
         inputs=specs(session.get_inputs()),
         outputs=specs(session.get_outputs()),
         files={file_name: {"sha256": _sha(data), "size": len(data)} for file_name, data in files.items()},  # type: ignore[misc]
         serving={"max_batch_size": max_batch_size},  # type: ignore[arg-type]
-        manifest=manifest,
+        model=manifest,
         input_hash=_sha(model),
         built_at="2025-01-01T00:00:00Z",
     )

@@ -56,7 +56,6 @@ MANIFEST = """\
 name: {name}
 version: "{version}"
 task: tensor
-target: cpu
 source:
   path: model.onnx
 quantization:

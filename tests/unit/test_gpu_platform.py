@@ -34,7 +34,9 @@ def test_an_unlisted_pair_is_refused_with_the_amis_that_list_the_family() -> Non
         check_variant("ml.g4dn.xlarge", "al2-ami-sagemaker-inference-gpu-3-1")
     message = str(error.value)
     assert "AWS does not list `ml.g4dn.xlarge` for `al2-ami-sagemaker-inference-gpu-3-1`" in message
-    fix = "set `inference_ami_version` to al2-ami-sagemaker-inference-gpu-2 or al2-ami-sagemaker-inference-gpu-2-1"
+    fix = (
+        "set `deploy.inference_ami_version` to al2-ami-sagemaker-inference-gpu-2 or al2-ami-sagemaker-inference-gpu-2-1"
+    )
     assert fix in message
     assert "docs.aws.amazon.com" in message
 

@@ -1,4 +1,8 @@
-"""Artifact directories: staged next to their final place, published by rename, verified before reuse."""
+"""Artifact directories: staged next to their final place, published by rename.
+
+Whether one may be reused is ``modelrail.store.current.current_artifact``'s answer, the one synth, push and local
+mode use too.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from modelrail.builder.hashing import file_entry, sha256_file
+from modelrail.builder.hashing import file_entry
 from modelrail.constants import MANIFEST_JSON
-from modelrail.manifest import BuiltManifest, FileEntry
+from modelrail.manifest import FileEntry
 
 STAGING_PREFIX = ".staging-"
 RETIRED_PREFIX = ".retired-"
@@ -63,20 +65,3 @@ def describe_files(directory: Path) -> dict[str, FileEntry]:
         for path in sorted(directory.rglob("*"))
         if path.is_file() and path.name != MANIFEST_JSON
     }
-
-
-def read_built_manifest(directory: Path) -> BuiltManifest | None:
-    """The artifact's ``manifest.json``, or None when absent or unreadable."""
-    try:
-        return BuiltManifest.model_validate_json((directory / MANIFEST_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValidationError):
-        return None
-
-
-def is_intact(directory: Path, built: BuiltManifest) -> bool:
-    """Whether every file ``manifest.json`` lists is present with its recorded size and sha256."""
-    for relative, entry in built.files.items():
-        path = directory / relative
-        if not path.is_file() or path.stat().st_size != entry.size or sha256_file(path) != entry.sha256:
-            return False
-    return True

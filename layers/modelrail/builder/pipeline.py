@@ -15,15 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from modelrail.builder import progress
-from modelrail.builder.artifact import (
-    describe_files,
-    is_intact,
-    new_staging_dir,
-    publish,
-    read_built_manifest,
-    remove_leftovers,
-    write_json,
-)
+from modelrail.builder.artifact import describe_files, new_staging_dir, publish, remove_leftovers, write_json
 from modelrail.builder.errors import BuildError, BuildFailedError
 from modelrail.builder.hashing import InputHasher
 from modelrail.builder.paths import BuildPaths
@@ -39,6 +31,7 @@ from modelrail.manifest import (
     discover_manifests,
     load_manifest,
 )
+from modelrail.store.current import ArtifactNotCurrentError, current_artifact
 
 RESERVED_FILES = {MODEL_FILE, MANIFEST_JSON, REPORT_JSON}
 
@@ -111,13 +104,27 @@ def _check_files(manifest: Manifest, model_dir: Path) -> None:
 
 
 def input_hash(manifest: Manifest, paths: BuildPaths) -> str:
-    """Hash of everything the build reads: the source key plus the whole resolved manifest."""
+    """Hash of everything the build reads: the source key, the model part of the manifest and the target.
+
+    Deployment settings (memory, concurrency, instance type, ...) are left out: they do not change the artifact.
+    """
     return (
         InputHasher()
         .value("source-key", source_key(manifest, paths.model_dir(manifest.name)))
-        .value("manifest", manifest.model_dump(mode="json"))
+        .value("model", manifest.model.model_dump(mode="json"))
+        .value("target", manifest.deploy.target.value)
         .hexdigest()
     )
+
+
+def _up_to_date(manifest: Manifest, paths: BuildPaths, digest: str) -> bool:
+    """Current and intact for this manifest (the check push, synth and local up make) and built from the same
+    source and asset contents (``input_hash``, which only the build can compute)."""
+    try:
+        artifact = current_artifact(manifest, paths.build_dir)
+    except ArtifactNotCurrentError:
+        return False
+    return artifact.manifest.input_hash == digest
 
 
 def build_models(
@@ -158,8 +165,7 @@ def build_model(
         _check_files(manifest, manifest_path.parent)
         final = paths.artifact_dir(manifest.name, manifest.version)
         digest = input_hash(manifest, paths)
-        current = read_built_manifest(final)
-        if not force and current is not None and current.input_hash == digest and is_intact(final, current):
+        if not force and _up_to_date(manifest, paths, digest):
             progress.say(name, f"up to date ({final})")
             return BuildResult(name, "up-to-date", time.perf_counter() - start, manifest.version, final)
         report = _build(manifest, paths, final, digest, force=force, script_timeout_s=script_timeout_s)
@@ -208,14 +214,14 @@ def _package(manifest: Manifest, source: ModelSource, staging: Path, report: Bui
         name=manifest.name,
         version=manifest.version,
         task=manifest.task,
-        target=manifest.target,
+        target=manifest.deploy.target,
         precision=report.precision,
         model_file=MODEL_FILE,
         inputs=inputs,
         outputs=outputs,
         files=describe_files(staging),
         serving=ServingHints(max_batch_size=report.serving_max_batch_size),
-        manifest=manifest,
+        model=manifest.model,
         input_hash=digest,
         built_at=report.built_at,
     )

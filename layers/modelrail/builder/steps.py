@@ -65,7 +65,7 @@ class Steps:
                     scratch=Path(scratch),
                     calibration=lambda: self._calibration_feeds(context),
                 )
-        providers = providers_for(manifest.target)
+        providers = providers_for(manifest.deploy.target)
         served_session = open_session(served_path, providers=providers)
         gate_report = self._gate(context, fp32_session, served_session, providers[0]) if manifest.gate else None
         timing = self._latency(context, fp32_session, served_session, outcome)

@@ -1,4 +1,8 @@
-"""The models local mode serves: each ``model.yaml`` with its verified build, building what is missing first."""
+"""The models local mode serves: each ``model.yaml`` with a current, verified build, (re)building the others first.
+
+Current means what ``cdk synth`` and ``modelrail push`` mean (``modelrail.store.current``): an artifact built
+from an older ``model.yaml`` is never served.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from modelrail import constants as c
-from modelrail.errors import ModelrailError
 from modelrail.local.deployment import DeploymentError, LocalModel
 from modelrail.manifest import Manifest, ManifestError, discover_manifests, load_manifest
+from modelrail.store.current import ArtifactNotCurrentError, current_artifact
 
 
 def load_manifests(names: Sequence[str], *, models_dir: Path) -> list[Manifest]:
@@ -25,23 +29,40 @@ def load_manifests(names: Sequence[str], *, models_dir: Path) -> list[Manifest]:
         raise DeploymentError(str(exc)) from None
 
 
-def build_missing(
+def _check(manifests: Sequence[Manifest], build_dir: Path) -> dict[str, ArtifactNotCurrentError]:
+    """Model name -> why its artifact cannot be served as it is, for each that is not current and intact."""
+    found: dict[str, ArtifactNotCurrentError] = {}
+    for manifest in manifests:
+        try:
+            current_artifact(manifest, build_dir)
+        except ArtifactNotCurrentError as exc:
+            found[manifest.name] = exc
+    return found
+
+
+def build_stale(
     manifests: Sequence[Manifest], *, models_dir: Path, build_dir: Path, say: Callable[[str], None]
 ) -> None:
-    """Run ``modelrail build`` for every model whose current version has no artifact yet (its progress shows)."""
-    missing = [m.name for m in manifests if not (build_dir / m.name / m.version / c.MANIFEST_JSON).is_file()]
-    if not missing:
+    """Rebuild every model whose artifact is missing, stale or damaged (the check synth and push make too).
+
+    Each one gets a line saying why, with the command that would do the same by hand; the build's own progress
+    lines follow.
+    """
+    not_current = _check(manifests, build_dir)
+    if not not_current:
         return
-    say(f"not built yet: {', '.join(missing)}; building them first (modelrail build {' '.join(missing)})")
+    for exc in not_current.values():
+        say(f"{exc}; building it now")
     try:
         from modelrail.builder import BuildError, build_models
     except ModuleNotFoundError as exc:
+        reasons = "\n".join(str(reason) for reason in not_current.values())
         raise DeploymentError(
-            f"building needs the `build` extra ({exc.name} is missing): pip install -e 'layers[build]', "
+            f"{reasons}\nbuilding needs the `build` extra ({exc.name} is missing): pip install -e 'layers[build]', "
             f"or build elsewhere and copy {build_dir}"
         ) from None
     try:
-        build_models(missing, models_dir=models_dir, build_dir=build_dir)
+        build_models(list(not_current), models_dir=models_dir, build_dir=build_dir)
     except (BuildError, ManifestError) as exc:
         raise DeploymentError(f"build failed:\n{exc}") from None
 
@@ -49,17 +70,14 @@ def build_missing(
 def resolve_models(
     names: Sequence[str], *, models_dir: Path, build_dir: Path, say: Callable[[str], None]
 ) -> list[LocalModel]:
-    """Manifests plus verified artifacts, building missing ones first."""
-    from modelrail.store.local_dir import load_local_dir
-
+    """Manifests plus artifacts that are current and intact for them, (re)building the others first."""
     manifests = load_manifests(names, models_dir=models_dir)
-    build_missing(manifests, models_dir=models_dir, build_dir=build_dir, say=say)
+    build_stale(manifests, models_dir=models_dir, build_dir=build_dir, say=say)
     models = []
     for manifest in manifests:
-        directory = build_dir / manifest.name / manifest.version
         try:
-            artifact = load_local_dir(directory, manifest_sha256=None)
-        except ModelrailError as exc:
-            raise DeploymentError(f"{exc.message}; rebuild it: modelrail build {manifest.name} --force") from None
+            artifact = current_artifact(manifest, build_dir)
+        except ArtifactNotCurrentError as exc:  # e.g. changed again while it was being built
+            raise DeploymentError(str(exc)) from None
         models.append(LocalModel(manifest=manifest, artifact=artifact))
     return models

@@ -36,9 +36,6 @@ from modelrail.store.artifact import Artifact
 LAMBDA_HANDLER = "functions/lambda_inference/handler.py:handler"
 CATALOG_HANDLER = "functions/catalog/handler.py:handler"
 SAGEMAKER_APP = "functions/sagemaker_inference/serve.py:app"
-DEFAULT_MEMORY_MB = 2048
-"""The stack's default function memory (``infra/constructs/onnx_function.py``); it fixes the vCPU share."""
-DEFAULT_TIMEOUT_S = 20
 CATALOG_MEMORY_MB = 256
 CATALOG_TIMEOUT_S = 10
 GPU_PROVIDERS = "CUDAExecutionProvider,CPUExecutionProvider"
@@ -67,13 +64,13 @@ class LocalModel:
     @property
     def target(self) -> Target:
         """``cpu`` (a Lambda function) or ``gpu`` (a SageMaker endpoint)."""
-        return self.manifest.target
+        return self.manifest.deploy.target
 
 
 def catalog_json(manifests: Sequence[Manifest]) -> str:
     """``MODELRAIL_CATALOG`` for these models."""
     entries = [
-        {"name": m.name, "version": m.version, "task": m.task.value, "target": m.target.value} for m in manifests
+        {"name": m.name, "version": m.version, "task": m.task.value, "target": m.deploy.target.value} for m in manifests
     ]
     return json.dumps(entries, separators=(",", ":"))
 
@@ -81,7 +78,7 @@ def catalog_json(manifests: Sequence[Manifest]) -> str:
 def function_concurrency(manifest: Manifest) -> int:
     """How many execution environments local mode runs at most for a CPU model: its ``reserved_concurrency`` (the
     function's ceiling in the cloud too), else ``DEFAULT_CONCURRENCY``."""
-    return manifest.reserved_concurrency or DEFAULT_CONCURRENCY
+    return manifest.cpu_deploy.reserved_concurrency or DEFAULT_CONCURRENCY
 
 
 def lambda_environment(name: str, memory_mb: int, root: Path) -> dict[str, str]:
@@ -170,7 +167,7 @@ class LocalDeployment:
 
     def _function(self, model: LocalModel, pushed: PushedArtifact) -> LambdaFunction:
         manifest = model.manifest
-        memory_mb = manifest.memory_mb or DEFAULT_MEMORY_MB
+        memory_mb = manifest.cpu_deploy.memory_mb  # its defaults live in the schema, as for the stack
         env = {
             c.ENV_MODEL_NAME: manifest.name,
             c.ENV_MODEL_VERSION: manifest.version,
@@ -187,7 +184,7 @@ class LocalDeployment:
             handler=str(self.root / LAMBDA_HANDLER),
             env=env,
             memory_mb=memory_mb,
-            timeout_s=float(manifest.timeout_s or DEFAULT_TIMEOUT_S),
+            timeout_s=float(manifest.cpu_deploy.timeout_s),
             concurrency=function_concurrency(manifest),
             # Each execution environment has its own /tmp: the model cache and TMPDIR.
             tmp_root=self._scratch(manifest.name),

@@ -31,7 +31,7 @@ class ImageClassificationProcessor:
     """Decodes and normalises each image exactly as the manifest describes, then classifies."""
 
     def __init__(self, artifact: Artifact, session: ModelSession) -> None:
-        processing = artifact.manifest.manifest.processing
+        processing = artifact.manifest.model.processing
         if not isinstance(processing, ImageProcessing):
             raise ModelUnavailableError("an image-classification model needs image processing settings")
         self.processing = processing
@@ -39,7 +39,7 @@ class ImageClassificationProcessor:
         self.input = single_input(session, Task.IMAGE_CLASSIFICATION)
         self.dtype = NUMPY_BY_DATATYPE[session.input_spec(self.input).datatype]
         self.output = session.outputs[0].name
-        self.labels = artifact.manifest.manifest.labels
+        self.labels = artifact.manifest.model.labels
         channels = 1 if processing.color == "grayscale" else 3
         for field in ("mean", "std"):
             if len(getattr(processing, field)) not in (1, channels):

@@ -26,7 +26,7 @@ class TabularProcessor:
     """
 
     def __init__(self, artifact: Artifact, session: ModelSession) -> None:
-        processing = artifact.manifest.manifest.processing
+        processing = artifact.manifest.model.processing
         if not isinstance(processing, TabularProcessing):
             raise ModelUnavailableError("a tabular model needs `processing.features`")
         self.features = processing.features
@@ -39,7 +39,7 @@ class TabularProcessor:
                 f"`{self.input}` has shape {spec.shape}"
             )
         self.dtype = NUMPY_BY_DATATYPE[spec.datatype]
-        self.labels = artifact.manifest.manifest.labels
+        self.labels = artifact.manifest.model.labels
 
     def predict(self, instances: Sequence[Any]) -> list[Any]:
         """One answer per row."""

@@ -22,7 +22,7 @@ class TextEncoder:
     def __init__(self, artifact: Artifact, session: ModelSession) -> None:
         from tokenizers import Tokenizer
 
-        processing = artifact.manifest.manifest.processing
+        processing = artifact.manifest.model.processing
         if not isinstance(processing, TextProcessing):
             raise ModelUnavailableError(f"a {artifact.manifest.task.value} model needs text processing settings")
         if processing.tokenizer not in artifact.manifest.files:

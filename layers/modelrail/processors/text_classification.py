@@ -18,7 +18,7 @@ class TextClassificationProcessor:
         self.session = session
         self.encoder = TextEncoder(artifact, session)
         self.output = session.outputs[0].name
-        self.labels = artifact.manifest.manifest.labels
+        self.labels = artifact.manifest.model.labels
 
     def predict(self, instances: Sequence[Any]) -> list[Any]:
         """``{"label", "score", "scores"}`` per text."""

@@ -116,7 +116,7 @@ def _memory_sizes(text: str | None) -> list[int]:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from modelrail.manifest import ManifestError, Target, load_manifest
+    from modelrail.manifest import CpuDeploy, ManifestError, Target, load_manifest
     from modelrail.tune.measure import Measurements, measure_lambda, measure_sagemaker_rps
     from modelrail.tune.prices import DEFAULT_PRICES, DEFAULT_REGION, PriceError, load_prices
 
@@ -140,12 +140,13 @@ def _tune(args: argparse.Namespace) -> int:
         model=manifest.name, version=manifest.version, machine_cores=len(os.sched_getaffinity(0)), cpu_method=method
     )
     measurements.rows = rows
-    gpu_model = manifest.target is Target.GPU
+    gpu_model = manifest.deploy.target is Target.GPU
     if not args.no_sagemaker and not gpu_model:
         measurements.sagemaker_rps, measurements.sagemaker_concurrency = measure_sagemaker_rps(
             artifact, root=root, say=_say
         )
-    timeout_s = manifest.timeout_s or 20
+    # A GPU model has no Lambda timeout of its own: budget it as the CPU default would.
+    timeout_s = manifest.cpu_deploy.timeout_s if not gpu_model else CpuDeploy().timeout_s
     budget = args.p99_ms if args.p99_ms is not None else timeout_s * 1000.0
     result = _price_and_write(args, measurements, prices, artifact, budget=budget, gpu_model=gpu_model)
     if args.apply:

@@ -54,8 +54,8 @@ def test_digits_is_static_int8_and_classifies_the_heldout_split(bundled: dict[st
         assert values["accuracy"] >= 0.97
         assert values["accuracy_drop"] <= 0.5
     heldout = np.load(ensure_source("digits", models_dir=MODELS, build_dir=BUILD).find("heldout.npz"))
-    assert isinstance(manifest.manifest.processing, ImageProcessing)
-    tensor = images_to_tensor(heldout["images"], manifest.manifest.processing)
+    assert isinstance(manifest.model.processing, ImageProcessing)
+    tensor = images_to_tensor(heldout["images"], manifest.model.processing)
     logits = open_session(directory / "model.onnx").run(None, {"image": tensor})[0]
     assert float(np.mean(logits.argmax(axis=1) == heldout["labels"])) >= 0.97
 
@@ -102,7 +102,7 @@ def test_minilm_fp32_graph_equals_sentence_transformers(bundled: dict[str, Build
     _, manifest, _ = built(bundled["minilm"])
     source = ensure_source("minilm", models_dir=MODELS, build_dir=BUILD)
     session = open_session(source.fp32_model)
-    context = AdapterContext(manifest=manifest.manifest, inputs=graph_inputs(session), find_file=source.find)
+    context = AdapterContext(manifest=manifest.model, inputs=graph_inputs(session), find_file=source.find)
     sentences = load_dataset(MODELS / "minilm" / "eval_sentences.txt", context)
     ours = np.concatenate([session.run(None, feeds)[0] for feeds in sentences.samples])
     texts = [line for line in (MODELS / "minilm" / "eval_sentences.txt").read_text().splitlines() if line.strip()]
@@ -124,7 +124,7 @@ def test_minilm_gpu_is_fp16_with_fp32_io_and_runs_on_cpu(bundled: dict[str, Buil
     fp16 = open_session(directory / "model.onnx")  # CPU provider: local mode serves it this way
     fp32 = open_session(ensure_source("minilm-gpu", models_dir=MODELS, build_dir=BUILD).fp32_model)
     source = ensure_source("minilm-gpu", models_dir=MODELS, build_dir=BUILD)
-    context = AdapterContext(manifest=manifest.manifest, inputs=graph_inputs(fp16), find_file=source.find)
+    context = AdapterContext(manifest=manifest.model, inputs=graph_inputs(fp16), find_file=source.find)
     sentences = load_dataset(MODELS / "minilm" / "eval_sentences.txt", context)
     (_, batch), *_ = sentences.batches(8)
     served, reference = fp16.run(None, batch)[0], fp32.run(None, batch)[0]

@@ -57,8 +57,8 @@ def test_digits_served_from_png_equals_build_pipeline() -> None:
     heldout = np.load(ensure_source("digits", models_dir=MODELS, build_dir=BUILD).find("heldout.npz"))
     answers = processor.predict([png_base64(image) for image in heldout["images"]])
     served_labels = np.array([int(answer["label"]) for answer in answers])
-    assert isinstance(manifest.manifest.processing, ImageProcessing)
-    tensor = images_to_tensor(heldout["images"], manifest.manifest.processing)
+    assert isinstance(manifest.model.processing, ImageProcessing)
+    tensor = images_to_tensor(heldout["images"], manifest.model.processing)
     logits = open_session(BUILD / "digits" / manifest.version / "model.onnx").run(None, {"image": tensor})[0]
     np.testing.assert_array_equal(served_labels, logits.argmax(axis=1))
     assert float(np.mean(served_labels == heldout["labels"])) >= 0.97
@@ -68,7 +68,7 @@ def test_minilm_served_embeddings_equal_build_pipeline() -> None:
     processor, manifest = runtime_processor("minilm")
     source = ensure_source("minilm", models_dir=MODELS, build_dir=BUILD)
     session = open_session(BUILD / "minilm" / manifest.version / "model.onnx")
-    context = AdapterContext(manifest=manifest.manifest, inputs=graph_inputs(session), find_file=source.find)
+    context = AdapterContext(manifest=manifest.model, inputs=graph_inputs(session), find_file=source.find)
     sentences = load_dataset(MODELS / "minilm" / "eval_sentences.txt", context)
     expected = np.concatenate([session.run(None, feeds)[0] for feeds in sentences.samples])
     texts = [line for line in (MODELS / "minilm" / "eval_sentences.txt").read_text().splitlines() if line.strip()]

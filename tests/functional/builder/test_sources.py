@@ -28,7 +28,6 @@ MANIFEST = """\
 name: scripted
 version: "2"
 task: tensor
-target: cpu
 source:
   script: make.py
 quantization: {mode: none}

@@ -1,5 +1,5 @@
-"""Local mode serves what ``modelrail build`` made, building a missing model first, and stops with a clear
-message when a model cannot be built or its artifact was changed after the build."""
+"""Local mode serves only artifacts current for their model.yaml (the check synth and push make), building a
+missing, stale or damaged one first with progress, and stops with a clear message when a model cannot be built."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def test_a_missing_artifact_is_built_first_with_progress(tmp_path: Path, capsys:
     models = resolve_models([], models_dir=tmp_path / "models", build_dir=tmp_path / "build", say=said.append)
     assert [model.name for model in models] == ["tiny"]
     assert models[0].artifact.directory == tmp_path / "build" / "tiny" / "1"
-    assert said == ["not built yet: tiny; building them first (modelrail build tiny)"]
+    assert len(said) == 1
+    assert said[0].startswith("model `tiny` version 1 is not built (")
+    assert said[0].endswith("; run `modelrail build tiny`; building it now")
     assert "[tiny] built" in capsys.readouterr().err  # the build's own progress lines
     again = resolve_models(["tiny"], models_dir=tmp_path / "models", build_dir=tmp_path / "build", say=said.append)
     assert again[0].artifact.manifest_sha256 == models[0].artifact.manifest_sha256
@@ -34,12 +36,16 @@ def test_a_model_that_fails_its_gate_stops_local_mode_with_the_reason(tmp_path: 
     assert not (tmp_path / "build" / "tiny" / "1").exists()
 
 
-def test_an_artifact_changed_after_its_build_is_refused(tmp_path: Path) -> None:
+def test_an_artifact_changed_after_its_build_is_rebuilt_saying_why(tmp_path: Path) -> None:
     write_tiny_model(tmp_path / "models")
     resolve_models([], models_dir=tmp_path / "models", build_dir=tmp_path / "build", say=lambda _: None)
     (tmp_path / "build" / "tiny" / "1" / "model.onnx").write_bytes(b"changed")
-    with pytest.raises(DeploymentError, match="modelrail build tiny --force"):
-        resolve_models([], models_dir=tmp_path / "models", build_dir=tmp_path / "build", say=lambda _: None)
+    said: list[str] = []
+    (model,) = resolve_models([], models_dir=tmp_path / "models", build_dir=tmp_path / "build", say=said.append)
+    assert len(said) == 1
+    assert "version 1 is damaged: " in said[0]
+    assert "model.onnx has sha256" in said[0]
+    assert model.artifact.path("model.onnx").read_bytes() != b"changed"
 
 
 def test_unknown_names_and_empty_folders_are_clear(tmp_path: Path) -> None:

@@ -7,13 +7,8 @@ import os
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from infra.constructs import catalog_function, inference_api, onnx_function
+from infra.constructs import catalog_function, inference_api
 from modelrail.local import deployment, events
-
-
-def test_function_defaults_match_the_stack() -> None:
-    assert deployment.DEFAULT_MEMORY_MB == onnx_function.DEFAULT_MEMORY_MB
-    assert deployment.DEFAULT_TIMEOUT_S == onnx_function.DEFAULT_TIMEOUT_S
 
 
 def test_binary_media_types_match_the_stack() -> None:

@@ -28,10 +28,9 @@ TIMEOUT_S = 180
 TINY_YAML = """name: tiny
 version: "1"
 task: tensor
-target: cpu
-source: {path: model.onnx}
-quantization: {mode: none}
-memory_mb: 256
+source: model.onnx
+quantization: none
+deploy: {memory_mb: 256}
 """
 
 pytestmark = pytest.mark.slow

@@ -31,12 +31,12 @@ def test_model_reads_the_artifact_prefix_uncompressed(with_gpu: SynthResult) -> 
 def test_endpoint_config_uses_the_manifest_instance_type(with_gpu: SynthResult) -> None:
     (config,) = with_gpu.of_type("AWS::SageMaker::EndpointConfig").values()
     (variant,) = config["Properties"]["ProductionVariants"]
-    assert variant["InstanceType"] == TINY_GPU["instance_type"]
-    assert variant["InitialInstanceCount"] == TINY_GPU["autoscaling"]["min_instances"]
+    assert variant["InstanceType"] == TINY_GPU["deploy"]["instance_type"]
+    assert variant["InitialInstanceCount"] == TINY_GPU["deploy"]["autoscaling"]["min_instances"]
 
 
 def test_target_tracking_autoscaling_from_the_manifest(with_gpu: SynthResult) -> None:
-    scaling = TINY_GPU["autoscaling"]
+    scaling = TINY_GPU["deploy"]["autoscaling"]
     with_gpu.template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget",
         {
@@ -97,7 +97,7 @@ def test_an_instance_type_change_is_a_new_endpoint_not_an_update(fake_repo: Fake
 
     before = endpoint_id(fake_repo)
     changed = make_fake_repo(tmp_path)
-    write_model(changed.models_dir, {**TINY_GPU, "instance_type": "ml.g4dn.2xlarge"})
+    write_model(changed.models_dir, {**TINY_GPU, "deploy": {**TINY_GPU["deploy"], "instance_type": "ml.g4dn.2xlarge"}})
     assert endpoint_id(changed) != before
 
 
@@ -112,8 +112,9 @@ def test_every_variant_names_its_ami_and_requires_cuda(with_gpu: SynthResult) ->
 def gpu_repo(tmp_path: Path, **fields: Any) -> FakeRepo:
     """The fake repository with `tiny-gpu`'s deploy settings changed (and rebuilt, as `modelrail build` would)."""
     repo = make_fake_repo(tmp_path / "repo")
-    write_model(repo.models_dir, {**TINY_GPU, **fields})
-    write_artifact(repo.build_dir, {**TINY_GPU, **fields})
+    changed = {**TINY_GPU, "deploy": {**TINY_GPU["deploy"], **fields}}
+    write_model(repo.models_dir, changed)
+    write_artifact(repo.build_dir, changed)
     return repo
 
 
@@ -125,7 +126,9 @@ def test_synth_refuses_an_instance_type_the_ami_does_not_list(tmp_path: Path) ->
         synth(repo, models=["tiny-gpu"], context=GPU_ON)
     message = str(error.value)
     assert message.startswith("models/tiny-gpu/model.yaml: AWS does not list `ml.g4dn.xlarge` for ")
-    fix = "set `inference_ami_version` to al2-ami-sagemaker-inference-gpu-2 or al2-ami-sagemaker-inference-gpu-2-1"
+    fix = (
+        "set `deploy.inference_ami_version` to al2-ami-sagemaker-inference-gpu-2 or al2-ami-sagemaker-inference-gpu-2-1"
+    )
     assert fix in message
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from fake_repo import TINY, FakeRepo, SynthResult
 
-from infra.constructs.onnx_function import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from modelrail import constants
+from modelrail.manifest import CpuDeploy
 
 API_GATEWAY_TIMEOUT_S = 29
 
@@ -24,16 +24,16 @@ def function_of(result: SynthResult, model: str) -> dict[str, Any]:
 def test_function_is_sized_from_the_manifest(cpu_only: SynthResult) -> None:
     props = function_of(cpu_only, "tiny")["Properties"]
     assert props["PackageType"] == "Image"
-    assert props["MemorySize"] == TINY["memory_mb"]
-    assert props["Timeout"] == TINY["timeout_s"] < API_GATEWAY_TIMEOUT_S
-    assert props["ReservedConcurrentExecutions"] == TINY["reserved_concurrency"]
+    assert props["MemorySize"] == TINY["deploy"]["memory_mb"]
+    assert props["Timeout"] == TINY["deploy"]["timeout_s"] < API_GATEWAY_TIMEOUT_S
+    assert props["ReservedConcurrentExecutions"] == TINY["deploy"]["reserved_concurrency"]
     assert props["EphemeralStorage"] == {"Size": 512}  # a few bytes of model: Lambda's minimum
 
 
-def test_defaults_stay_below_the_api_timeout(with_gpu: SynthResult) -> None:
-    props = function_of(with_gpu, "tiny-b")["Properties"]
-    assert props["MemorySize"] == DEFAULT_MEMORY_MB
-    assert props["Timeout"] == DEFAULT_TIMEOUT_S < API_GATEWAY_TIMEOUT_S
+def test_schema_defaults_stay_below_the_api_timeout(with_gpu: SynthResult) -> None:
+    props = function_of(with_gpu, "tiny-b")["Properties"]  # no `deploy:` block
+    assert props["MemorySize"] == CpuDeploy().memory_mb == 2048
+    assert props["Timeout"] == CpuDeploy().timeout_s == 20 < API_GATEWAY_TIMEOUT_S
     assert "ReservedConcurrentExecutions" not in props
 
 
@@ -61,7 +61,9 @@ def test_api_calls_the_live_alias_with_provisioned_concurrency(cpu_only: SynthRe
         "AWS::Lambda::Alias",
         {
             "Name": "live",
-            "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": TINY["provisioned_concurrency"]},
+            "ProvisionedConcurrencyConfig": {
+                "ProvisionedConcurrentExecutions": TINY["deploy"]["provisioned_concurrency"]
+            },
         },
     )
 

@@ -1,18 +1,11 @@
-"""Publishing is all-or-nothing, and reuse checks every file against manifest.json."""
+"""Publishing is all-or-nothing; every file but manifest.json is described by sha256 and size."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from modelrail.builder.artifact import (
-    describe_files,
-    is_intact,
-    new_staging_dir,
-    publish,
-    remove_leftovers,
-)
+from modelrail.builder.artifact import describe_files, new_staging_dir, publish, remove_leftovers
 from modelrail.builder.hashing import sha256_file
-from modelrail.manifest import BuiltManifest, Manifest, ServingHints
 
 
 def test_publish_replaces_previous_directory_whole(tmp_path: Path) -> None:
@@ -44,41 +37,3 @@ def test_describe_files_hashes_everything_but_manifest_json(tmp_path: Path) -> N
     assert list(files) == ["model.onnx"]
     assert files["model.onnx"].sha256 == sha256_file(tmp_path / "model.onnx")
     assert files["model.onnx"].size == len(b"weights")
-
-
-def built_for(directory: Path) -> BuiltManifest:
-    manifest = Manifest.model_validate(
-        {
-            "name": "tiny",
-            "version": "1",
-            "task": "tensor",
-            "target": "cpu",
-            "source": {"path": "model.onnx"},
-            "quantization": {"mode": "none"},
-        }
-    )
-    return BuiltManifest(
-        name="tiny",
-        version="1",
-        task=manifest.task,
-        target=manifest.target,
-        precision="fp32",
-        model_file="model.onnx",
-        inputs=[],
-        outputs=[],
-        files=describe_files(directory),
-        serving=ServingHints(max_batch_size=1),
-        manifest=manifest,
-        input_hash="x",
-        built_at="2026-01-01T00:00:00+00:00",
-    )
-
-
-def test_is_intact_detects_changed_and_missing_files(tmp_path: Path) -> None:
-    (tmp_path / "model.onnx").write_bytes(b"weights")
-    built = built_for(tmp_path)
-    assert is_intact(tmp_path, built)
-    (tmp_path / "model.onnx").write_bytes(b"weightz")
-    assert not is_intact(tmp_path, built)
-    (tmp_path / "model.onnx").unlink()
-    assert not is_intact(tmp_path, built)

@@ -12,11 +12,12 @@ VALID = """\
 name: {name}
 version: "1"
 task: tensor
-target: cpu
 source:
   path: model.onnx
 quantization:
   mode: none
+deploy:
+  target: cpu
 """
 
 
@@ -45,9 +46,37 @@ def test_valid_manifest_passes_check(tmp_path: Path, capsys: pytest.CaptureFixtu
     ("text", "expected"),
     [
         pytest.param(
-            VALID.format(name="tiny").replace("target: cpu\n", ""),
-            "field `target`: Field required; fix: add it",
+            VALID.format(name="tiny").replace("task: tensor\n", ""),
+            "field `task`: Field required; fix: add it",
             id="missing-field",
+        ),
+        pytest.param(
+            VALID.format(name="tiny").replace("deploy:\n  target: cpu\n", "target: cpu\nmemory_mb: 512\n"),
+            'field `target`: deployment settings live under `deploy:` (got "cpu"); '
+            'fix: move it into the `deploy:` block, e.g. `deploy: {target: "cpu"}`',
+            id="old-top-level-target",
+        ),
+        pytest.param(
+            VALID.format(name="tiny").replace("deploy:\n  target: cpu\n", "memory_mb: 512\n"),
+            "field `memory_mb`: deployment settings live under `deploy:` (got 512); fix: move it into the `deploy:`",
+            id="old-top-level-memory",
+        ),
+        pytest.param(
+            VALID.format(name="tiny") + "  instance_type: ml.g5.xlarge\n",
+            'field `deploy.instance_type`: Extra inputs are not permitted (got "ml.g5.xlarge"); '
+            "fix: remove it: it does not apply to `deploy.target: cpu`",
+            id="gpu-field-on-cpu",
+        ),
+        pytest.param(
+            VALID.format(name="tiny").replace("target: cpu", "target: gpu\n  memory_mb: 512"),
+            "field `deploy.memory_mb`: Extra inputs are not permitted (got 512); "
+            "fix: remove it: it does not apply to `deploy.target: gpu`",
+            id="cpu-field-on-gpu",
+        ),
+        pytest.param(
+            VALID.format(name="tiny").replace("target: cpu", "memory_mb: 64"),
+            "field `deploy.memory_mb`: Input should be greater than or equal to 128 (got 64)",
+            id="deploy-bound",
         ),
         pytest.param(
             VALID.format(name="tiny").replace("task: tensor", "task: translation"),
@@ -118,7 +147,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, capsys: pytest.Captur
     code, output = check(tmp_path, capsys)
     assert code == 1
     assert "field `colour`" in output
-    assert "field `target`" in output
+    assert "field `deploy`: `deploy.target` must be `cpu` or `gpu`" in output
 
 
 def test_unknown_model_name_lists_known_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

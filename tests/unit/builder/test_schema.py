@@ -32,6 +32,6 @@ def test_bundled_manifest_references_schema_and_validates(name: str) -> None:
 
 def test_bundled_models_cover_every_build_path() -> None:
     modes = {load_manifest(path).quantization.mode.value for path in discover_manifests(MODELS).values()}
-    targets = {load_manifest(path).target.value for path in discover_manifests(MODELS).values()}
+    targets = {load_manifest(path).deploy.target.value for path in discover_manifests(MODELS).values()}
     assert {"dynamic", "static", "fp16"} <= modes
     assert targets == {"cpu", "gpu"}

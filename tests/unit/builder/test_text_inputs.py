@@ -11,7 +11,7 @@ import pytest
 from modelrail.builder.errors import DatasetError
 from modelrail.builder.inputs import AdapterContext, GraphInput, load_dataset
 from modelrail.builder.inputs.text import read_texts
-from modelrail.manifest import Manifest
+from modelrail.manifest import Model
 
 
 def minilm_tokenizer() -> Path:
@@ -21,12 +21,11 @@ def minilm_tokenizer() -> Path:
 
 
 def context(max_length: int, labels: list[str] | None = None) -> AdapterContext:
-    manifest = Manifest.model_validate(
+    manifest = Model.model_validate(
         {
             "name": "text",
             "version": "1",
             "task": "text-classification" if labels else "text-embedding",
-            "target": "cpu",
             "source": {"path": "model.onnx", "assets": ["tokenizer.json"]},
             "quantization": {"mode": "none"},
             "processing": {"max_length": max_length},

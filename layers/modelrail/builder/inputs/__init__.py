@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from modelrail.builder.errors import DatasetError
-from modelrail.manifest import Manifest, Task
+from modelrail.manifest import Model, Task
 
 Feeds = dict[str, np.ndarray]
 """Input name -> array, as passed to ``InferenceSession.run``."""
@@ -32,7 +32,7 @@ class GraphInput:
 class AdapterContext:
     """What an adapter may consult: the manifest, the model's inputs and a resolver for asset files."""
 
-    manifest: Manifest
+    manifest: Model
     inputs: list[GraphInput]
     find_file: Callable[[str], Path]
 

@@ -219,7 +219,7 @@ def test_ping_is_503_when_cuda_is_required_and_cannot_start(
     assert "MODELRAIL_REQUIRE_CUDA is true but model.onnx would run on CPUExecutionProvider" in error
     assert f"onnxruntime {onnxruntime.__version__}" in error
     assert "NVIDIA driver unavailable, CUDA driver unavailable, CUDA runtime unavailable" in error
-    assert "`cpu_fallback: true`" in error
+    assert "`deploy.cpu_fallback: true`" in error
     assert invocation.status_code == 503
     refusal = log_lines(caplog, "CUDA execution provider required but not started")[0]
     assert refusal["levelname"] == "ERROR"

@@ -1,0 +1,99 @@
+"""The one answer to "is this built artifact current and intact for this manifest?".
+
+``modelrail build`` (whether to skip), ``modelrail push``, ``cdk synth`` (``infra/deployed_models.py``) and
+``modelrail local up`` all ask it here, so an artifact built from an older ``model.yaml`` is stale for every one
+of them. Current means: ``build/models/<name>/<version>/manifest.json`` exists and is valid, it was built from
+the same model part of ``model.yaml`` (``Manifest.model``, version included) for the same ``deploy.target``,
+and every file it lists has its recorded sha256 and size. Deployment settings (memory, concurrency, instance
+type, ...) are not part of the artifact, so changing them never makes it stale.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from modelrail.constants import MANIFEST_JSON, MANIFEST_YAML
+from modelrail.errors import ModelUnavailableError
+from modelrail.manifest import BuiltManifest, Manifest
+from modelrail.store.artifact import Artifact, check_manifest_sha256, parse_built_manifest, verify_file
+
+BUILD_COMMAND = "modelrail build"
+
+
+class Staleness(StrEnum):
+    """Why an artifact cannot be used as it is."""
+
+    MISSING = "missing"
+    """Never built at this version."""
+    INVALID = "invalid"
+    """``manifest.json`` is unreadable or of an older format."""
+    STALE = "stale"
+    """Built from a different model part of ``model.yaml``, or for another target."""
+    CORRUPT = "corrupt"
+    """A file is missing or differs from the sha256/size ``manifest.json`` records."""
+
+
+class ArtifactNotCurrentError(Exception):
+    """The artifact is missing, stale or damaged; the message names the model and the command that rebuilds it."""
+
+    def __init__(self, message: str, *, reason: Staleness, name: str, command: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.name = name
+        self.command = command
+
+
+def _differences(built: BuiltManifest, manifest: Manifest) -> list[str]:
+    """The model fields (and target) that differ between the artifact and ``model.yaml``."""
+    was: dict[str, Any] = built.model.model_dump(mode="json")
+    now: dict[str, Any] = manifest.model.model_dump(mode="json")
+    fields = [key for key in now if was.get(key) != now[key]]
+    if built.target is not manifest.deploy.target:
+        fields.append("deploy.target")
+    return fields
+
+
+def current_artifact(manifest: Manifest, build_dir: Path, *, build_command: str = BUILD_COMMAND) -> Artifact:
+    """The verified artifact at ``build_dir/<name>/<version>/``, if it is current and intact for ``manifest``.
+
+    Raises:
+        ArtifactNotCurrentError: with the reason and the exact command that makes it current.
+    """
+    name, version = manifest.name, manifest.version
+    directory = build_dir / name / version
+    manifest_path = directory / MANIFEST_JSON
+    command = f"{build_command} {name}"
+
+    def refuse(reason: Staleness, detail: str) -> ArtifactNotCurrentError:
+        return ArtifactNotCurrentError(
+            f"model `{name}` version {version} {detail}; run `{command}`", reason=reason, name=name, command=command
+        )
+
+    try:
+        data = manifest_path.read_bytes()
+    except FileNotFoundError:
+        raise refuse(Staleness.MISSING, f"is not built ({manifest_path} is missing)") from None
+    except OSError as exc:
+        raise refuse(Staleness.INVALID, f"cannot be read: {manifest_path}: {exc.strerror}") from None
+    sha256 = check_manifest_sha256(data, expected=None, where=str(manifest_path))
+    try:
+        built = parse_built_manifest(data, where=str(manifest_path))
+    except ModelUnavailableError as exc:
+        raise refuse(Staleness.INVALID, f"is unusable: {exc.message.partition('; rebuild')[0]}") from None
+    if (built.name, built.version) != (name, version):
+        raise refuse(Staleness.STALE, f"is stale: {manifest_path} holds {built.name} version {built.version}")
+    changed = _differences(built, manifest)
+    if changed:
+        raise refuse(
+            Staleness.STALE,
+            f"is stale: {manifest_path} was built from a different models/{name}/{MANIFEST_YAML} "
+            f"({', '.join(f'`{field}`' for field in changed)} changed since)",
+        )
+    for file_name, entry in sorted(built.files.items()):
+        try:
+            verify_file(directory / file_name, entry, where=str(directory / file_name))
+        except ModelUnavailableError as exc:
+            raise refuse(Staleness.CORRUPT, f"is damaged: {exc.message.partition(';')[0]}") from None
+    return Artifact(directory=directory, manifest=built, manifest_sha256=sha256, location=str(directory))

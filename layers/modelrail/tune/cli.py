@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from modelrail.constants import BUILD_DIR, MANIFEST_JSON, MANIFEST_YAML, MODELS_DIR
+from modelrail.constants import BUILD_DIR, MANIFEST_YAML, MODELS_DIR
 
 ARCH = "x86_64"
 """Measured here on x86_64. arm64 prices are in the table, but its speed is not measured (no arm64 CPU here)."""
@@ -117,6 +117,7 @@ def _memory_sizes(text: str | None) -> list[int]:
 
 def _tune(args: argparse.Namespace) -> int:
     from modelrail.manifest import CpuDeploy, ManifestError, Target, load_manifest
+    from modelrail.store.current import ArtifactNotCurrentError, current_artifact
     from modelrail.tune.measure import Measurements, measure_lambda, measure_sagemaker_rps
     from modelrail.tune.prices import DEFAULT_PRICES, DEFAULT_REGION, PriceError, load_prices
 
@@ -126,12 +127,13 @@ def _tune(args: argparse.Namespace) -> int:
         prices = load_prices(args.prices or DEFAULT_PRICES, region=args.region or DEFAULT_REGION)
     except (ManifestError, PriceError) as exc:
         raise TuneError(str(exc)) from None
-    artifact = (args.build_dir / manifest.name / manifest.version).resolve()
-    if not (artifact / MANIFEST_JSON).is_file():
-        raise TuneError(f"{args.name} is not built; run `modelrail build {args.name}`")
+    try:  # the same check as build, push, synth and local up: never time a stale or damaged artifact
+        verified = current_artifact(manifest, args.build_dir)
+    except ArtifactNotCurrentError as exc:
+        raise TuneError(str(exc)) from None
+    artifact = verified.directory.resolve()
     sizes = _memory_sizes(args.memory)
-    built = json.loads((artifact / MANIFEST_JSON).read_text(encoding="utf-8"))
-    batch_sizes = sorted({1, int(built["serving"]["max_batch_size"])})
+    batch_sizes = sorted({1, verified.manifest.serving.max_batch_size})
     root = Path.cwd()
     rows, method = measure_lambda(
         artifact, root=root, memory_sizes=sizes, batch_sizes=batch_sizes, calls=args.calls, say=_say

@@ -78,7 +78,8 @@ def test_tune_refuses_an_unbuilt_model_and_bad_sizes(tmp_path: Path) -> None:
 
     unbuilt = tune("digits", "--build-dir", str(tmp_path))
     assert unbuilt.returncode == 1
-    assert "digits is not built; run `modelrail build digits`" in unbuilt.stderr
+    assert "digits" in unbuilt.stderr
+    assert "run `modelrail build digits`" in unbuilt.stderr
     bad = tune("digits", "--memory", "64")
     assert bad.returncode == 2
     assert "Lambda memory sizes are 128 to 10240 MB" in bad.stderr

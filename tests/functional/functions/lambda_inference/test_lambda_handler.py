@@ -91,7 +91,7 @@ def test_minilm_metadata_and_raw_infer(minilm: types.ModuleType) -> None:
     status, _, body = invoke(minilm, event("minilm-metadata.rest-v1.json"))
     metadata = json.loads(body)
     assert status == 200
-    assert metadata["platform"] == "onnx"
+    assert metadata["platform"] == "onnx_onnxv1"
     assert [i["name"] for i in metadata["inputs"]] == ["input_ids", "attention_mask", "token_type_ids"]
     assert metadata["parameters"]["provider"] == "CPUExecutionProvider"
     assert metadata["parameters"]["max_batch_size"] == 1
@@ -114,7 +114,7 @@ def test_digits_reads_the_handwritten_three(digits: types.ModuleType, name: str)
 
 def test_digits_metadata_describes_the_image_callers_send(digits: types.ModuleType) -> None:
     status, _, body = invoke(digits, event("digits-metadata.http-api-v2.json"))
-    processing = json.loads(body)["parameters"]["processing"]
+    processing = json.loads(json.loads(body)["parameters"]["processing"])  # a JSON object encoded as a string
     assert status == 200
     assert (processing["width"], processing["height"], processing["color"], processing["ink"]) == (
         8,

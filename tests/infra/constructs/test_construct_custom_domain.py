@@ -16,7 +16,12 @@ def with_domain(fake_repo: FakeRepo) -> SynthResult:
     return synth(
         fake_repo,
         models=["tiny", "tiny-gpu"],
-        context={"domain_name": "api.example.com", "certificate_arn": CERTIFICATE, "base_path": "/prod/"},
+        context={
+            "domain_name": "api.example.com",
+            "certificate_arn": CERTIFICATE,
+            "base_path": "/prod/",
+            "gpu_models": "true",
+        },
     )
 
 

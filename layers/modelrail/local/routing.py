@@ -86,7 +86,9 @@ class RouteTable:
 
     def has_resource(self, path: str) -> bool:
         """Whether API Gateway has a resource at ``path`` (a route's, or one on the way to it), with or without
-        methods: a missing method there is MISSING_AUTHENTICATION_TOKEN, not the catch-all."""
+        methods: a missing method there is MISSING_AUTHENTICATION_TOKEN, not the catch-all. One trailing slash is
+        ignored, as in ``match``."""
+        path = route_path(path)
         return any(pattern.fullmatch(path) for pattern in self._all_resources)
 
     @property

@@ -69,3 +69,10 @@ def test_table_holds_every_route_of_every_model_and_the_catalog() -> None:
 def test_a_model_may_not_take_the_catalogs_name() -> None:
     with pytest.raises(ValueError, match="catalog"):
         RouteTable.for_models(["catalog"])
+
+
+@pytest.mark.parametrize("path", ["/v2/models", "/v2/models/digits/versions", "/v1"])
+def test_resources_on_the_way_exist_with_or_without_a_trailing_slash(path: str) -> None:
+    assert TABLE.has_resource(path)
+    assert TABLE.has_resource(f"{path}/")
+    assert not TABLE.has_resource(f"/nope{path}/")

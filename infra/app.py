@@ -22,11 +22,13 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.auth import AuthMode
+from infra.constructs.custom_domain import CustomDomainSettings
 from infra.constructs.inference_api import ApiLimits
 from infra.deployed_models import ArtifactError, DeployedModel, load_deployed_models
 from infra.stacks.modelrail_stack import RETENTION_CHOICES, ModelrailStack, StageSettings
 from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
 from modelrail.manifest import ManifestError, Target, is_valid_name
+from modelrail.routes import BasePathError, normalize_base_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_STAGE = "dev"
@@ -87,6 +89,34 @@ def _retention(value: str) -> int:
     return days
 
 
+def _base_path(value: str) -> str:
+    try:
+        base = normalize_base_path(value)
+    except BasePathError as exc:
+        raise ValueError(str(exc)) from None
+    if base is None:
+        raise ValueError(value)
+    return base
+
+
+def _custom_domain(context: Context) -> CustomDomainSettings | None:
+    """``domain_name`` + ``certificate_arn`` (+ ``base_path``): a custom domain the stack maps to its stage."""
+    base_path = (
+        context.parsed("base_path", "prod", _base_path, "a base path such as `prod` or `prod/api` (not v1 or v2)")
+        if context.raw("base_path") is not None
+        else None
+    )
+    domain_name = context.raw("domain_name")
+    if domain_name is None:
+        return (
+            None
+            if base_path is None
+            else CustomDomainSettings(domain_name=None, certificate_arn=None, base_path=base_path)
+        )
+    certificate_arn = context.required("certificate_arn", "arn:aws:acm:<region>:<account>:certificate/<id>")
+    return CustomDomainSettings(domain_name=domain_name, certificate_arn=certificate_arn, base_path=base_path)
+
+
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(value: str) -> Any:
         number = kind(value)
@@ -127,6 +157,7 @@ def read_settings(app: cdk.App, *, source_root: Path = REPO_ROOT) -> tuple[Stage
         alarm_topic_arn=context.raw("alarm_topic_arn"),
         api_gateway_account_role=account_role is not None
         and context.parsed("api_gateway_account_role", "true", _flag, "true or false"),
+        custom_domain=_custom_domain(context),
         tags={"project": "modelrail", "stage": stage},
     )
     models_dir = source_root / (context.raw("models_dir") or MODELS_DIR)

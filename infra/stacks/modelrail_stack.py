@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.auth import AuthMode
 from infra.constructs.catalog_function import CatalogFunction
+from infra.constructs.custom_domain import CustomDomain, CustomDomainSettings
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.inference_api import ApiLimits, InferenceApi
 from infra.constructs.model_bucket import ModelBucket
@@ -71,6 +72,8 @@ class StageSettings:
     alarm_topic_arn: str | None = None
     api_gateway_account_role: bool = False
     """Create the Region-wide API Gateway CloudWatch logging role that access logs need (once per account)."""
+    custom_domain: CustomDomainSettings | None = None
+    """A custom domain (and base path mapping) for the stage; functions strip its base path from event paths."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -122,9 +125,21 @@ class ModelrailStack(cdk.Stack):
             removal_policy=removal,
         )
         self._allow_origin(self.catalog.function)
+        self._base_path(self.catalog.function)
         catalog_integration = apigw.LambdaIntegration(self.catalog.function, allow_test_invoke=False)
         for route in CATALOG_ROUTES:
             self.api.add_route(route, catalog_integration)
+        self.custom_domain: CustomDomain | None = None
+        domain = settings.custom_domain
+        if domain is not None and domain.domain_name is not None and domain.certificate_arn is not None:
+            self.custom_domain = CustomDomain(
+                self,
+                "CustomDomain",
+                api=self.api.api,
+                domain_name=domain.domain_name,
+                certificate_arn=domain.certificate_arn,
+                base_path=domain.base_path,
+            )
         self.observability = Observability(
             self,
             "Observability",
@@ -162,6 +177,7 @@ class ModelrailStack(cdk.Stack):
                 metrics_namespace=self.settings.metrics_namespace,
             )
             self._allow_origin(function.function)
+            self._base_path(function.function)
             # The alias moves only after the artifact it pins is in the bucket.
             function.alias.node.add_dependency(self.model_bucket.uploads[model.name])
             integration = apigw.LambdaIntegration(function.alias, allow_test_invoke=False)
@@ -204,8 +220,29 @@ class ModelrailStack(cdk.Stack):
         if self.settings.cors_origin:
             function.add_environment(constants.ENV_CORS_ORIGIN, self.settings.cors_origin)
 
+    def _base_path(self, function: lambda_.Function) -> None:
+        """With a custom domain's base path mapping, event paths through that domain start with it."""
+        domain = self.settings.custom_domain
+        if domain is not None and domain.base_path:
+            function.add_environment(constants.ENV_API_BASE_PATH, domain.base_path)
+
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the inference API")
+        if self.custom_domain is not None:
+            domain = self.custom_domain.domain
+            base = self.settings.custom_domain.base_path if self.settings.custom_domain else None
+            cdk.CfnOutput(
+                self,
+                "CustomDomainUrl",
+                value=f"https://{domain.domain_name}{base or ''}/",
+                description="Base URL of the API through its custom domain",
+            )
+            cdk.CfnOutput(
+                self,
+                "CustomDomainTarget",
+                value=domain.domain_name_alias_domain_name,
+                description="Point the domain's DNS record (CNAME or alias) at this name",
+            )
         cdk.CfnOutput(self, "ModelBucketName", value=self.model_bucket.bucket.bucket_name)
         cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
         if self.api.api_key is not None:

@@ -21,6 +21,7 @@ from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFound
 from modelrail.loader import LoadedModel, ModelLoader
 from modelrail.middleware import REQUEST_STATS_STATE
 from modelrail.routes import Operation
+from modelrail.server_metadata import server_metadata
 from modelrail.settings import Settings
 
 T = TypeVar("T")
@@ -151,6 +152,11 @@ class ModelApi:
         await self.model(request)
         return json_response({"ready": True})
 
+    async def server_metadata(self, request: Request) -> Response:
+        """Server metadata: name, version and the protocol extensions served."""
+        del request
+        return json_response(server_metadata())
+
     def handlers(self) -> dict[Operation, Handler]:
         """Operation -> handler (``/openapi.json`` is FastAPI's own)."""
         return {
@@ -161,6 +167,7 @@ class ModelApi:
             Operation.V1_CATALOG: self.catalog,
             Operation.V2_HEALTH_LIVE: self.live,
             Operation.V2_HEALTH_READY: self.ready,
+            Operation.V2_SERVER_METADATA: self.server_metadata,
         }
 
 

@@ -41,6 +41,7 @@ def _docs() -> dict[Operation, tuple[dict[str, Any], dict[int | str, dict[str, A
         Operation.V1_CATALOG: ({}, openapi.answers("V1Catalog")),
         Operation.V2_HEALTH_LIVE: ({}, openapi.answers(None)),
         Operation.V2_HEALTH_READY: ({}, openapi.answers(None, 503)),
+        Operation.V2_SERVER_METADATA: ({}, openapi.answers("V2ServerMetadata")),
     }
 
 
@@ -84,7 +85,7 @@ def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preloa
     from modelrail import openapi
     from modelrail.api import ModelApi
     from modelrail.errors import ModelrailError
-    from modelrail.middleware import RequestContextMiddleware
+    from modelrail.middleware import RequestContextMiddleware, RoutePathMiddleware
     from modelrail.responses import handle_exception
 
     api = ModelApi(settings, loader)
@@ -94,6 +95,7 @@ def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preloa
         description="Open Inference Protocol v2 and the task API for one model.",
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # RoutePathMiddleware routes a trailing slash as API Gateway does
     )
     handlers = api.handlers()
     docs = _docs()
@@ -119,6 +121,7 @@ def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preloa
         max_request_bytes=settings.max_request_bytes,
         cors_origin=settings.cors_origin,
     )
+    app.add_middleware(RoutePathMiddleware)
     app.state.api = api
     app.state.loader = loader
 

@@ -1,4 +1,4 @@
-"""The catalog function: ``GET /v1/models``, the health routes and ``/openapi.json`` for the whole API.
+"""The catalog function: ``GET /v2``, ``GET /v1/models``, the health routes and ``/openapi.json`` for the whole API.
 
 It runs on the plain Lambda Python runtime with the ``modelrail`` package attached as a layer installed without
 its dependencies, so it imports only the standard library, boto3 (part of that runtime) and stdlib-only
@@ -34,7 +34,8 @@ from modelrail.errors import (
     NotFoundError,
 )
 from modelrail.logs import configure_logging, get_logger, request_id_var
-from modelrail.routes import CATALOG_ROUTES, Operation, Route
+from modelrail.routes import CATALOG_ROUTES, BasePathError, Operation, Route, normalize_base_path, route_path
+from modelrail.server_metadata import server_metadata
 
 OPENAPI_TEMPLATE = "catalog_openapi.json"
 """The serving app's own OpenAPI document (one model, ``{name}`` in paths), shipped next to this module."""
@@ -142,6 +143,7 @@ _CATALOG_SUMMARIES = {
     Operation.V1_CATALOG: "The deployed models: name, version, task, target, ready.",
     Operation.V2_HEALTH_LIVE: "200 while the API answers.",
     Operation.V2_HEALTH_READY: "200 when every deployed model can answer; else 503 naming the ones that cannot.",
+    Operation.V2_SERVER_METADATA: "Server metadata: name, version and the protocol extensions every model serves.",
 }
 
 
@@ -280,23 +282,29 @@ class Catalog:
 
     def answer(self, method: str, path: str, *, server_url: str | None = None) -> dict[str, Any]:
         """The Lambda proxy response for one request."""
-        route = self._routes.get((method.upper(), path))
+        route = self._routes.get((method.upper(), route_path(path)))
         if route is None:
             return _error(NotFoundError(f"{NO_SUCH_ROUTE_MESSAGE} (got {method} {path})"))
-        if route.operation is Operation.V1_CATALOG:
-            return _json(200, self.models())
-        if route.operation is Operation.V2_HEALTH_LIVE:
-            return _json(200, {"live": True})
         if route.operation is Operation.V2_HEALTH_READY:
             waiting = self.not_ready()
             if waiting:
                 return _error(ModelUnavailableError(f"not ready: {', '.join(waiting)}"))
             return _json(200, {"ready": True})
-        return _json(200, self.openapi(server_url))
+        if route.operation is Operation.OPENAPI:
+            return _json(200, self.openapi(server_url))
+        bodies: dict[Operation, Callable[[], dict[str, Any]]] = {
+            Operation.V2_SERVER_METADATA: server_metadata,
+            Operation.V1_CATALOG: self.models,
+            Operation.V2_HEALTH_LIVE: lambda: {"live": True},
+        }
+        return _json(200, bodies[route.operation]())
 
 
-def server_url_of(event: Mapping[str, Any]) -> str | None:
-    """The API's base URL as the caller reached it (REST proxy event), for ``servers`` in the document."""
+def server_url_of(event: Mapping[str, Any], *, base_path: str | None = None) -> str | None:
+    """The API's base URL as the caller reached it (REST proxy event), for ``servers`` in the document.
+
+    Through a custom domain the URL ends with its ``base_path`` mapping (``routes.normalize_base_path``).
+    """
     context = event.get("requestContext") or {}
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     host = context.get("domainName") or headers.get("host")
@@ -307,7 +315,11 @@ def server_url_of(event: Mapping[str, Any]) -> str | None:
         host = headers["host"]  # local mode: the gateway's own host:port
     stage = context.get("stage")
     on_execute_api = ".execute-api." in host
-    return f"{scheme}://{host}" + (f"/{stage}" if stage and on_execute_api else "")
+    if on_execute_api:
+        return f"{scheme}://{host}" + (f"/{stage}" if stage else "")
+    path = str(event.get("path") or "")
+    mapped = base_path is not None and (path == base_path or path.startswith(f"{base_path}/"))
+    return f"{scheme}://{host}" + (base_path if mapped and base_path else "")
 
 
 @cache
@@ -324,13 +336,20 @@ def handle_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """The catalog's Lambda handler: a REST API (v1) proxy event in, a proxy response out; never raises."""
     started = time.perf_counter()
     token = request_id_var.set(getattr(context, "aws_request_id", None))
-    method = str(event.get("httpMethod") or "GET")
-    path = str(event.get("resource") or event.get("path") or "/")
+    http = (event.get("requestContext") or {}).get("http") or {}  # an HTTP API (payload 2.0) event
+    method = str(event.get("httpMethod") or http.get("method") or "GET")
+    path = str(event.get("resource") or event.get("rawPath") or event.get("path") or "/")
     try:
-        response = catalog_from_env().answer(method, path, server_url=server_url_of(event))
+        # REST events route on `resource`, which never holds a custom domain's base path; 2.0 events' `rawPath`
+        # never holds it either (http-api-develop-integrations-lambda.html); only `servers` needs it.
+        base_path = normalize_base_path(os.environ.get(constants.ENV_API_BASE_PATH))
+        response = catalog_from_env().answer(method, path, server_url=server_url_of(event, base_path=base_path))
     except ModelrailError as exc:
         log.error("catalog failed", extra={"error": exc.message})
         response = _error(exc)
+    except BasePathError as exc:
+        log.error("catalog failed", extra={"error": str(exc)})
+        response = _error(CatalogConfigError(f"env {constants.ENV_API_BASE_PATH}: {exc}"))
     except Exception:  # a bug must still answer with the SPEC's JSON body
         log.exception("catalog bug")
         response = _error(InternalError("internal error; it has been logged"))

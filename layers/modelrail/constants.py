@@ -41,6 +41,9 @@ ENV_CORS_ORIGIN: Final = "MODELRAIL_CORS_ORIGIN"
 """The one origin browsers may call the API from (the stack's ``cors_origin``): every answer carries it in
 ``Access-Control-Allow-Origin``. Unset: CORS off, no such header."""
 CORS_ALLOW_ORIGIN_HEADER: Final = "Access-Control-Allow-Origin"
+ENV_API_BASE_PATH: Final = "MODELRAIL_API_BASE_PATH"
+"""The base path of the custom domain's mapping to this API (the stack's ``base_path`` context, e.g. ``prod``):
+requests through that domain arrive with ``path`` = ``/prod/v1/...`` and the functions strip it. Unset: none."""
 ENV_MAX_REQUEST_BYTES: Final = "MODELRAIL_MAX_REQUEST_BYTES"
 """Largest request body the function accepts before answering 413."""
 ENV_S3_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL_S3"

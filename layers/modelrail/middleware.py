@@ -19,6 +19,7 @@ from modelrail.errors import PayloadTooLargeError
 from modelrail.logs import get_logger, request_id_var
 from modelrail.metrics import MetricsEmitter
 from modelrail.responses import ERROR_CODE_STATE, as_modelrail_error, error_response
+from modelrail.routes import route_path
 
 log = get_logger("request")
 
@@ -36,6 +37,24 @@ def request_id(scope: Scope) -> str:
         if name in (b"x-request-id", b"x-amzn-requestid", b"x-amzn-trace-id"):
             return str(value.decode("latin-1"))[:128]
     return uuid.uuid4().hex
+
+
+class RoutePathMiddleware:
+    """Routes ``/v2/models/x/`` as ``/v2/models/x`` (``routes.route_path``), as API Gateway does, instead of
+    Starlette's 307 redirect (whose ``Location`` loses the stage): the app is built with ``redirect_slashes=False``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] == "http":
+            path = route_path(scope["path"])
+            if path != scope["path"]:
+                raw = scope.get("raw_path")
+                scope = {**scope, "path": path, "raw_path": raw[:-1] if raw and raw.endswith(b"/") else raw}
+        await self.app(scope, receive, send)
 
 
 class RequestContextMiddleware:

@@ -146,10 +146,21 @@ class V2ModelMetadata(BaseModel):
 
     name: str
     versions: list[str]
-    platform: str
+    platform: str = Field(description="onnx_onnxv1, the protocol's name for an ONNX model run by ONNX Runtime")
     inputs: list[V2TensorMetadata]
     outputs: list[V2TensorMetadata]
-    parameters: dict[str, Any]
+    parameters: dict[str, str | int | float | bool] = Field(
+        description="Only string, number and boolean values, as the protocol allows; `processing` is a JSON object "
+        "encoded as a string."
+    )
+
+
+class V2ServerMetadata(BaseModel):
+    """Open Inference Protocol server metadata."""
+
+    name: str
+    version: str
+    extensions: list[str] = Field(description="binary_tensor_data: the binary tensor data extension")
 
 
 class V2ModelReady(BaseModel):
@@ -168,4 +179,5 @@ DOCUMENTED = (
     V2InferResponse,
     V2ModelMetadata,
     V2ModelReady,
+    V2ServerMetadata,
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from modelrail.codecs import InferRequest, InferResponse, NamedTensor, PredictRequest, PredictResponse
@@ -47,24 +49,46 @@ def predict(model: LoadedModel, request: PredictRequest) -> PredictResponse:
     )
 
 
+PLATFORM = "onnx_onnxv1"
+"""The Open Inference Protocol's platform name for "an ONNX model encoded for ONNX Runtime" (its Platforms list)."""
+
+
+def protocol_parameters(values: Mapping[str, Any]) -> dict[str, str | int | float | bool]:
+    """``$parameters`` as the protocol allows them: string, number or boolean values only.
+
+    An object or array value becomes its compact JSON text (``json.loads`` gives it back); a ``None`` is left out.
+    """
+    found: dict[str, str | int | float | bool] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, str | int | float | bool):
+            found[key] = value
+        else:
+            found[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return found
+
+
 def metadata(model: LoadedModel) -> dict[str, Any]:
     """Open Inference Protocol model metadata plus what callers of the task API need to know."""
     manifest = model.manifest
     return {
         "name": manifest.name,
         "versions": [manifest.version],
-        "platform": "onnx",
+        "platform": PLATFORM,
         "inputs": [spec.model_dump() for spec in model.session.inputs],
         "outputs": [spec.model_dump() for spec in model.session.outputs],
-        "parameters": {
-            "task": manifest.task.value,
-            "target": manifest.target.value,
-            "precision": manifest.precision,
-            "provider": model.session.provider,
-            "max_batch_size": model.session.max_batch_size,
-            "processing": model.processor.describe(),
-            **model.session.platform,  # where CUDA was asked for: driver, CUDA and ONNX Runtime versions
-        },
+        "parameters": protocol_parameters(
+            {
+                "task": manifest.task.value,
+                "target": manifest.target.value,
+                "precision": manifest.precision,
+                "provider": model.session.provider,
+                "max_batch_size": model.session.max_batch_size,
+                "processing": model.processor.describe(),
+                **model.session.platform,  # where CUDA was asked for: driver, CUDA and ONNX Runtime versions
+            }
+        ),
     }
 
 

@@ -6,6 +6,7 @@ API Gateway passes it to the SageMaker container as ``X-Amzn-SageMaker-Custom-At
 because every call there arrives as ``POST /invocations``.
 """
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -20,6 +21,7 @@ class Operation(StrEnum):
     V1_CATALOG = "v1-catalog"
     V2_HEALTH_LIVE = "v2-health-live"
     V2_HEALTH_READY = "v2-health-ready"
+    V2_SERVER_METADATA = "v2-server-metadata"
     OPENAPI = "openapi"
 
 
@@ -46,12 +48,58 @@ def model_routes(name: str) -> list[Route]:
 
 
 CATALOG_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/v2", Operation.V2_SERVER_METADATA),
     Route("GET", "/v1/models", Operation.V1_CATALOG),
     Route("GET", "/v2/health/live", Operation.V2_HEALTH_LIVE),
     Route("GET", "/v2/health/ready", Operation.V2_HEALTH_READY),
     Route("GET", "/openapi.json", Operation.OPENAPI),
 )
 """Routes answered by the catalog, not by any one model."""
+
+
+def route_path(path: str) -> str:
+    """The path a request is routed on: the same with or without one trailing slash, as API Gateway routes it.
+
+    API Gateway (REST and HTTP APIs) sends ``GET /v2/models/digits/`` to the ``/v2/models/digits`` resource but
+    keeps the slash in the event's ``path``, as the maintainers of aws-powertools found by deploying both
+    (aws-powertools/powertools-lambda-python#1552, and their ``apiGatewayProxyEventPathTrailingSlash.json``).
+    The app, the catalog and the local gateway all route through this, so none answers 404 or a 307 redirect
+    for a path API Gateway accepted.
+    """
+    return path[:-1] if len(path) > 1 and path.endswith("/") else path
+
+
+_BASE_PATH_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+class BasePathError(ValueError):
+    """A custom domain's base path that cannot be served; the message says why."""
+
+
+def normalize_base_path(value: str | None) -> str | None:
+    """A custom domain's base path mapping as ``/segment[/segment]`` (``None`` for none), or ``BasePathError``.
+
+    With a base path mapping, API Gateway routes ``https://<domain>/<base>/v1/...`` to the ``/v1/...`` resource
+    (docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-mappings.html: "API Gateway strips the
+    incoming base path"), but the Lambda proxy event's ``path`` still starts with ``/<base>``, so the function
+    strips it too (Mangum's ``api_gateway_base_path``). A base path that is a prefix of one of our own paths
+    (``v1``, ``v2``, ``openapi.json``) is refused: a request through the API's own URL, which has no base
+    path, would lose its first segment.
+    """
+    if value is None or value.strip("/ ") == "":
+        return None
+    stripped = value.strip().strip("/")
+    if not all(_BASE_PATH_SEGMENT.fullmatch(part) for part in stripped.split("/")):
+        raise BasePathError(
+            f"base path {value!r}: use segments of letters, digits and . _ ~ - separated by /, e.g. `prod/api`"
+        )
+    base = f"/{stripped}"
+    for route in (*model_routes("x"), *CATALOG_ROUTES):
+        if route.path.startswith(base):
+            raise BasePathError(
+                f"base path {value!r} is a prefix of the API's own path {route.path}; pick another, e.g. `api`"
+            )
+    return base
 
 
 CUSTOM_ATTRIBUTE_ROUTE = "route"

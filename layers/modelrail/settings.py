@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelrail import constants as c
+from modelrail.routes import normalize_base_path
 
 LAMBDA_MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 """Set by Lambda itself: the function's memory in MB, which fixes its vCPU share."""
@@ -59,6 +60,8 @@ class Settings(BaseModel):
         default=c.DEFAULT_METRICS_NAMESPACE, validation_alias=_env(c.ENV_METRICS_NAMESPACE, "metrics_namespace")
     )
     cors_origin: str | None = Field(default=None, validation_alias=_env(c.ENV_CORS_ORIGIN, "cors_origin"))
+    api_base_path: str | None = Field(default=None, validation_alias=_env(c.ENV_API_BASE_PATH, "api_base_path"))
+    """``/prod`` when a custom domain maps this API under ``prod`` (``routes.normalize_base_path``)."""
     max_request_bytes: int = Field(
         default=c.LAMBDA_MAX_REQUEST_BYTES, ge=1, validation_alias=_env(c.ENV_MAX_REQUEST_BYTES, "max_request_bytes")
     )
@@ -89,6 +92,11 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()] or None
         return value
+
+    @field_validator("api_base_path", mode="before")
+    @classmethod
+    def _base_path(cls, value: object) -> object:
+        return normalize_base_path(value) if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -229,6 +229,6 @@ def test_metadata_and_ready(local_stack: LocalStack, model: str) -> None:
         metadata = client.get(f"/v2/models/{model}").json()
         ready = client.get(f"/v2/models/{model}/versions/1/ready").json()
     assert metadata["name"] == model
-    assert metadata["platform"] == "onnx"
+    assert metadata["platform"] == "onnx_onnxv1"
     assert {tensor["name"] for tensor in metadata["inputs"]} == {"input_ids", "attention_mask", "token_type_ids"}
     assert ready == {"name": model, "ready": True}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from modelrail import __version__
 from modelrail import catalog as catalog_module
 from modelrail.catalog import (
     Catalog,
@@ -20,7 +21,7 @@ from modelrail.catalog import (
     parse_catalog,
     server_url_of,
 )
-from modelrail.constants import ENV_API_AUTH, ENV_CATALOG, ENV_CORS_ORIGIN
+from modelrail.constants import ENV_API_AUTH, ENV_API_BASE_PATH, ENV_CATALOG, ENV_CORS_ORIGIN
 from modelrail.errors import API_KEY_REJECTED_MESSAGE, NO_SUCH_ROUTE_MESSAGE
 from modelrail.routes import CATALOG_ROUTES, model_routes
 
@@ -228,3 +229,62 @@ def test_server_url_local_uses_the_host_header() -> None:
     }
     assert server_url_of(event) == "http://127.0.0.1:3000"
     assert server_url_of({}) is None
+
+
+def test_server_metadata_names_the_server_its_version_and_the_binary_extension() -> None:
+    catalog, _ = make_catalog()
+    for path in ("/v2", "/v2/"):
+        response = catalog.answer("GET", path)
+        assert response["statusCode"] == 200, path
+        assert body(response) == {"name": "modelrail", "version": __version__, "extensions": ["binary_tensor_data"]}
+
+
+@pytest.mark.parametrize("path", ["/v1/models/", "/v2/health/live/", "/v2/health/ready/", "/openapi.json/"])
+def test_a_trailing_slash_answers_as_the_route_without_it(path: str) -> None:
+    catalog, _ = make_catalog()
+    with_slash, without = catalog.answer("GET", path), catalog.answer("GET", path[:-1])
+    assert with_slash["statusCode"] == without["statusCode"] == 200
+    assert body(with_slash) == body(without)
+
+
+def test_handler_reads_http_api_payload_2_events(fresh_env: pytest.MonkeyPatch) -> None:
+    fresh_env.setenv(ENV_CATALOG, "[]")
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/v2/",
+        "rawQueryString": "",
+        "headers": {"host": "id.execute-api.us-east-1.amazonaws.com"},
+        "requestContext": {"http": {"method": "GET", "path": "/v2/"}, "stage": "$default"},
+    }
+    response = handle_event(event, Context())
+    assert response["statusCode"] == 200
+    assert body(response)["extensions"] == ["binary_tensor_data"]
+    event["requestContext"]["http"]["method"] = "POST"
+    assert handle_event(event, Context())["statusCode"] == 404
+
+
+def test_openapi_servers_keep_a_custom_domains_base_path(fresh_env: pytest.MonkeyPatch) -> None:
+    fresh_env.setenv(ENV_CATALOG, "[]")
+    fresh_env.setenv(ENV_API_BASE_PATH, "prod")
+    event = {
+        "resource": "/openapi.json",
+        "path": "/prod/openapi.json",  # through api.example.com/prod: the event keeps the base path
+        "httpMethod": "GET",
+        "headers": {"Host": "api.example.com"},
+        "requestContext": {"stage": "live", "domainName": "api.example.com"},
+    }
+    document = body(handle_event(event, Context()))
+    assert document["servers"] == [{"url": "https://api.example.com/prod"}]
+    direct = {**rest_event("/openapi.json")}  # the execute-api URL: stage, no base path
+    assert body(handle_event(direct, Context()))["servers"] == [
+        {"url": "https://abc.execute-api.eu-west-1.amazonaws.com/prod"}
+    ]
+
+
+def test_a_base_path_that_cannot_be_served_is_a_500_naming_the_variable(fresh_env: pytest.MonkeyPatch) -> None:
+    fresh_env.setenv(ENV_CATALOG, "[]")
+    fresh_env.setenv(ENV_API_BASE_PATH, "v1")
+    response = handle_event(rest_event("/v1/models"), Context())
+    assert response["statusCode"] == 500
+    assert ENV_API_BASE_PATH in body(response)["error"]

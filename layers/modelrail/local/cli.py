@@ -70,5 +70,11 @@ def register(subparsers: Any) -> None:
     )
     invoke.add_argument("function", metavar="FUNCTION", help="a model name, or `catalog`")
     invoke.add_argument("--event", "-e", required=True, help="event JSON file (events/*.json), or - for stdin")
+    invoke.add_argument(
+        "--base-path",
+        default=None,
+        help="the custom domain's base path mapping, as the stack's `--context base_path=...` (e.g. prod): "
+        "REST events' paths start with it (default: none)",
+    )
     _common(invoke)
     invoke.set_defaults(run=_run_invoke)

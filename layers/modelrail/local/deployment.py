@@ -103,8 +103,11 @@ class LocalDeployment:
         root: Path,
         catalog_manifests: Sequence[Manifest] | None = None,
         output: TextIO | None = None,
+        base_path: str | None = None,
     ) -> None:
         self.models = list(models)
+        self.base_path = base_path
+        """A custom domain's base path mapping (``routes.normalize_base_path``), set in functions as the stack does."""
         self.root = root
         self.catalog_manifests = None if catalog_manifests is None else list(catalog_manifests)
         self.output = output if output is not None else sys.stderr
@@ -176,6 +179,7 @@ class LocalDeployment:
             c.ENV_MANIFEST_SHA256: pushed.manifest_sha256,
             c.ENV_METRICS_NAMESPACE: c.DEFAULT_METRICS_NAMESPACE,
             c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),
+            **self._base_path_env(),
             **lambda_environment(manifest.name, memory_mb, self.root),
             **self.s3.env(),
         }
@@ -191,6 +195,9 @@ class LocalDeployment:
             tmp_variables=(c.ENV_CACHE_DIR, "TMPDIR"),
         )
         return LambdaFunction(config, output=self.output)
+
+    def _base_path_env(self) -> dict[str, str]:
+        return {c.ENV_API_BASE_PATH: self.base_path} if self.base_path else {}
 
     def _endpoint(self, model: LocalModel, pushed: PushedArtifact) -> SageMakerEndpoint:
         manifest = model.manifest
@@ -217,6 +224,7 @@ class LocalDeployment:
         assert self.catalog_manifests is not None
         env = {
             c.ENV_CATALOG: catalog_json(self.catalog_manifests),
+            **self._base_path_env(),
             **lambda_environment(CATALOG, CATALOG_MEMORY_MB, self.root),
             **self.s3.env(),
         }

@@ -1,7 +1,7 @@
 """API Gateway REST API (v1) proxy events and Lambda proxy responses, shaped as the cloud gateway shapes them.
 
-The local gateway builds every event here, ``modelrail invoke`` reads the same shape from ``events/*.json``, and
-the Lambda handler cannot tell either from an event API Gateway sent.
+The local gateway builds every event here, ``modelrail invoke`` reads the same shape from ``events/*.json`` (and
+HTTP API payload 2.0 events too), and the Lambda handler cannot tell either from an event API Gateway sent.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 from modelrail.binary_media import BINARY_MEDIA_TYPES, request_is_binary, response_is_binary
 from modelrail.errors import InternalError
@@ -184,26 +185,66 @@ def resource_id(text: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, text).hex[:6]
 
 
-def request_from_event(event: Mapping[str, Any]) -> HttpRequest:
-    """The HTTP request a proxy event describes (for events read from files)."""
+def request_from_event(event: Mapping[str, Any], *, base_path: str | None = None) -> HttpRequest:
+    """The HTTP request an API Gateway event describes (for events read from files).
+
+    Reads both shapes Lambda gets from API Gateway: the REST API's (and the HTTP API's payload 1.0) ``httpMethod``,
+    ``path``, ``headers`` + ``multiValueHeaders``, and the HTTP API's payload 2.0 ``requestContext.http.method``,
+    ``rawPath``, ``rawQueryString``, ``cookies`` and comma-joined ``headers``
+    (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html). With
+    ``base_path`` (a custom domain's mapping, ``routes.normalize_base_path``), a REST event's ``path`` loses that
+    prefix, as API Gateway routes it; a 2.0 event's ``rawPath`` never has it ("rawPath won't provide the API
+    mapping value", same page).
+    """
+    if str(event.get("version")) == "2.0":
+        return _request_from_http_api_event(event)
+    request = _request_from_rest_event(event)
+    if base_path and (request.path == base_path or request.path.startswith(f"{base_path}/")):
+        request = replace(request, path=request.path[len(base_path) :] or "/")
+    return request
+
+
+def _event_body(event: Mapping[str, Any]) -> bytes:
+    raw = event.get("body") or ""
+    return base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode("utf-8")
+
+
+def _request_from_rest_event(event: Mapping[str, Any]) -> HttpRequest:
     headers: list[tuple[str, str]] = []
     multi = event.get("multiValueHeaders") or {}
     for key, value in (event.get("headers") or {}).items():
         headers += [(key, v) for v in multi.get(key, [value])]
+    for key, values in multi.items():  # a name only in multiValueHeaders still counts
+        if key not in (event.get("headers") or {}):
+            headers += [(key, v) for v in values]
     query: list[tuple[str, str]] = []
     multi_query = event.get("multiValueQueryStringParameters") or {}
     for key, value in (event.get("queryStringParameters") or {}).items():
         query += [(key, v) for v in multi_query.get(key, [value])]
-    raw = event.get("body") or ""
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
     identity = (event.get("requestContext") or {}).get("identity") or {}
     return HttpRequest(
         method=str(event.get("httpMethod", "GET")),
         path=str(event.get("path", "/")),
         query=query,
         headers=headers,
-        body=body,
+        body=_event_body(event),
         source_ip=str(identity.get("sourceIp") or "127.0.0.1"),
+    )
+
+
+def _request_from_http_api_event(event: Mapping[str, Any]) -> HttpRequest:
+    http = (event.get("requestContext") or {}).get("http") or {}
+    headers = [(str(key), str(value)) for key, value in (event.get("headers") or {}).items()]
+    cookies = event.get("cookies") or []
+    if cookies and not any(key.lower() == "cookie" for key, _ in headers):
+        headers.append(("cookie", "; ".join(str(cookie) for cookie in cookies)))
+    return HttpRequest(
+        method=str(http.get("method") or "GET"),
+        path=unquote(str(event.get("rawPath") or http.get("path") or "/")),
+        query=parse_qsl(str(event.get("rawQueryString") or ""), keep_blank_values=True),
+        headers=headers,
+        body=_event_body(event),
+        source_ip=str(http.get("sourceIp") or "127.0.0.1").split("/", 1)[0],
     )
 
 

@@ -1,9 +1,10 @@
 """``modelrail invoke``: one event file through one function, the docker-free twin of ``sam local invoke``.
 
 The event goes through the same pieces as ``modelrail local up``: the embedded S3 holding the model, the
-function's own runtime process and environment. A GPU model's event goes through the SageMaker integration
-the stack builds, and its HTTP answer is printed in Lambda's proxy-response shape. The response JSON goes to
-stdout; progress and the function's logs go to stderr.
+function's own runtime process and environment. A GPU model's event (REST or HTTP API payload 2.0) goes through
+the SageMaker integration the stack builds, and its HTTP answer is printed in Lambda's proxy-response shape.
+``--base-path`` is the stack's ``base_path`` context: events whose path starts with a custom domain's mapping.
+The response JSON goes to stdout; progress and the function's logs go to stderr.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from modelrail.local.events import proxy_response_document, request_from_event
 from modelrail.local.lambda_integration import RequestContext
 from modelrail.local.routing import CATALOG, RouteTable
 from modelrail.local.sagemaker_integration import SageMakerIntegration
+from modelrail.routes import BasePathError, normalize_base_path
 
 
 class EventError(DeploymentError):
@@ -46,7 +48,7 @@ def read_event(path: str) -> dict[str, Any]:
 
 
 async def _invoke_endpoint(deployment: LocalDeployment, name: str, event: dict[str, Any]) -> dict[str, Any]:
-    request = request_from_event(event)
+    request = request_from_event(event, base_path=deployment.base_path)
     match = RouteTable.for_models([name]).match(request.method, request.path)
     if match is None or match.compute != name:
         raise EventError(f"{request.method} {request.path} is not a route of model {name}")
@@ -80,12 +82,18 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None, output: TextI
         def say(message: str) -> None:
             print(f"[local] {message}", file=err, flush=True)
 
+        try:
+            base_path = normalize_base_path(getattr(args, "base_path", None))
+        except BasePathError as exc:
+            raise EventError(f"--base-path: {exc}") from None
         if args.function == CATALOG:
             manifests = load_manifests([], models_dir=args.models_dir)
-            deployment = LocalDeployment([], root=Path.cwd(), catalog_manifests=manifests, output=err)
+            deployment = LocalDeployment(
+                [], root=Path.cwd(), catalog_manifests=manifests, output=err, base_path=base_path
+            )
         else:
             models = resolve_models([args.function], models_dir=args.models_dir, build_dir=args.build_dir, say=say)
-            deployment = LocalDeployment(models, root=Path.cwd(), output=err)
+            deployment = LocalDeployment(models, root=Path.cwd(), output=err, base_path=base_path)
         deployment.start(warm=False)
         document, failed = invoke_event(deployment, args.function, event)
     except DeploymentError as exc:

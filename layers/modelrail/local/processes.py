@@ -16,7 +16,10 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TextIO
+
+import modelrail
 
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_S = 5.0
@@ -63,6 +66,9 @@ def child_env(extra: Mapping[str, str]) -> dict[str, str]:
     """A minimal environment: a few inherited basics plus ``extra``."""
     env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
     env["PYTHONUNBUFFERED"] = "1"
+    # Children import the very `modelrail` the parent runs, not whichever copy an editable install points at
+    # (a second checkout of the repository would otherwise run the first one's handler code).
+    env["PYTHONPATH"] = str(Path(modelrail.__file__).resolve().parent.parent)
     env.update(extra)
     return env
 

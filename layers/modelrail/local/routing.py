@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from modelrail.routes import CATALOG_ROUTES, Route, model_routes
+from modelrail.routes import CATALOG_ROUTES, Route, model_routes, route_path
 
 CATALOG = "catalog"
 """The compute answering ``routes.CATALOG_ROUTES``; a reserved name in local mode."""
@@ -69,7 +69,11 @@ class RouteTable:
         return cls(pairs)
 
     def match(self, method: str, path: str) -> RouteMatch | None:
-        """The route for a request, or ``None`` (API Gateway's 404 for an unknown path *or* method)."""
+        """The route for a request, or ``None`` (API Gateway's 404 for an unknown path *or* method).
+
+        One trailing slash is ignored, as API Gateway ignores it (``routes.route_path``).
+        """
+        path = route_path(path)
         for resource in self._resources:
             found = resource.pattern.fullmatch(path)
             if found is None:
@@ -82,7 +86,9 @@ class RouteTable:
 
     def has_resource(self, path: str) -> bool:
         """Whether API Gateway has a resource at ``path`` (a route's, or one on the way to it), with or without
-        methods: a missing method there is MISSING_AUTHENTICATION_TOKEN, not the catch-all."""
+        methods: a missing method there is MISSING_AUTHENTICATION_TOKEN, not the catch-all. One trailing slash is
+        ignored, as in ``match``."""
+        path = route_path(path)
         return any(pattern.fullmatch(path) for pattern in self._all_resources)
 
     @property

@@ -158,6 +158,81 @@ def test_shipped_event_files_parse_as_requests() -> None:
         assert request.method == event["httpMethod"], path.name
 
 
+def test_shipped_http_api_events_parse_as_requests() -> None:
+    """Payload 2.0 (HTTP API) events: method in requestContext.http, path in rawPath (issue 19.4)."""
+    for path in sorted((ROOT / "events").glob("*.http-api-v2.json")):
+        event = json.loads(path.read_text(encoding="utf-8"))
+        request = request_from_event(event)
+        assert request.method == event["requestContext"]["http"]["method"], path.name
+        assert request.path == event["rawPath"], path.name
+        assert request.body == (event.get("body") or "").encode(), path.name
+
+
+def http_api_event(**changes: object) -> dict[str, object]:
+    """The payload 2.0 shape of docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-
+    lambda.html: lower-case headers with duplicates comma-joined, cookies apart, rawQueryString."""
+    event: dict[str, object] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/v2/models/minilm-gpu/infer/",
+        "rawQueryString": "a=1&a=2&b=",
+        "cookies": ["c1=v1", "c2=v2"],
+        "headers": {"content-type": "application/json", "x-many": "v1,v2"},
+        "queryStringParameters": {"a": "1,2", "b": ""},
+        "requestContext": {
+            "authorizer": {"jwt": {"claims": {"sub": "x"}, "scopes": None}},
+            "http": {"method": "POST", "path": "/v2/models/minilm-gpu/infer/", "sourceIp": "192.168.0.1/32"},
+            "stage": "$default",
+        },
+        "body": base64.b64encode(b'{"inputs": []}').decode(),
+        "isBase64Encoded": True,
+    }
+    event.update(changes)
+    return event
+
+
+def test_an_http_api_event_gives_its_method_path_query_cookies_and_decoded_body() -> None:
+    request = request_from_event(http_api_event())
+    assert (request.method, request.path) == ("POST", "/v2/models/minilm-gpu/infer/")
+    assert request.query == [("a", "1"), ("a", "2"), ("b", "")]
+    assert request.header("cookie") == "c1=v1; c2=v2"
+    assert request.header("X-Many") == "v1,v2"
+    assert request.body == b'{"inputs": []}'
+    assert request.source_ip == "192.168.0.1"
+
+
+def test_a_rest_event_with_null_maps_and_no_base64_flag_reads() -> None:
+    event = {
+        "resource": "/v2/models/digits",
+        "path": "/v2/models/digits/",
+        "httpMethod": "GET",
+        "headers": None,
+        "multiValueHeaders": None,
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "requestContext": {},
+        "body": None,
+    }
+    request = request_from_event(event)
+    assert (request.method, request.path, request.headers, request.query, request.body) == (
+        "GET",
+        "/v2/models/digits/",
+        [],
+        [],
+        b"",
+    )
+
+
+def test_a_base_path_leaves_rest_paths_but_never_http_api_raw_paths() -> None:
+    rest = {"httpMethod": "GET", "path": "/prod/v2/models/digits", "requestContext": {}}
+    assert request_from_event(rest, base_path="/prod").path == "/v2/models/digits"
+    assert request_from_event({**rest, "path": "/production/v2"}, base_path="/prod").path == "/production/v2"
+    assert request_from_event({**rest, "path": "/v2/models/digits"}, base_path="/prod").path == "/v2/models/digits"
+    # rawPath never carries the API mapping (same AWS page), so it is taken as it is
+    event = http_api_event(rawPath="/prod/x")
+    assert request_from_event(event, base_path="/prod").path == "/prod/x"
+
+
 def test_proxy_response_merges_headers_and_decodes_base64() -> None:
     payload = json.dumps(
         {

@@ -22,6 +22,13 @@ TABLE = RouteTable.for_models(["minilm", "digits"])
         ("GET", "/v1/models", CATALOG, Operation.V1_CATALOG, {}),
         ("GET", "/v2/health/ready", CATALOG, Operation.V2_HEALTH_READY, {}),
         ("GET", "/openapi.json", CATALOG, Operation.OPENAPI, {}),
+        ("GET", "/v2", CATALOG, Operation.V2_SERVER_METADATA, {}),
+        # one trailing slash routes as API Gateway routes it (issue 19.2): same route, same parameters
+        ("GET", "/v1/models/", CATALOG, Operation.V1_CATALOG, {}),
+        ("GET", "/v2/", CATALOG, Operation.V2_SERVER_METADATA, {}),
+        ("GET", "/v2/models/digits/", "digits", Operation.V2_MODEL_METADATA, {}),
+        ("POST", "/v2/models/minilm/versions/3/infer/", "minilm", Operation.V2_INFER, {"version": "3"}),
+        ("GET", "/v2/models/minilm/versions/x.1/", "minilm", Operation.V2_MODEL_METADATA, {"version": "x.1"}),
     ],
 )
 def test_known_routes_match_with_their_parameters(
@@ -40,7 +47,9 @@ def test_known_routes_match_with_their_parameters(
         ("POST", "/v1/models/unknown/predict"),
         ("GET", "/v1/models/minilm/predict"),  # wrong method: API Gateway's same 404
         ("POST", "/v1/models"),
-        ("GET", "/v1/models/"),
+        ("GET", "/v1/models//"),  # only one trailing slash is ignored
+        ("GET", "/v2/models/"),  # a parameter is never empty
+        ("GET", "/v2/models/minilm/versions/"),
         ("GET", "/v2/models/minilm/versions//ready"),
         ("GET", "/v2/models/minilm/versions/1/2/ready"),
         ("GET", "/"),
@@ -60,3 +69,10 @@ def test_table_holds_every_route_of_every_model_and_the_catalog() -> None:
 def test_a_model_may_not_take_the_catalogs_name() -> None:
     with pytest.raises(ValueError, match="catalog"):
         RouteTable.for_models(["catalog"])
+
+
+@pytest.mark.parametrize("path", ["/v2/models", "/v2/models/digits/versions", "/v1"])
+def test_resources_on_the_way_exist_with_or_without_a_trailing_slash(path: str) -> None:
+    assert TABLE.has_resource(path)
+    assert TABLE.has_resource(f"{path}/")
+    assert not TABLE.has_resource(f"/nope{path}/")

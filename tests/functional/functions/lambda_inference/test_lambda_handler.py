@@ -91,7 +91,7 @@ def test_minilm_metadata_and_raw_infer(minilm: types.ModuleType) -> None:
     status, _, body = invoke(minilm, event("minilm-metadata.rest-v1.json"))
     metadata = json.loads(body)
     assert status == 200
-    assert metadata["platform"] == "onnx"
+    assert metadata["platform"] == "onnx_onnxv1"
     assert [i["name"] for i in metadata["inputs"]] == ["input_ids", "attention_mask", "token_type_ids"]
     assert metadata["parameters"]["provider"] == "CPUExecutionProvider"
     assert metadata["parameters"]["max_batch_size"] == 1
@@ -114,7 +114,7 @@ def test_digits_reads_the_handwritten_three(digits: types.ModuleType, name: str)
 
 def test_digits_metadata_describes_the_image_callers_send(digits: types.ModuleType) -> None:
     status, _, body = invoke(digits, event("digits-metadata.http-api-v2.json"))
-    processing = json.loads(body)["parameters"]["processing"]
+    processing = json.loads(json.loads(body)["parameters"]["processing"])  # a JSON object encoded as a string
     assert status == 200
     assert (processing["width"], processing["height"], processing["color"], processing["ink"]) == (
         8,
@@ -207,3 +207,27 @@ def test_logs_are_json_with_the_request_id_and_never_the_payload(
     emf = [line for line in lines if "inference_ms" in line and "_aws" in line]
     assert emf
     assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "modelrail"
+
+
+def test_a_trailing_slash_without_a_host_header_is_answered_not_redirected(digits: types.ModuleType) -> None:
+    """Issue 19.2: Starlette's redirect_slashes answered 307 to ``https://mangum:80/...`` here."""
+    request = event("digits-metadata.rest-v1.json")
+    request["path"] += "/"
+    request["headers"] = {k: v for k, v in request["headers"].items() if k.lower() != "host"}
+    request["multiValueHeaders"] = {k: v for k, v in request["multiValueHeaders"].items() if k.lower() != "host"}
+    status, headers, body = invoke(digits, request)
+    assert (status, "location" in headers) == (200, False)
+    assert json.loads(body)["name"] == "digits"
+
+
+def test_a_custom_domains_base_path_is_taken_off_the_path(load_handler: LoadHandler, digits_dir: Path) -> None:
+    """Issue 19.5: through ``https://<domain>/prod`` the REST event's path is ``/prod/v2/...``."""
+    module = load_handler(MODELRAIL_MODEL_DIR=digits_dir, MODELRAIL_MODEL_NAME="digits", MODELRAIL_MODEL_VERSION="1",
+                          MODELRAIL_API_BASE_PATH="prod")  # fmt: skip
+    request = event("digits-metadata.rest-v1.json")
+    request["path"] = "/prod" + request["path"]
+    status, _, body = invoke(module, request)
+    assert status == 200, body
+    assert json.loads(body)["name"] == "digits"
+    direct = event("digits-metadata.rest-v1.json")  # the API's own URL still works
+    assert invoke(module, direct)[0] == 200

@@ -19,14 +19,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from modelrail import __version__, constants
+from modelrail.contract.auth import AuthMode
+from modelrail.contract.catalog_entry import CatalogEntry
+from modelrail.contract.gateway import documented_answers
 from modelrail.errors import (
-    API_KEY_REJECTED_MESSAGE,
     NO_SUCH_ROUTE_MESSAGE,
     InternalError,
     ModelrailError,
@@ -40,24 +41,12 @@ from modelrail.server_metadata import server_metadata
 OPENAPI_TEMPLATE = "catalog_openapi.json"
 """The serving app's own OpenAPI document (one model, ``{name}`` in paths), shipped next to this module."""
 READY_CACHE_S = 15.0
-API_AUTH_MODES = ("api-key", "iam", "none")
+API_AUTH_MODES = (*AuthMode, "none")
 
 log = get_logger("catalog")
 
 ReadyProbe = Callable[[str], tuple[bool, str]]
 """endpoint name -> (ready, status text)."""
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One deployed model."""
-
-    name: str
-    version: str
-    task: str
-    target: str
-    endpoint: str | None = None
-    """SageMaker endpoint name, for ``target: gpu``."""
 
 
 class CatalogConfigError(InternalError):
@@ -147,20 +136,6 @@ _CATALOG_SUMMARIES = {
 }
 
 
-def _gateway_answers(auth: str) -> dict[str, str]:
-    """Errors API Gateway itself answers on every route, before the function or endpoint runs."""
-    answers = {
-        "404": NO_SUCH_ROUTE_MESSAGE,
-        "413": "request body over API Gateway's 10 MB limit",
-        "429": "throttled by the usage plan (rate, burst or quota)",
-    }
-    if auth == "api-key":
-        answers["403"] = API_KEY_REJECTED_MESSAGE
-    elif auth == "iam":
-        answers["403"] = "the request is not signed (SigV4) by a principal allowed to call this API"
-    return answers
-
-
 def build_openapi(
     template: Mapping[str, Any], entries: Sequence[CatalogEntry], *, server_url: str | None, auth: str
 ) -> dict[str, Any]:
@@ -185,7 +160,7 @@ def build_openapi(
                 if parameter.get("in") == "path" and parameter.get("name") == "name":
                     parameter["schema"] = {"type": "string", "enum": names}
             answers = operation.setdefault("responses", {})
-            for status, text in _gateway_answers(auth).items():
+            for status, text in documented_answers(auth).items():
                 answers.setdefault(
                     status, {"description": text, "content": {"application/json": {"schema": _ERROR_REF}}}
                 )

@@ -83,6 +83,7 @@ def test_sagemaker_errors_answer_like_the_stacks_rendered_vtl(status: int, messa
             "SelectionPattern": a.selection_pattern,
             "StatusCode": str(a.status),
             "ResponseTemplates": {JSON_CONTENT_TYPE: a.template},
+            "ContentHandling": "CONVERT_TO_TEXT",  # as infra/constructs/sagemaker_routes.py sets it
         }
         for a in integration_answers()
     ]

@@ -61,6 +61,7 @@ def main() -> int:
     import boto3
     from moto.server import ThreadedMotoServer
 
+    from modelrail import constants as c
     from tests.support.serving_servers import built_artifact
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -72,7 +73,7 @@ def main() -> int:
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
-        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        c.ENV_LAMBDA_FUNCTION_NAME: "bench",
         "MODELRAIL_INTRA_OP_THREADS": "1",  # both sides: what a 512-2048 MB function gets
         "MODELRAIL_LOG_LEVEL": "WARNING",
     }
@@ -111,7 +112,7 @@ def main() -> int:
                             "MODELRAIL_MODEL_NAME": model,
                             "MODELRAIL_MODEL_VERSION": "1",
                             "MODELRAIL_CACHE_DIR": cache,
-                            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB[model]),
+                            c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE: str(MEMORY_MB[model]),
                         }
                         runs.append(child(kind, model, env))
             report(model, raw_runs, tuned_runs, framework_runs, ours)

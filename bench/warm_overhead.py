@@ -46,6 +46,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def load_handler(model: str) -> types.ModuleType:
+    from modelrail import constants as c
     from modelrail.settings import get_settings
     from tests.support.serving_servers import built_artifact
 
@@ -55,8 +56,8 @@ def load_handler(model: str) -> types.ModuleType:
             "MODELRAIL_MODEL_NAME": model,
             "MODELRAIL_MODEL_VERSION": "1",
             "MODELRAIL_INTRA_OP_THREADS": "1",
-            "AWS_LAMBDA_FUNCTION_NAME": "bench",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
+            c.ENV_LAMBDA_FUNCTION_NAME: "bench",
+            c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE: "2048",
         }
     )
     get_settings.cache_clear()

@@ -21,12 +21,12 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.auth import AuthMode
 from infra.constructs.custom_domain import CustomDomainSettings
 from infra.constructs.inference_api import ApiLimits
 from infra.deployed_models import ArtifactError, DeployedModel, load_deployed_models
 from infra.stacks.modelrail_stack import RETENTION_CHOICES, ModelrailStack, StageSettings
 from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
+from modelrail.contract.auth import AuthMode
 from modelrail.manifest import ManifestError, Target, is_valid_name
 from modelrail.routes import BasePathError, normalize_base_path
 

@@ -1,15 +1,8 @@
-"""SageMaker ``InvokeEndpoint`` failures as the SPEC's errors: the one table, and the VTL generated from it.
+"""The SageMaker error table of ``modelrail.contract.sagemaker``, rendered as API Gateway integration responses.
 
-GPU routes call ``InvokeEndpoint`` straight from API Gateway (an AWS service integration), so no function is
-there to translate SageMaker's answers. API Gateway picks an integration response by SageMaker's HTTP status
-(``selection_pattern``) and its VTL template then looks at SageMaker's error body:
-
-- ``424 ModelError``: the container answered with an error. SageMaker wraps the container's status and body in
-  ``OriginalStatusCode`` / ``OriginalMessage``; we answer with exactly those, so a GPU model's 400 reads like a
-  CPU model's. A ModelError without them means the container never answered (timeout or crash).
-- ``400``: ``ValidationError`` (e.g. ``Endpoint x of account y not found.``) or ``ThrottlingException``, which
-  SageMaker sends as a 400 whose body is ``{"message": null}``.
-- ``429 ModelNotReadyException``, ``5xx`` (``InternalFailure``, ``ServiceUnavailable``, ``InternalDependency``).
+API Gateway picks an integration response by SageMaker's HTTP status (``selection_pattern``); its VTL template
+then looks at SageMaker's message, or at the container's ``OriginalStatusCode`` / ``OriginalMessage`` for a
+``424 ModelError``, exactly as the contract's ``sagemaker_error`` / ``model_error`` do in Python.
 
 SageMaker's error document reaches the templates base64-encoded: the API's ``binaryMediaTypes`` is ``*/*``, so
 the payload is binary, and these integration responses use ``contentHandling: CONVERT_TO_TEXT`` so that a
@@ -18,9 +11,6 @@ encoding ... can only access the Base64-encoded string in the mapping template t
 "Content type conversions in API Gateway"). The templates decode it with ``$util.base64Decode`` and read it with
 ``$util.parseJson`` ("Variables for data transformations", ``$util``), and also accept the document as plain
 JSON text (a JSON document never starts like its base64 form, ``eyJ...``).
-
-Patterns are searched case-insensitively in SageMaker's message and must mean the same in Java (API Gateway's
-VTL) and Python (tests): plain text, ``.``, ``*``, ``|`` and groups only.
 """
 
 from __future__ import annotations
@@ -28,123 +18,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from modelrail.errors import (
-    ForbiddenError,
-    InternalError,
-    InvalidInputError,
-    MethodNotAllowedError,
-    ModelrailError,
-    ModelUnavailableError,
-    NotFoundError,
-    PayloadTooLargeError,
-    ThrottledError,
-    UnauthorizedError,
-    UnprocessableInputError,
-    UnsupportedMediaTypeError,
-    UpstreamTimeoutError,
+from modelrail.contract.sagemaker import (
+    MODEL_ERROR_NO_ANSWER,
+    MODEL_ERROR_STATUS,
+    MODEL_ERROR_TIMEOUT,
+    SAGEMAKER_ERRORS,
+    STATUS_ERRORS,
+    MessageRule,
+    StatusRule,
 )
-
-MODEL_ERROR_STATUS = "424"
-RETRY_AFTER_S: dict[int, int] = {429: 1, 503: 5}
-"""Retry-After seconds sent with these statuses (SageMaker drops the container's own headers)."""
-
-
-@dataclass(frozen=True)
-class MessageRule:
-    """If SageMaker's message matches ``pattern``, answer ``error`` with ``message``."""
-
-    pattern: str
-    error: type[ModelrailError]
-    message: str
-
-
-@dataclass(frozen=True)
-class StatusRule:
-    """How one class of SageMaker HTTP status is answered."""
-
-    selection_pattern: str
-    """Regex API Gateway matches against SageMaker's whole HTTP status code."""
-    error: type[ModelrailError]
-    """The answer when no message rule matches."""
-    message: str | None = None
-    """Fixed message for that answer, or ``None`` to pass on SageMaker's own message."""
-    message_rules: tuple[MessageRule, ...] = ()
-
-
-ENDPOINT_MISSING = MessageRule(
-    r"endpoint .*(not found|not in service)",
-    ModelUnavailableError,
-    "the model's SageMaker endpoint is not in service (being created, updated or deleted); retry shortly",
-)
-THROTTLED_NO_MESSAGE = MessageRule(
-    r"^$", ThrottledError, "the model's SageMaker endpoint is at its request limit; retry later"
-)
-
-SAGEMAKER_ERRORS: tuple[StatusRule, ...] = (
-    StatusRule(
-        "400",
-        InvalidInputError,
-        message_rules=(
-            ENDPOINT_MISSING,
-            THROTTLED_NO_MESSAGE,
-            MessageRule(r"rate exceeded|throttl", ThrottledError, THROTTLED_NO_MESSAGE.message),
-            MessageRule(r"too large|payload size", PayloadTooLargeError, "request body over SageMaker's 6 MB limit"),
-        ),
-    ),
-    StatusRule("413", PayloadTooLargeError, "request body over SageMaker's 6 MB limit"),
-    StatusRule(
-        "429",
-        ThrottledError,
-        THROTTLED_NO_MESSAGE.message,
-        message_rules=(
-            MessageRule(
-                r"not ready", ModelUnavailableError, "the model is still loading on its endpoint; retry shortly"
-            ),
-        ),
-    ),
-    StatusRule(
-        "403",
-        InternalError,
-        "API Gateway's role may not invoke the model's SageMaker endpoint; this is a deployment bug",
-    ),
-    StatusRule(
-        "4(?!00|03|13|24|29)[0-9]{2}",
-        InternalError,
-        "unexpected answer from SageMaker InvokeEndpoint; see the API's access logs",
-    ),
-    StatusRule(
-        "5[0-9]{2}",
-        ModelUnavailableError,
-        "SageMaker could not serve the request; retry shortly",
-    ),
-)
-"""Every non-2xx SageMaker status class; 2xx answers pass through untouched. The 424 ModelError has its own VTL."""
-
-MODEL_ERROR_TIMEOUT = MessageRule(
-    r"timed out",
-    UpstreamTimeoutError,
-    "the model did not answer within SageMaker's 60 s invocation timeout",
-)
-MODEL_ERROR_NO_ANSWER = (
-    ModelUnavailableError,
-    "the model's container failed without an answer; retry shortly",
-)
-STATUS_ERRORS: tuple[type[ModelrailError], ...] = (
-    InvalidInputError,
-    UnauthorizedError,
-    ForbiddenError,
-    NotFoundError,
-    MethodNotAllowedError,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
-    UnprocessableInputError,
-    ThrottledError,
-    ModelUnavailableError,
-    UpstreamTimeoutError,
-)
-"""Code for a container status whose body is not already the SPEC's JSON (anything else: internal_error)."""
-
-# --- VTL generation ------------------------------------------------------------------------------------
+from modelrail.contract.statuses import RETRY_AFTER_S
+from modelrail.errors import InternalError, ModelrailError
 
 _MESSAGE = "$message"
 _DOCUMENT = [
@@ -167,11 +51,10 @@ def java_pattern(pattern: str) -> str:
     return f"(?is).*({pattern}).*"
 
 
-def _answer(error: type[ModelrailError], message: str | None, *, status: str | None = None) -> list[str]:
-    status_value = str(error.status) if status is None else status
-    lines = [f"#set($context.responseOverride.status = {status_value})"]
+def _answer(error: type[ModelrailError], message: str | None) -> list[str]:
+    lines = [f"#set($context.responseOverride.status = {error.status})"]
     retry = RETRY_AFTER_S.get(error.status)
-    if retry is not None and status is None:
+    if retry is not None:
         lines.append(f'#set($context.responseOverride.header.Retry-After = "{retry}")')
     text = _JSON_STRING.format(_MESSAGE) if message is None else json.dumps(message)[1:-1]
     lines.append(f'{{"error": "{text}", "code": "{error.code}"}}')

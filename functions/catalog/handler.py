@@ -3,6 +3,6 @@
 Answers ``GET /v1/models``, ``/v2/health/live``, ``/v2/health/ready`` and ``/openapi.json`` (``routes.CATALOG_ROUTES``).
 """
 
-from modelrail.catalog import handle_event
+from modelrail.catalog.handler import handle_event
 
 handler = handle_event

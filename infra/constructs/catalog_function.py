@@ -19,32 +19,30 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.auth import AuthMode
 from infra.deployed_models import DeployedModel
 from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge
 from infra.scanners import skip_lambda_checks, skip_log_group_kms
-from modelrail import constants
+from modelrail.contract import functions
+from modelrail.contract.auth import AuthMode
+from modelrail.contract.catalog_entry import CatalogEntry
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 PACKAGE = "modelrail"
-HANDLER_DIR = Path("functions/catalog")
 LAYER_SOURCE = Path("layers")
 
 
 def catalog_entries(models: Sequence[DeployedModel], endpoints: Mapping[str, str]) -> list[dict[str, str]]:
     """What ``GET /v1/models`` lists; GPU models name their endpoint so the catalog can report readiness."""
-    entries = []
-    for model in models:
-        entry = {
-            "name": model.name,
-            "version": model.version,
-            "task": model.manifest.task.value,
-            "target": model.manifest.deploy.target.value,
-        }
-        if model.name in endpoints:
-            entry["endpoint"] = endpoints[model.name]
-        entries.append(entry)
-    return entries
+    return [
+        CatalogEntry(
+            model.name,
+            model.version,
+            model.manifest.task.value,
+            model.manifest.deploy.target.value,
+            endpoints.get(model.name),
+        ).as_json()
+        for model in models
+    ]
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -123,18 +121,17 @@ class CatalogFunction(Construct):
             "Function",
             description="modelrail catalog: /v1/models, /v2/health/*, /openapi.json",
             runtime=RUNTIME,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(source_root / HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
+            handler=functions.CATALOG_HANDLER,
+            code=lambda_.Code.from_asset(
+                str(source_root / functions.CATALOG_CODE_DIR), exclude=["__pycache__", "*.pyc"]
+            ),
             layers=[self.layer],
             role=self.role,
             log_group=self.log_group,
-            memory_size=256,
-            timeout=cdk.Duration.seconds(10),
+            memory_size=functions.CATALOG_MEMORY_MB,
+            timeout=cdk.Duration.seconds(functions.CATALOG_TIMEOUT_S),
             tracing=lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
-            environment={
-                constants.ENV_CATALOG: cdk.Stack.of(self).to_json_string(entries),
-                constants.ENV_API_AUTH: auth.value,
-            },
+            environment=functions.catalog_env(catalog=cdk.Stack.of(self).to_json_string(entries), auth=auth),
         )
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
         skip_lambda_checks(self.function)

@@ -12,7 +12,8 @@ from constructs import Construct
 
 from infra.deployed_models import DeployedModel
 from infra.nag import SAGEMAKER_LOGS, acknowledge, bucket_objects_finding
-from modelrail import constants
+from modelrail.constants import SAGEMAKER_MODEL_DIR
+from modelrail.contract.functions import gpu_container_env
 from modelrail.gpu_platform import GpuPlatformError, check_variant
 
 VARIANT_NAME = "AllTraffic"
@@ -66,16 +67,12 @@ class GpuEndpoint(Construct):
                         compression_type="None",
                     )
                 ),
-                environment={
-                    constants.ENV_MODEL_NAME: model.name,
-                    constants.ENV_MODEL_VERSION: model.version,
-                    constants.ENV_MODEL_DIR: constants.SAGEMAKER_MODEL_DIR,
-                    constants.ENV_MANIFEST_SHA256: model.manifest_sha256,
-                    constants.ENV_METRICS_NAMESPACE: metrics_namespace,
-                    constants.ENV_PROVIDERS: "CUDAExecutionProvider,CPUExecutionProvider",
-                    # Fail closed: a CUDA provider that cannot start fails /ping, unless the manifest opts in.
-                    constants.ENV_REQUIRE_CUDA: "false" if deploy.cpu_fallback else "true",
-                },
+                environment=gpu_container_env(
+                    model,
+                    model_dir=SAGEMAKER_MODEL_DIR,
+                    metrics_namespace=metrics_namespace,
+                    require_cuda=not deploy.cpu_fallback,
+                ),
             ),
         )
         self.model.node.add_dependency(self.role)

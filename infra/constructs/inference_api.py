@@ -12,13 +12,13 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
-from infra.auth import AuthMode
-from infra.gateway_responses import gateway_answers
+from infra.gateway_responses import body_template, response_headers
 from infra.nag import acknowledge
 from infra.scanners import skip_checkov, skip_log_group_kms
 from modelrail.binary_media import BINARY_MEDIA_TYPES
 from modelrail.constants import API_KEY_HEADER, CORS_ALLOW_ORIGIN_HEADER
-from modelrail.errors import NO_SUCH_ROUTE_MESSAGE, NotFoundError
+from modelrail.contract.auth import AuthMode
+from modelrail.contract.gateway import NO_SUCH_ROUTE, gateway_answers
 from modelrail.routes import Route
 
 __all__ = ["BINARY_MEDIA_TYPES", "CATCH_ALL_PATH", "ApiLimits", "InferenceApi", "catch_all_body"]
@@ -31,7 +31,7 @@ JSON_CONTENT_TYPE = "application/json"
 
 def catch_all_body() -> str:
     """What the catch-all answers a caller with a valid key: the SPEC's 404 for an unknown route."""
-    return json.dumps({"error": NO_SUCH_ROUTE_MESSAGE, "code": NotFoundError.code})
+    return json.dumps(NO_SUCH_ROUTE.body())
 
 
 @jsii.implements(cdk.IAspect)
@@ -213,7 +213,7 @@ class InferenceApi(Construct):
             content_handling=apigw.ContentHandling.CONVERT_TO_TEXT,
             integration_responses=[
                 apigw.IntegrationResponse(
-                    status_code=str(NotFoundError.status),
+                    status_code=str(NO_SUCH_ROUTE.error.status),
                     content_handling=apigw.ContentHandling.CONVERT_TO_TEXT,
                     response_templates={JSON_CONTENT_TYPE: catch_all_body()},
                     response_parameters=headers,
@@ -227,14 +227,14 @@ class InferenceApi(Construct):
             api_key_required=True,
             method_responses=[
                 apigw.MethodResponse(
-                    status_code=str(NotFoundError.status), response_parameters=dict.fromkeys(headers, True)
+                    status_code=str(NO_SUCH_ROUTE.error.status), response_parameters=dict.fromkeys(headers, True)
                 )
             ],
         )
 
     def _add_gateway_responses(self, cors_origin: str | None) -> None:
         for answer in gateway_answers(self.auth):
-            headers = answer.headers()
+            headers = response_headers(answer)
             if cors_origin:
                 headers[CORS_ALLOW_ORIGIN_HEADER] = f"'{cors_origin}'"
             self.api.add_gateway_response(
@@ -242,7 +242,7 @@ class InferenceApi(Construct):
                 type=apigw.ResponseType.of(answer.response_type),
                 status_code=None if answer.status is None else str(answer.status),
                 response_headers=headers,
-                templates={"application/json": answer.body_template()},
+                templates={"application/json": body_template(answer)},
             )
 
     def add_route(

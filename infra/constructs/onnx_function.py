@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.deployed_models import DeployedModel
 from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_finding
 from infra.scanners import skip_lambda_checks, skip_log_group_kms
-from modelrail import constants
+from modelrail.contract.functions import model_function_env
 
 MiB = 1024 * 1024
 LIVE_ALIAS = "live"
@@ -87,15 +87,7 @@ class OnnxFunction(Construct):
             reserved_concurrent_executions=deploy.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
             architecture=lambda_.Architecture.X86_64,
-            environment={
-                constants.ENV_MODEL_NAME: model.name,
-                constants.ENV_MODEL_VERSION: model.version,
-                constants.ENV_MODEL_BUCKET: bucket.bucket_name,
-                constants.ENV_MODEL_PREFIX: model.prefix,
-                constants.ENV_MANIFEST_SHA256: model.manifest_sha256,
-                constants.ENV_METRICS_NAMESPACE: metrics_namespace,
-                constants.ENV_MAX_REQUEST_BYTES: str(constants.LAMBDA_MAX_REQUEST_BYTES),
-            },
+            environment=model_function_env(model, bucket=bucket.bucket_name, metrics_namespace=metrics_namespace),
         )
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
         skip_lambda_checks(self.function, reserved=deploy.reserved_concurrency is not None)

@@ -13,7 +13,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.auth import AuthMode
 from infra.constructs.catalog_function import CatalogFunction
 from infra.constructs.custom_domain import CustomDomain, CustomDomainSettings
 from infra.constructs.gpu_endpoint import GpuEndpoint
@@ -26,6 +25,7 @@ from infra.deployed_models import DeployedModel
 from infra.nag import acknowledge, bucket_objects_finding
 from infra.scanners import allow_cfripper, skip_lambda_checks
 from modelrail import constants
+from modelrail.contract.auth import AuthMode
 from modelrail.manifest import Target
 from modelrail.routes import CATALOG_ROUTES, model_routes
 

@@ -49,6 +49,16 @@ ENV_MAX_REQUEST_BYTES: Final = "MODELRAIL_MAX_REQUEST_BYTES"
 ENV_S3_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL_S3"
 """boto3's own variable for an S3-compatible endpoint; local mode points it at the embedded server."""
 
+# --- Environment variables Lambda itself sets (local mode sets them the same way) -------------------
+ENV_LAMBDA_FUNCTION_NAME: Final = "AWS_LAMBDA_FUNCTION_NAME"
+"""Its presence means the process runs on Lambda."""
+ENV_LAMBDA_FUNCTION_MEMORY_SIZE: Final = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+"""The function's memory in MB, which fixes its vCPU share."""
+ENV_LAMBDA_FUNCTION_VERSION: Final = "AWS_LAMBDA_FUNCTION_VERSION"
+ENV_LAMBDA_LOG_GROUP_NAME: Final = "AWS_LAMBDA_LOG_GROUP_NAME"
+ENV_LAMBDA_EXECUTION_ENV: Final = "AWS_EXECUTION_ENV"
+ENV_LAMBDA_TASK_ROOT: Final = "LAMBDA_TASK_ROOT"
+
 # --- Defaults ----------------------------------------------------------------------------------------
 DEFAULT_CACHE_DIR: Final = "/tmp/modelrail"  # noqa: S108  # nosec B108 # Lambda's only writable path; files are sha256-verified
 DEFAULT_METRICS_NAMESPACE: Final = "modelrail"

@@ -8,23 +8,10 @@ from starlette.exceptions import HTTPException
 
 from modelrail import errors
 from modelrail.codecs.base import JSON_MEDIA_TYPE, dump_json
+from modelrail.contract.statuses import error_for_status
 
 ERROR_CODE_STATE = "modelrail_error_code"
 """Key in ``request.state`` where the handler leaves the error code, for the errors metric."""
-
-_BY_STATUS: dict[int, type[errors.ModelrailError]] = {
-    400: errors.InvalidInputError,
-    401: errors.UnauthorizedError,
-    403: errors.ForbiddenError,
-    404: errors.NotFoundError,
-    405: errors.MethodNotAllowedError,
-    413: errors.PayloadTooLargeError,
-    415: errors.UnsupportedMediaTypeError,
-    422: errors.UnprocessableInputError,
-    429: errors.ThrottledError,
-    503: errors.ModelUnavailableError,
-    504: errors.UpstreamTimeoutError,
-}
 
 
 def as_modelrail_error(exc: Exception, *, method: str = "", path: str = "") -> errors.ModelrailError:
@@ -39,8 +26,7 @@ def as_modelrail_error(exc: Exception, *, method: str = "", path: str = "") -> e
         if exc.status_code in (404, 405):
             # API Gateway cannot tell a wrong method from an unknown path: both are this 404 there, so here too.
             return errors.NotFoundError(f"{errors.NO_SUCH_ROUTE_MESSAGE} (got {method} {path})")
-        error_class = _BY_STATUS.get(exc.status_code, errors.InternalError)
-        return error_class(str(exc.detail))
+        return error_for_status(exc.status_code)(str(exc.detail))
     return errors.InternalError("internal error; it has been logged")
 
 

@@ -18,10 +18,6 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from modelrail import constants as c
 from modelrail.routes import normalize_base_path
 
-LAMBDA_MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
-"""Set by Lambda itself: the function's memory in MB, which fixes its vCPU share."""
-LAMBDA_FUNCTION_ENV = "AWS_LAMBDA_FUNCTION_NAME"
-"""Set by Lambda itself; its presence means the process runs on Lambda."""
 LAMBDA_MB_PER_VCPU = 1769
 """Lambda allots one vCPU per 1,769 MB of memory (up to 6 vCPUs at 10,240 MB)."""
 
@@ -66,10 +62,10 @@ class Settings(BaseModel):
         default=c.LAMBDA_MAX_REQUEST_BYTES, ge=1, validation_alias=_env(c.ENV_MAX_REQUEST_BYTES, "max_request_bytes")
     )
     lambda_memory_mb: int | None = Field(
-        default=None, ge=128, validation_alias=_env(LAMBDA_MEMORY_ENV, "lambda_memory_mb")
+        default=None, ge=128, validation_alias=_env(c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE, "lambda_memory_mb")
     )
     lambda_function_name: str | None = Field(
-        default=None, validation_alias=_env(LAMBDA_FUNCTION_ENV, "lambda_function_name")
+        default=None, validation_alias=_env(c.ENV_LAMBDA_FUNCTION_NAME, "lambda_function_name")
     )
 
     @model_validator(mode="before")

@@ -16,7 +16,7 @@ import pytest
 from fake_repo import CDK_CONTEXT, REPO_ROOT, FakeRepo, app_context, write_model
 
 from infra.app import ContextError, build_app, read_settings
-from infra.auth import AuthMode
+from modelrail.contract.auth import AuthMode
 
 
 def settings_for(context: dict[str, Any], repo: FakeRepo) -> Any:

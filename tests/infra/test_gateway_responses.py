@@ -7,9 +7,10 @@ import json
 import pytest
 from aws_cdk import aws_apigateway as apigw
 
-from infra.auth import AuthMode
-from infra.gateway_responses import OWN_MESSAGE, gateway_answers
+from infra.gateway_responses import OWN_MESSAGE, body_template, response_headers
 from modelrail import errors
+from modelrail.contract.auth import AuthMode
+from modelrail.contract.gateway import gateway_answers
 
 ALL_CODES = {
     cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.ModelrailError)
@@ -25,7 +26,7 @@ def rendered(template: str) -> dict[str, str]:
 @pytest.mark.parametrize("auth", list(AuthMode))
 def test_every_answer_is_the_error_body_with_a_known_code(auth: AuthMode) -> None:
     for answer in gateway_answers(auth):
-        body = rendered(answer.body_template())
+        body = rendered(body_template(answer))
         assert set(body) == {"error", "code"}
         assert body["code"] in ALL_CODES
         assert body["error"]
@@ -49,15 +50,15 @@ def test_missing_or_wrong_key_and_a_missing_method_answer_alike() -> None:
     key-protected catch-all: INVALID_API_KEY) must not be told apart: one status, one body."""
     answers = {a.response_type: a for a in gateway_answers(AuthMode.API_KEY)}
     key = answers["INVALID_API_KEY"]
-    assert (key.status, rendered(key.body_template())) == (
+    assert (key.status, rendered(body_template(key))) == (
         403,
         {"error": errors.API_KEY_REJECTED_MESSAGE, "code": "forbidden"},
     )
     route = answers["MISSING_AUTHENTICATION_TOKEN"]
-    assert (route.status, rendered(route.body_template()), route.headers()) == (
+    assert (route.status, rendered(body_template(route)), response_headers(route)) == (
         key.status,
-        rendered(key.body_template()),
-        key.headers(),
+        rendered(body_template(key)),
+        response_headers(key),
     )
 
 
@@ -77,9 +78,9 @@ def test_throttling_too_large_and_timeout_use_the_spec_codes() -> None:
     }
     for response_type, (status, code) in expected.items():
         answer = answers[response_type]
-        assert (answer.status, rendered(answer.body_template())["code"]) == (status, code)
-    assert answers["THROTTLED"].headers()["Retry-After"] == "'1'"
-    assert "Retry-After" in answers["INTEGRATION_FAILURE"].headers()
+        assert (answer.status, rendered(body_template(answer))["code"]) == (status, code)
+    assert response_headers(answers["THROTTLED"])["Retry-After"] == "'1'"
+    assert "Retry-After" in response_headers(answers["INTEGRATION_FAILURE"])
 
 
 def test_defaults_keep_the_status_of_whatever_fell_through() -> None:

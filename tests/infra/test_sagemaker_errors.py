@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 from fake_repo import SynthResult
 from fake_sagemaker_runtime import Canned, fake_sagemaker_runtime, model_error
 
-from infra.sagemaker_errors import SAGEMAKER_ERRORS, integration_answers
+from infra.sagemaker_errors import integration_answers
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
+from modelrail.contract.sagemaker import SAGEMAKER_ERRORS
 from modelrail.errors import InternalError
 
 CONTAINER_400 = json.dumps({"error": "input `x`: expected shape [-1, 4], got [2, 3]", "code": "invalid_input"})

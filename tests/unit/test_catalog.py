@@ -9,19 +9,13 @@ from typing import Any
 import pytest
 
 from modelrail import __version__
-from modelrail import catalog as catalog_module
-from modelrail.catalog import (
-    Catalog,
-    CatalogConfigError,
-    CatalogEntry,
-    Readiness,
-    build_openapi,
-    handle_event,
-    load_openapi_template,
-    parse_catalog,
-    server_url_of,
-)
+from modelrail.catalog.handler import catalog_from_env, handle_event, server_url_of
+from modelrail.catalog.openapi import build_openapi, load_openapi_template
+from modelrail.catalog.readiness import Readiness
+from modelrail.catalog.routing import Catalog
+from modelrail.catalog.settings import CatalogConfigError, parse_catalog
 from modelrail.constants import ENV_API_AUTH, ENV_API_BASE_PATH, ENV_CATALOG, ENV_CORS_ORIGIN
+from modelrail.contract.catalog_entry import CatalogEntry
 from modelrail.errors import API_KEY_REJECTED_MESSAGE, NO_SUCH_ROUTE_MESSAGE
 from modelrail.routes import CATALOG_ROUTES, model_routes
 
@@ -162,10 +156,10 @@ class Context:
 
 @pytest.fixture
 def fresh_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    catalog_module.catalog_from_env.cache_clear()
+    catalog_from_env.cache_clear()
     monkeypatch.delenv(ENV_API_AUTH, raising=False)
     yield monkeypatch
-    catalog_module.catalog_from_env.cache_clear()
+    catalog_from_env.cache_clear()
 
 
 def rest_event(path: str, method: str = "GET") -> dict[str, Any]:

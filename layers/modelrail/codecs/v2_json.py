@@ -18,6 +18,7 @@ from modelrail.codecs.base import (
     dump_json,
     parse_json,
 )
+from modelrail.codecs.tensor_bytes import decode_tensor
 from modelrail.datatypes import array_from_json, numpy_dtype
 from modelrail.errors import InvalidInputError
 
@@ -94,8 +95,6 @@ def _parse_input(index: int, raw: Any, binary: bytes, offset: int) -> tuple[Name
             )
         if "data" in raw:
             raise InvalidInputError(f"{where}: give either `data` or binary_data_size, not both")
-        from modelrail.codecs.v2_binary import decode_tensor
-
         array = decode_tensor(binary[offset : offset + size], datatype, count, where=where)
         return NamedTensor(name, datatype, array.reshape(shape)), size
     if "data" not in raw:

@@ -21,6 +21,9 @@ from typing import TextIO
 import httpx
 
 from modelrail import constants as c
+from modelrail.contract import functions as fn
+from modelrail.contract.auth import AuthMode
+from modelrail.contract.catalog_entry import CatalogEntry
 from modelrail.local.events import HttpRequest, build_proxy_event, parse_proxy_response
 from modelrail.local.gateway import Integration
 from modelrail.local.lambda_function import DEFAULT_CONCURRENCY, FunctionConfig, LambdaFunction
@@ -33,13 +36,6 @@ from modelrail.manifest import Manifest, Target
 from modelrail.push import PushedArtifact, human_size
 from modelrail.store.artifact import Artifact
 
-LAMBDA_HANDLER = "functions/lambda_inference/handler.py:handler"
-CATALOG_HANDLER = "functions/catalog/handler.py:handler"
-SAGEMAKER_APP = "functions/sagemaker_inference/serve.py:app"
-CATALOG_MEMORY_MB = 256
-CATALOG_TIMEOUT_S = 10
-GPU_PROVIDERS = "CUDAExecutionProvider,CPUExecutionProvider"
-"""What the stack sets for GPU containers; ONNX Runtime falls back to the CPU provider where no GPU exists."""
 LAMBDA_PYTHON = "AWS_Lambda_python3.12"
 
 Say = Callable[[str], None]
@@ -69,9 +65,7 @@ class LocalModel:
 
 def catalog_json(manifests: Sequence[Manifest]) -> str:
     """``MODELRAIL_CATALOG`` for these models."""
-    entries = [
-        {"name": m.name, "version": m.version, "task": m.task.value, "target": m.deploy.target.value} for m in manifests
-    ]
+    entries = [CatalogEntry(m.name, m.version, m.task.value, m.deploy.target.value).as_json() for m in manifests]
     return json.dumps(entries, separators=(",", ":"))
 
 
@@ -84,12 +78,12 @@ def function_concurrency(manifest: Manifest) -> int:
 def lambda_environment(name: str, memory_mb: int, root: Path) -> dict[str, str]:
     """The variables Lambda itself sets in every execution environment."""
     return {
-        "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-        "AWS_EXECUTION_ENV": LAMBDA_PYTHON,
-        "LAMBDA_TASK_ROOT": str(root),
+        c.ENV_LAMBDA_FUNCTION_NAME: name,
+        c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE: str(memory_mb),
+        c.ENV_LAMBDA_FUNCTION_VERSION: "$LATEST",
+        c.ENV_LAMBDA_LOG_GROUP_NAME: f"/aws/lambda/{name}",
+        c.ENV_LAMBDA_EXECUTION_ENV: LAMBDA_PYTHON,
+        c.ENV_LAMBDA_TASK_ROOT: str(root),
     }
 
 
@@ -128,7 +122,7 @@ class LocalDeployment:
 
     def start(self, *, warm: bool = True) -> None:
         """Start the bucket, seed it, start every function and endpoint, and wait until each can answer."""
-        for relative in (LAMBDA_HANDLER, CATALOG_HANDLER, SAGEMAKER_APP):
+        for relative in (fn.LAMBDA_HANDLER, fn.CATALOG_HANDLER_FILE, fn.SAGEMAKER_APP):
             if not (self.root / relative.partition(":")[0]).is_file():
                 raise DeploymentError(
                     f"{self.root / relative.partition(':')[0]} is missing; run from the repository root"
@@ -172,20 +166,14 @@ class LocalDeployment:
         manifest = model.manifest
         memory_mb = manifest.cpu_deploy.memory_mb  # its defaults live in the schema, as for the stack
         env = {
-            c.ENV_MODEL_NAME: manifest.name,
-            c.ENV_MODEL_VERSION: manifest.version,
-            c.ENV_MODEL_BUCKET: pushed.bucket,
-            c.ENV_MODEL_PREFIX: pushed.prefix,
-            c.ENV_MANIFEST_SHA256: pushed.manifest_sha256,
-            c.ENV_METRICS_NAMESPACE: c.DEFAULT_METRICS_NAMESPACE,
-            c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),
+            **fn.model_function_env(pushed, bucket=pushed.bucket, metrics_namespace=c.DEFAULT_METRICS_NAMESPACE),
             **self._base_path_env(),
             **lambda_environment(manifest.name, memory_mb, self.root),
             **self.s3.env(),
         }
         config = FunctionConfig(
             name=manifest.name,
-            handler=str(self.root / LAMBDA_HANDLER),
+            handler=str(self.root / fn.LAMBDA_HANDLER),
             env=env,
             memory_mb=memory_mb,
             timeout_s=float(manifest.cpu_deploy.timeout_s),
@@ -206,34 +194,33 @@ class LocalDeployment:
         copied = self.s3.download_prefix(pushed.prefix, model_dir)
         self.say(f"{manifest.name}: model data copied from {pushed.url} ({human_size(copied)})")
         env = {
-            c.ENV_MODEL_NAME: manifest.name,
-            c.ENV_MODEL_VERSION: manifest.version,
-            c.ENV_MODEL_DIR: str(model_dir),
-            c.ENV_MANIFEST_SHA256: pushed.manifest_sha256,
-            c.ENV_METRICS_NAMESPACE: c.DEFAULT_METRICS_NAMESPACE,
-            c.ENV_PROVIDERS: GPU_PROVIDERS,
-            c.ENV_REQUIRE_CUDA: "false",  # local mode runs the GPU container on the CPU provider by design
+            **fn.gpu_container_env(
+                pushed,
+                model_dir=str(model_dir),
+                metrics_namespace=c.DEFAULT_METRICS_NAMESPACE,
+                require_cuda=False,  # local mode runs the GPU container on the CPU provider by design
+            ),
             c.ENV_CACHE_DIR: str(self._scratch(manifest.name, "tmp")),
             **self.s3.env(),
         }
         return SageMakerEndpoint(
-            EndpointConfig(name=manifest.name, app=str(self.root / SAGEMAKER_APP), env=env), output=self.output
+            EndpointConfig(name=manifest.name, app=str(self.root / fn.SAGEMAKER_APP), env=env), output=self.output
         )
 
     def _catalog(self) -> LambdaFunction:
         assert self.catalog_manifests is not None
         env = {
-            c.ENV_CATALOG: catalog_json(self.catalog_manifests),
+            **fn.catalog_env(catalog=catalog_json(self.catalog_manifests), auth=AuthMode.API_KEY),
             **self._base_path_env(),
-            **lambda_environment(CATALOG, CATALOG_MEMORY_MB, self.root),
+            **lambda_environment(CATALOG, fn.CATALOG_MEMORY_MB, self.root),
             **self.s3.env(),
         }
         config = FunctionConfig(
             name=CATALOG,
-            handler=str(self.root / CATALOG_HANDLER),
+            handler=str(self.root / fn.CATALOG_HANDLER_FILE),
             env=env,
-            memory_mb=CATALOG_MEMORY_MB,
-            timeout_s=CATALOG_TIMEOUT_S,
+            memory_mb=fn.CATALOG_MEMORY_MB,
+            timeout_s=fn.CATALOG_TIMEOUT_S,
             tmp_root=self._scratch(CATALOG),
         )
         return LambdaFunction(config, output=self.output)

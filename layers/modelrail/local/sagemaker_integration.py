@@ -1,35 +1,21 @@
 """API Gateway's SageMaker service integration for GPU routes, as the stack configures it.
 
 Executes ``modelrail.invoke_endpoint`` (what reaches ``InvokeEndpoint``, as ``infra/sagemaker_requests.py``
-renders it for the stack) and mirrors ``infra/sagemaker_errors.py`` (how its failures come back): unversioned
-POST routes pass the caller's bytes and Content-Type through untouched; templated routes take only their
-template's content types (415 otherwise; no Content-Type counts as JSON), GET routes send ``{}``, versioned POST
-routes send the body base64-encoded with ``;body=base64``; the operation rides in the custom-attributes header
-with ``;version=<v>`` on versioned routes. The container's 200 answer passes on byte for byte; a container error
-comes back with the container's own status and body, Retry-After on 429 and 503.
+renders it for the stack) and answers its failures from ``modelrail.contract.sagemaker`` (the table the stack's
+VTL is rendered from): unversioned POST routes pass the caller's bytes and Content-Type through untouched;
+templated routes take only their template's content types (415 otherwise; no Content-Type counts as JSON), GET
+routes send ``{}``, versioned POST routes send the body base64-encoded with ``;body=base64``; the operation rides
+in the custom-attributes header with ``;version=<v>`` on versioned routes. The container's 200 answer passes on
+byte for byte; a container error comes back with the container's own status and body, Retry-After on 429 and 503.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 
 from modelrail.binary_media import media_type
-from modelrail.errors import (
-    ForbiddenError,
-    InternalError,
-    InvalidInputError,
-    MethodNotAllowedError,
-    ModelrailError,
-    ModelUnavailableError,
-    NotFoundError,
-    PayloadTooLargeError,
-    ThrottledError,
-    UnauthorizedError,
-    UnprocessableInputError,
-    UnsupportedMediaTypeError,
-    UpstreamTimeoutError,
-)
+from modelrail.contract.sagemaker import ErrorAnswer, model_error, sagemaker_error
+from modelrail.errors import PayloadTooLargeError
 from modelrail.invoke_endpoint import JSON_CONTENT_TYPE, body_encoding, invoke_rule, template_content_types
 from modelrail.local import gateway_responses as answers
 from modelrail.local.events import HttpRequest, ProxyResponse
@@ -38,50 +24,18 @@ from modelrail.local.routing import RouteMatch
 from modelrail.local.sagemaker_endpoint import MAX_PAYLOAD_BYTES, EndpointAnswer, SageMakerEndpoint
 from modelrail.routes import custom_attributes
 
-RETRY_AFTER_S = {429: 1, 503: 5}
-"""Retry-After the stack's integration responses add (SageMaker drops the container's own headers)."""
-NO_ANSWER_MESSAGE = "the model's container failed without an answer; retry shortly"
-ENDPOINT_DOWN_MESSAGE = (
-    "the model's SageMaker endpoint is not in service (being created, updated or deleted); retry shortly"
-)
-PAYLOAD_TOO_LARGE_MESSAGE = "request body over SageMaker's 6 MB limit"
-_CODE_BY_STATUS: dict[int, type[ModelrailError]] = {
-    error.status: error
-    for error in (
-        InvalidInputError,
-        UnauthorizedError,
-        ForbiddenError,
-        NotFoundError,
-        MethodNotAllowedError,
-        PayloadTooLargeError,
-        UnsupportedMediaTypeError,
-        UnprocessableInputError,
-        ThrottledError,
-        ModelUnavailableError,
-        UpstreamTimeoutError,
-    )
-}
 
-
-def _error(status: int, code: str, message: str) -> ProxyResponse:
+def _response(answer: ErrorAnswer) -> ProxyResponse:
     headers = [("Content-Type", JSON_CONTENT_TYPE)]
-    if status in RETRY_AFTER_S:
-        headers.append(("Retry-After", str(RETRY_AFTER_S[status])))
-    return ProxyResponse(status, headers, json.dumps({"error": message, "code": code}).encode())
+    if answer.retry_after_s is not None:
+        headers.append(("Retry-After", str(answer.retry_after_s)))
+    return ProxyResponse(answer.status, headers, answer.body)
 
 
 def model_error_response(answer: EndpointAnswer) -> ProxyResponse:
     """A ``ModelError``: the container's status and body (wrapped in the SPEC's body if it is not JSON)."""
-    if answer.status == 0:
-        return _error(ModelUnavailableError.status, ModelUnavailableError.code, NO_ANSWER_MESSAGE)
-    headers = [("Content-Type", JSON_CONTENT_TYPE)]
-    if answer.status in RETRY_AFTER_S:
-        headers.append(("Retry-After", str(RETRY_AFTER_S[answer.status])))
     original = answer.body.decode("utf-8", errors="replace")
-    if original.strip().startswith("{"):
-        return ProxyResponse(answer.status, headers, answer.body)
-    code = _CODE_BY_STATUS.get(answer.status, InternalError).code
-    return _error(answer.status, code, original)
+    return _response(model_error(answer.status or None, original, answer.message))
 
 
 class SageMakerIntegration:
@@ -103,7 +57,7 @@ class SageMakerIntegration:
         else:
             body = request.body
         if len(body) > MAX_PAYLOAD_BYTES:
-            return _error(PayloadTooLargeError.status, PayloadTooLargeError.code, PAYLOAD_TOO_LARGE_MESSAGE)
+            return _response(sagemaker_error(PayloadTooLargeError.status, ""))
         attributes = custom_attributes(
             match.route.operation, version=match.path_parameters.get("version"), body=body_encoding(rule)
         )
@@ -119,6 +73,6 @@ class SageMakerIntegration:
             return answers.INTEGRATION_TIMEOUT.response()
         if answer.ok:
             return ProxyResponse(200, [("Content-Type", answer.content_type or JSON_CONTENT_TYPE)], answer.body)
-        if answer.status == 0 and answer.message.startswith("Endpoint "):
-            return _error(ModelUnavailableError.status, ModelUnavailableError.code, ENDPOINT_DOWN_MESSAGE)
+        if answer.status == 0 and answer.message.startswith("Endpoint "):  # SageMaker's 400 ValidationError
+            return _response(sagemaker_error(400, answer.message))
         return model_error_response(answer)

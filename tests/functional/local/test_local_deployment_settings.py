@@ -7,13 +7,20 @@ import os
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from infra.constructs import catalog_function, inference_api
-from modelrail.local import deployment, events
+from pathlib import Path
+
+from infra.constructs import inference_api
+from modelrail.contract import functions
+from modelrail.local import events
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_binary_media_types_match_the_stack() -> None:
     assert events.BINARY_MEDIA_TYPES == inference_api.BINARY_MEDIA_TYPES
 
 
-def test_handler_and_catalog_code_paths_match_the_stack() -> None:
-    assert deployment.CATALOG_HANDLER.partition(":")[0] == f"{catalog_function.HANDLER_DIR}/handler.py"
+def test_catalog_handler_is_the_file_lambda_runs() -> None:
+    module, _, function = functions.CATALOG_HANDLER.partition(".")
+    assert f"{functions.CATALOG_CODE_DIR}/{module}.py:{function}" == functions.CATALOG_HANDLER_FILE
+    assert (ROOT / functions.CATALOG_CODE_DIR / f"{module}.py").is_file()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
+from modelrail.contract.sagemaker import MODEL_ERROR_NO_ANSWER
 from modelrail.errors import API_KEY_REJECTED_MESSAGE, NO_SUCH_ROUTE_MESSAGE
 from modelrail.local import gateway_responses
 from modelrail.local.gateway import Gateway
@@ -23,7 +24,7 @@ from modelrail.local.lambda_integration import LambdaIntegration
 from modelrail.local.processes import bind_loopback
 from modelrail.local.routing import CATALOG, RouteTable
 from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
-from modelrail.local.sagemaker_integration import NO_ANSWER_MESSAGE, SageMakerIntegration
+from modelrail.local.sagemaker_integration import SageMakerIntegration
 from modelrail.routes import Route, custom_attributes, model_routes
 from tests.support.local_standins import start_standin_function
 
@@ -246,7 +247,7 @@ def test_gpu_container_crash_is_503_and_a_new_container_serves_next(base_url: st
     crashed = get(base_url, "/v2/models/gpu/versions/exit/ready")
     assert crashed.status_code == 503
     assert crashed.headers["retry-after"] == "5"
-    assert error_of(crashed) == {"error": NO_ANSWER_MESSAGE, "code": "model_unavailable"}
+    assert error_of(crashed) == {"error": MODEL_ERROR_NO_ANSWER[1], "code": "model_unavailable"}
     assert get(base_url, "/v2/models/gpu/infer", method="POST", content=b"{}").status_code == 200
 
 

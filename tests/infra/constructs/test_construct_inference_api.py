@@ -7,10 +7,11 @@ import json
 from aws_cdk.assertions import Match
 from fake_repo import FakeRepo, SynthResult, synth
 
-from infra.auth import AuthMode
 from infra.constructs.inference_api import BINARY_MEDIA_TYPES, CATCH_ALL_PATH, catch_all_body
-from infra.gateway_responses import gateway_answers
+from infra.gateway_responses import body_template
 from modelrail.binary_media import request_is_binary
+from modelrail.contract.auth import AuthMode
+from modelrail.contract.gateway import gateway_answers
 from modelrail.errors import NO_SUCH_ROUTE_MESSAGE
 
 
@@ -92,7 +93,7 @@ def test_gateway_answers_use_the_error_body(cpu_only: SynthResult, iam_prod: Syn
         for answer in gateway_answers(auth):
             props = responses[answer.response_type]
             assert props.get("StatusCode") == (None if answer.status is None else str(answer.status))
-            assert props["ResponseTemplates"] == {"application/json": answer.body_template()}
+            assert props["ResponseTemplates"] == {"application/json": body_template(answer)}
             assert props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
 
 

@@ -76,10 +76,10 @@ def test_shipped_openapi_template_is_the_serving_apps_current_document() -> None
     from modelrail.settings import Settings
 
     current = create_app(Settings(), preload=False).openapi()
-    shipped = json.loads((ROOT / "layers" / "modelrail" / "catalog_openapi.json").read_text(encoding="utf-8"))
+    shipped = json.loads((ROOT / "layers" / "modelrail" / "catalog" / "app_openapi.json").read_text(encoding="utf-8"))
     assert shipped == json.loads(json.dumps(current)), (
-        'layers/modelrail/catalog_openapi.json is stale; regenerate it: .venv/bin/python -c "import json; '
+        'layers/modelrail/catalog/app_openapi.json is stale; regenerate it: .venv/bin/python -c "import json; '
         "from modelrail.app import create_app; from modelrail.settings import Settings; "
         'print(json.dumps(create_app(Settings(), preload=False).openapi(), indent=1, sort_keys=True))" '
-        "> layers/modelrail/catalog_openapi.json"
+        "> layers/modelrail/catalog/app_openapi.json"
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from modelrail import constants as c
 from modelrail.settings import get_settings
 from tests.support.serving_servers import ROOT
 
@@ -48,8 +49,8 @@ def load_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., type
     def load(**env: str | Path) -> types.ModuleType:
         for name in ("MODELRAIL_MODEL_BUCKET", "MODELRAIL_MODEL_DIR", "MODELRAIL_MANIFEST_SHA256"):
             monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "modelrail-model")
-        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+        monkeypatch.setenv(c.ENV_LAMBDA_FUNCTION_NAME, "modelrail-model")
+        monkeypatch.setenv(c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE, "1024")
         for name, value in env.items():
             monkeypatch.setenv(name, str(value))
         get_settings.cache_clear()

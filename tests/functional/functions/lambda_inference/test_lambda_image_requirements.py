@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from modelrail import constants as c
 from tests.support.serving_servers import ROOT, built_artifact
 
 FUNCTION = ROOT / "functions" / "lambda_inference"
@@ -57,8 +58,8 @@ def test_the_requirements_alone_serve_a_request(tmp_path: Path) -> None:
         "PYTHONPATH": str(task_root),
         "MODELRAIL_MODEL_DIR": str(built_artifact("minilm")),
         "MODELRAIL_MODEL_NAME": "minilm",
-        "AWS_LAMBDA_FUNCTION_NAME": "f",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+        c.ENV_LAMBDA_FUNCTION_NAME: "f",
+        c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE: "1024",
         "HOME": str(tmp_path),
     }
     result = subprocess.run(

@@ -1,0 +1,88 @@
+"""What each piece of compute gets, in the cloud and in local mode alike: code path, memory, timeout, environment.
+
+``infra/constructs`` sets these on the Lambda functions and the SageMaker model; ``modelrail.local.deployment``
+starts the same handlers with the same environment. Local mode adds only what the cloud provides by itself
+(Lambda's own variables, a scratch ``/tmp``, the embedded S3's endpoint).
+"""
+
+from __future__ import annotations
+
+from typing import Final, Protocol
+
+from modelrail import constants as c
+from modelrail.contract.auth import AuthMode
+
+LAMBDA_HANDLER: Final = "functions/lambda_inference/handler.py:handler"
+"""The model function's handler (its image's ``CMD``, ``functions/lambda_inference/Dockerfile``)."""
+SAGEMAKER_APP: Final = "functions/sagemaker_inference/serve.py:app"
+"""The GPU container's ASGI app (its image's ``ENTRYPOINT``)."""
+CATALOG_CODE_DIR: Final = "functions/catalog"
+"""The catalog function's zip code, from the repository root."""
+CATALOG_HANDLER: Final = "handler.handler"
+"""The catalog function's handler in Lambda's ``module.function`` form, inside ``CATALOG_CODE_DIR``."""
+CATALOG_HANDLER_FILE: Final = f"{CATALOG_CODE_DIR}/{CATALOG_HANDLER.replace('.', '.py:')}"
+"""The same handler as ``file:function`` (how local mode names a handler)."""
+CATALOG_MEMORY_MB: Final = 256
+CATALOG_TIMEOUT_S: Final = 10
+GPU_PROVIDERS: Final = "CUDAExecutionProvider,CPUExecutionProvider"
+"""ONNX Runtime providers of a GPU container; it falls back to the CPU provider where no GPU exists."""
+
+
+class BuiltArtifact(Protocol):
+    """One artifact in the model bucket (the stack's ``DeployedModel``, local mode's ``PushedArtifact``)."""
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+
+    @property
+    def version(self) -> str:
+        """The model's version."""
+
+    @property
+    def prefix(self) -> str:
+        """The artifact's S3 key prefix."""
+
+    @property
+    def manifest_sha256(self) -> str:
+        """sha256 of its ``manifest.json``, which pins every other file."""
+
+
+def _model_env(artifact: BuiltArtifact, metrics_namespace: str) -> dict[str, str]:
+    return {
+        c.ENV_MODEL_NAME: artifact.name,
+        c.ENV_MODEL_VERSION: artifact.version,
+        c.ENV_MANIFEST_SHA256: artifact.manifest_sha256,
+        c.ENV_METRICS_NAMESPACE: metrics_namespace,
+    }
+
+
+def model_function_env(artifact: BuiltArtifact, *, bucket: str, metrics_namespace: str) -> dict[str, str]:
+    """The environment of a CPU model's Lambda function: which artifact to fetch and verify, and its limits."""
+    return {
+        **_model_env(artifact, metrics_namespace),
+        c.ENV_MODEL_BUCKET: bucket,
+        c.ENV_MODEL_PREFIX: artifact.prefix,
+        c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),
+    }
+
+
+def gpu_container_env(
+    artifact: BuiltArtifact, *, model_dir: str, metrics_namespace: str, require_cuda: bool
+) -> dict[str, str]:
+    """The environment of a GPU model's SageMaker container; SageMaker copies the artifact to ``model_dir``.
+
+    ``require_cuda``: fail closed, a CUDA provider that cannot start fails ``/ping`` (unless the manifest opts in
+    to ``cpu_fallback``; local mode runs the container on the CPU provider by design).
+    """
+    return {
+        **_model_env(artifact, metrics_namespace),
+        c.ENV_MODEL_DIR: model_dir,
+        c.ENV_PROVIDERS: GPU_PROVIDERS,
+        c.ENV_REQUIRE_CUDA: "true" if require_cuda else "false",
+    }
+
+
+def catalog_env(*, catalog: str, auth: AuthMode) -> dict[str, str]:
+    """The catalog function's environment: the deployed models (JSON of ``catalog_entry`` dicts) and the auth mode."""
+    return {c.ENV_CATALOG: catalog, c.ENV_API_AUTH: auth.value}

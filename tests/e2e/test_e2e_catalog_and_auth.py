@@ -43,8 +43,11 @@ def test_health_routes(local_stack: LocalStack) -> None:
 
 def test_openapi_describes_the_deployed_api(local_stack: LocalStack) -> None:
     with local_stack.client() as client:
-        document = client.get("/openapi.json").json()
-    assert document["servers"] == [{"url": local_stack.url}]
+        document = client.get("/openapi.json", headers={"Host": "evil.example"}).json()
+    # The local gateway serves at its root: no servers entry (OpenAPI's default "/", relative to the document),
+    # and never the Host header a caller sent.
+    assert "servers" not in document
+    assert "evil.example" not in json.dumps(document)
     predict = document["paths"]["/v1/models/{name}/predict"]["post"]
     assert sorted(next(p for p in predict["parameters"] if p["name"] == "name")["schema"]["enum"]) == sorted(MODELS)
     assert document["components"]["securitySchemes"]["apiKey"]["name"] == "x-api-key"

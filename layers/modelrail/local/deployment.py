@@ -265,7 +265,7 @@ class LocalDeployment:
 
     def route_table(self) -> RouteTable:
         """The routes of every served model, plus the catalog's."""
-        return RouteTable.for_models([model.name for model in self.models])
+        return RouteTable.for_models({model.name: [model.manifest.version] for model in self.models})
 
     def integrations(self) -> dict[str, Integration]:
         """Compute name -> what answers its routes."""

@@ -126,7 +126,8 @@ def build_proxy_event(
             "httpMethod": request.method,
             "extendedRequestId": request_id.replace("-", "")[:16] + "=",
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now_s)),
-            "path": f"/{stage}{request.path}",
+            # The local gateway serves at its root, as a custom domain mapped without a base path does.
+            "path": request.path,
             "accountId": LOCAL_ACCOUNT_ID,
             "protocol": "HTTP/1.1",
             "stage": stage,

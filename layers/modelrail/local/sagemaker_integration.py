@@ -1,11 +1,11 @@
 """API Gateway's SageMaker service integration for GPU routes, as the stack configures it.
 
 Executes ``modelrail.invoke_endpoint`` (what reaches ``InvokeEndpoint``, as ``infra/sagemaker_requests.py``
-renders it for the stack) and mirrors ``infra/sagemaker_errors.py`` (how its failures come back): unversioned
-POST routes pass the caller's bytes and Content-Type through untouched; templated routes take only their
-template's content types (415 otherwise; no Content-Type counts as JSON), GET routes send ``{}``, versioned POST
-routes send the body base64-encoded with ``;body=base64``; the operation rides in the custom-attributes header
-with ``;version=<v>`` on versioned routes. The container's 200 answer passes on byte for byte; a container error
+renders it for the stack) and mirrors ``infra/sagemaker_errors.py`` (how its failures come back): POST routes
+pass the caller's bytes and Content-Type through untouched; templated routes take only their template's content
+types (415 otherwise; no Content-Type counts as JSON), GET routes send ``{}``; the operation rides in the
+custom-attributes header with ``;version=<v>`` on versioned routes (the route's own literal version, never a
+request value). The container's 200 answer passes on byte for byte; a container error
 comes back with the container's own status and body, Retry-After on 429 and 503.
 """
 
@@ -104,9 +104,7 @@ class SageMakerIntegration:
             body = request.body
         if len(body) > MAX_PAYLOAD_BYTES:
             return _error(PayloadTooLargeError.status, PayloadTooLargeError.code, PAYLOAD_TOO_LARGE_MESSAGE)
-        attributes = custom_attributes(
-            match.route.operation, version=match.path_parameters.get("version"), body=body_encoding(rule)
-        )
+        attributes = custom_attributes(match.route.operation, version=match.route.version, body=body_encoding(rule))
         answer = await self.endpoint.invoke(
             body,
             custom_attributes=attributes,

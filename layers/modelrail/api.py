@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from modelrail import codecs, operations
 from modelrail.binary_media import response_is_binary
+from modelrail.codecs.content_encoding import decode_body
 from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
 from modelrail.loader import LoadedModel, ModelLoader
 from modelrail.middleware import REQUEST_STATS_STATE
@@ -73,6 +74,10 @@ class ModelApi:
         if name is not None and wanted is not None and name != wanted:
             raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{wanted}`")
 
+    async def body(self, request: Request) -> bytes:
+        """The request body as its sender meant it (gzip inflated; any other Content-Encoding is a 415)."""
+        return decode_body(await request.body(), request.headers, max_bytes=self.settings.max_request_bytes)
+
     async def model(self, request: Request) -> LoadedModel:
         """The loaded model (loading it on first use), after checking the path's name and version."""
         self.check_name(request)
@@ -94,7 +99,7 @@ class ModelApi:
         """Run raw tensors through the model."""
         self.check_name(request)
         codec = codecs.infer_codec(request.headers)
-        body = await request.body()
+        body = await self.body(request)
         decoded = codec.decode(body, request.headers)
         model = await self.model(request)
         started = time.perf_counter()
@@ -109,7 +114,7 @@ class ModelApi:
         """Task API: instances in, predictions out."""
         self.check_name(request)
         codecs.require_json(request.headers)
-        decoded = codecs.V1_TASK.decode(await request.body(), request.headers)
+        decoded = codecs.V1_TASK.decode(await self.body(request), request.headers)
         model = await self.model(request)
         started = time.perf_counter()
         answer = await self.call(request, operations.predict, model, decoded)

@@ -234,7 +234,7 @@ def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> d
 
 def _error(error: ModelrailError) -> dict[str, Any]:
     headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
-    return _json(error.status, error.to_body(), headers)
+    return _json(error.status, error.to_body(request_id_var.get()), headers)
 
 
 class Catalog:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelrail import metrics
-from modelrail.errors import ModelrailError, ModelUnavailableError
+from modelrail.errors import FetchTimeoutError, ModelrailError, ModelUnavailableError
 from modelrail.logs import get_logger, set_model_context
 from modelrail.metrics import MetricsEmitter
 from modelrail.settings import Settings
@@ -143,9 +143,10 @@ class ModelLoader:
             built = time.perf_counter()
             processor = _build_processor(artifact, session)
         except ModelrailError as exc:
-            log.error("model load failed", extra={"error": exc.message, "code": exc.code})
+            # The whole story (bucket, key, paths, checksums) goes to the log; the caller gets its own terms.
+            log.error("model load failed", extra={"error": exc.message, "code": exc.code, "kind": type(exc).__name__})
             self.emitter.count(metrics.MODEL_LOAD_FAILURES)
-            raise
+            raise self._for_caller(exc) from None
         model = LoadedModel(
             artifact=artifact,
             session=session,
@@ -173,6 +174,19 @@ class ModelLoader:
             },
         )
         return model
+
+    def _for_caller(self, exc: ModelrailError) -> ModelUnavailableError:
+        """The 503 a caller sees for a failed load: what happened in its terms, never where or which bytes."""
+        from modelrail.store.artifact import ArtifactIntegrityError
+
+        name = f"model `{self.settings.model_name}`" if self.settings.model_name else "the model"
+        if isinstance(exc, ArtifactIntegrityError):
+            message = f"{name} cannot be served: its stored files failed verification; the operators must redeploy it"
+        elif isinstance(exc, FetchTimeoutError):
+            message = f"{name} is still loading (its files are slow to arrive); retry shortly"
+        else:
+            message = f"{name} could not be loaded; retry shortly"
+        return ModelUnavailableError(f"{message} (the cause is logged under this request id)")
 
     def _check_identity(self, artifact: Artifact) -> None:
         manifest = artifact.manifest

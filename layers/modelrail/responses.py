@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 
 from modelrail import errors
 from modelrail.codecs.base import JSON_MEDIA_TYPE, dump_json
+from modelrail.logs import request_id_var
 
 ERROR_CODE_STATE = "modelrail_error_code"
 """Key in ``request.state`` where the handler leaves the error code, for the errors metric."""
@@ -45,9 +46,10 @@ def as_modelrail_error(exc: Exception, *, method: str = "", path: str = "") -> e
 
 
 def error_response(error: errors.ModelrailError) -> Response:
-    """The JSON error body with its status (and ``Retry-After`` on a 503)."""
+    """The JSON error body with its status and request id (and ``Retry-After`` on a 503)."""
     headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
-    return Response(dump_json(error.to_body()), status_code=error.status, media_type=JSON_MEDIA_TYPE, headers=headers)
+    body = dump_json(error.to_body(request_id_var.get()))
+    return Response(body, status_code=error.status, media_type=JSON_MEDIA_TYPE, headers=headers)
 
 
 async def handle_exception(request: Request, exc: Exception) -> Response:

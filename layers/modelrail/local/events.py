@@ -109,7 +109,12 @@ def build_proxy_event(
     elif request_is_binary(request.header("content-type"), binary_media_types):
         body, encoded = base64.b64encode(request.body).decode("ascii"), True
     else:
-        body, encoded = request.body.decode("utf-8", errors="replace"), False
+        try:
+            body, encoded = request.body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            # Never repaired into U+FFFD (the function would answer for text nobody sent): the exact bytes
+            # travel base64-encoded, and the function's strict UTF-8 JSON parser refuses them with a 400.
+            body, encoded = base64.b64encode(request.body).decode("ascii"), True
     return {
         "resource": resource,
         "path": request.path,

@@ -307,3 +307,11 @@ def test_event_payload_is_utf8_with_non_ascii_as_itself() -> None:
     assert json.loads(payload) == event
     lone = {"body": "\ud800"}  # only an event file can hold one; UTF-8 cannot carry it, an escape can
     assert json.loads(event_payload(lone)) == lone
+
+
+def test_a_body_that_is_not_utf8_reaches_the_function_byte_exact_never_repaired() -> None:
+    sent = b'{"instances": ["caf\xe9"]}'
+    request = HttpRequest("POST", "/v1/models/m/predict", headers=[("Content-Type", "application/json")], body=sent)
+    event = build_proxy_event(request, resource="/v1/models/m/predict")
+    assert "\ufffd" not in json.dumps(event)
+    assert request_from_event(event).body == sent

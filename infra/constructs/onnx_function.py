@@ -95,6 +95,8 @@ class OnnxFunction(Construct):
                 constants.ENV_MANIFEST_SHA256: model.manifest_sha256,
                 constants.ENV_METRICS_NAMESPACE: metrics_namespace,
                 constants.ENV_MAX_REQUEST_BYTES: str(constants.LAMBDA_MAX_REQUEST_BYTES),
+                # Lambda does not tell a function its own timeout; the model fetch's deadline is derived from it.
+                constants.ENV_FUNCTION_TIMEOUT_S: str(deploy.timeout_s),
             },
         )
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from modelrail import codecs, operations
 from modelrail.binary_media import response_is_binary
 from modelrail.codecs.content_encoding import decode_body
+from modelrail.deadline import Deadline, after_fetch_reserve_s
 from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
 from modelrail.loader import LoadedModel, ModelLoader
 from modelrail.middleware import REQUEST_STATS_STATE
@@ -78,6 +79,17 @@ class ModelApi:
         """The request body as its sender meant it (gzip inflated; any other Content-Encoding is a 415)."""
         return decode_body(await request.body(), request.headers, max_bytes=self.settings.max_request_bytes)
 
+    def load_deadline(self, request: Request) -> Deadline:
+        """When a load this request waits for must give up: the fetch budget, and on Lambda never later than the
+        invocation's remaining time less what the request needs after the load (``modelrail.deadline``)."""
+        deadline = Deadline.after(self.settings.resolved_fetch_budget_s)
+        remaining_ms = getattr(request.scope.get("aws.context"), "get_remaining_time_in_millis", None)
+        if callable(remaining_ms):
+            left_s = remaining_ms() / 1000
+            reserve_s = self.settings.after_fetch_reserve_s or after_fetch_reserve_s(left_s)
+            deadline = deadline.sooner(Deadline.after(left_s - reserve_s))
+        return deadline
+
     async def model(self, request: Request) -> LoadedModel:
         """The loaded model (loading it on first use), after checking the path's name and version."""
         self.check_name(request)
@@ -85,7 +97,7 @@ class ModelApi:
         version = request.path_params.get("version")
         model = self.loader.loaded
         if model is None:
-            model = await self.call(request, self.loader.get)
+            model = await self.call(request, self.loader.get, self.load_deadline(request))
         manifest = model.manifest
         if name is not None and name != manifest.name:
             raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{manifest.name}`")

@@ -171,6 +171,7 @@ class LocalDeployment:
     def _function(self, model: LocalModel, pushed: PushedArtifact) -> LambdaFunction:
         manifest = model.manifest
         memory_mb = manifest.cpu_deploy.memory_mb  # its defaults live in the schema, as for the stack
+        timeout_s = manifest.cpu_deploy.timeout_s
         env = {
             c.ENV_MODEL_NAME: manifest.name,
             c.ENV_MODEL_VERSION: manifest.version,
@@ -180,6 +181,7 @@ class LocalDeployment:
             c.ENV_METRICS_NAMESPACE: c.DEFAULT_METRICS_NAMESPACE,
             c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),
             **self._base_path_env(),
+            c.ENV_FUNCTION_TIMEOUT_S: str(timeout_s),
             **lambda_environment(manifest.name, memory_mb, self.root),
             **self.s3.env(),
         }
@@ -188,7 +190,7 @@ class LocalDeployment:
             handler=str(self.root / LAMBDA_HANDLER),
             env=env,
             memory_mb=memory_mb,
-            timeout_s=float(manifest.cpu_deploy.timeout_s),
+            timeout_s=float(timeout_s),
             concurrency=function_concurrency(manifest),
             # Each execution environment has its own /tmp: the model cache and TMPDIR.
             tmp_root=self._scratch(manifest.name),

@@ -8,6 +8,7 @@ never blocks the event loop (ONNX Runtime sessions are safe to call from several
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -22,11 +23,13 @@ from modelrail.deadline import Deadline, after_fetch_reserve_s
 from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
 from modelrail.loader import LoadedModel, ModelLoader
 from modelrail.middleware import REQUEST_STATS_STATE
-from modelrail.routes import Operation
+from modelrail.routes import SERVED_VERSION, Operation
 from modelrail.server_metadata import server_metadata
 from modelrail.settings import Settings
 
 T = TypeVar("T")
+_NAME = re.compile(r"[a-z0-9-]{1,40}")
+"""A model name as the manifest allows it; anything else is not echoed back."""
 Handler = Callable[[Request], Awaitable[Response]]
 
 BINARY_ANSWERS_SCOPE = "modelrail.binary_answers"
@@ -73,7 +76,8 @@ class ModelApi:
         name = request.path_params.get("name")
         wanted = self.settings.model_name
         if name is not None and wanted is not None and name != wanted:
-            raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{wanted}`")
+            asked = f"model `{name}`" if _NAME.fullmatch(name) else "that model"
+            raise ModelNotFoundError(f"{asked} is not served here; this endpoint serves `{wanted}`")
 
     async def body(self, request: Request) -> bytes:
         """The request body as its sender meant it (gzip inflated; any other Content-Encoding is a 415)."""
@@ -102,8 +106,10 @@ class ModelApi:
         if name is not None and name != manifest.name:
             raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{manifest.name}`")
         if version is not None and version != manifest.version:
+            # Echoed only when it looks like a version: the message is a document the caller may render.
+            asked = f"`{version}`" if SERVED_VERSION.fullmatch(version) else "by that name"
             raise VersionNotFoundError(
-                f"model `{manifest.name}` has no version `{version}`; the served version is `{manifest.version}`"
+                f"model `{manifest.name}` has no version {asked}; the served version is `{manifest.version}`"
             )
         return model
 

@@ -33,6 +33,7 @@ from modelrail.errors import (
     ModelrailError,
     ModelUnavailableError,
     NotFoundError,
+    shown_request,
 )
 from modelrail.logs import configure_logging, get_logger, request_id_var
 from modelrail.routes import CATALOG_ROUTES, BasePathError, Operation, Route, normalize_base_path, route_path
@@ -288,7 +289,7 @@ class Catalog:
         """The Lambda proxy response for one request."""
         route = self._routes.get((method.upper(), route_path(path)))
         if route is None:
-            return _error(NotFoundError(f"{NO_SUCH_ROUTE_MESSAGE} (got {method} {path})"))
+            return _error(NotFoundError(f"{NO_SUCH_ROUTE_MESSAGE} (got {shown_request(method, path)})"))
         if route.operation is Operation.V2_HEALTH_READY:
             waiting = self.not_ready()
             if waiting:

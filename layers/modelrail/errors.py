@@ -8,6 +8,7 @@ uses the same codes for API Gateway's own responses (missing key, throttled, bod
 """
 
 from typing import ClassVar, Final
+from urllib.parse import quote
 
 API_KEY_REJECTED_MESSAGE: Final = (
     "forbidden: send a key of this API's usage plan as header x-api-key, with a method and path this API serves "
@@ -17,6 +18,11 @@ API_KEY_REJECTED_MESSAGE: Final = (
 known route and an unknown one answer alike, so model names cannot be probed."""
 NO_SUCH_ROUTE_MESSAGE: Final = "no such route: see GET /openapi.json for the routes this API serves"
 """404 ``not_found`` for a path the route table does not have (to a caller with a valid key)."""
+
+
+def shown_request(method: str, path: str) -> str:
+    """A request line as an error message may echo it: printable ASCII (percent-encoded), bounded."""
+    return f"{quote(method[:16], safe='')} {quote(path[:200], safe='/')}"
 
 
 class ModelrailError(Exception):

@@ -39,7 +39,7 @@ def as_modelrail_error(exc: Exception, *, method: str = "", path: str = "") -> e
     if isinstance(exc, HTTPException):
         if exc.status_code in (404, 405):
             # API Gateway cannot tell a wrong method from an unknown path: both are this 404 there, so here too.
-            return errors.NotFoundError(f"{errors.NO_SUCH_ROUTE_MESSAGE} (got {method} {path})")
+            return errors.NotFoundError(f"{errors.NO_SUCH_ROUTE_MESSAGE} (got {errors.shown_request(method, path)})")
         error_class = _BY_STATUS.get(exc.status_code, errors.InternalError)
         return error_class(str(exc.detail))
     return errors.InternalError("internal error; it has been logged")

@@ -2,9 +2,9 @@
 
 Every call reaches the container as ``POST /invocations``; ``X-Amzn-SageMaker-Custom-Attributes`` names the
 operation and, on versioned routes, the route's own literal version: always one static request parameter, so
-no request value ever reaches the header (the route table has a resource per served version, no ``{version}``). InvokeEndpoint
-forwards only ``ContentType``, ``Accept`` and ``CustomAttributes`` to the container, so the binary extension's
-``Inference-Header-Content-Length`` never reaches it: the container finds the end of the JSON header itself
+no request value ever reaches the header (the route table has a resource per served version, no ``{version}``).
+InvokeEndpoint forwards only ``ContentType``, ``Accept`` and ``CustomAttributes`` to the container, so the binary
+extension's ``Inference-Header-Content-Length`` never reaches it: the container finds the end of the JSON header itself
 (``modelrail.sagemaker``). See ``modelrail.invoke_endpoint`` for which route is passthrough and which templated,
 with the AWS pages each choice follows.
 """

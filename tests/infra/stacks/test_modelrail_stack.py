@@ -83,7 +83,7 @@ def test_every_model_and_catalog_route_needs_the_api_key(with_gpu: SynthResult) 
     expected |= {("ANY", CATCH_ALL_PATH)}  # every other path: the key first, then 404 (no model names to probe)
     assert set(methods) == expected
     # Only served versions are resources: no `{version}` parameter any request value could fill.
-    assert not any("{" in path for _, path in methods)
+    assert not any("{version}" in path for _, path in methods)
     for key, props in methods.items():
         assert props["ApiKeyRequired"] is True, key
         assert props["AuthorizationType"] == "NONE", key

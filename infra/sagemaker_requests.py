@@ -1,9 +1,10 @@
 """What API Gateway sends to SageMaker ``InvokeEndpoint`` per GPU route, rendered from ``modelrail.invoke_endpoint``.
 
 Every call reaches the container as ``POST /invocations``; ``X-Amzn-SageMaker-Custom-Attributes`` names the
-operation (a static request parameter, or set by the mapping template on versioned routes). InvokeEndpoint
-forwards only ``ContentType``, ``Accept`` and ``CustomAttributes`` to the container, so the binary extension's
-``Inference-Header-Content-Length`` never reaches it: the container finds the end of the JSON header itself
+operation and, on versioned routes, the route's own literal version: always one static request parameter, so
+no request value ever reaches the header (the route table has a resource per served version, no ``{version}``).
+InvokeEndpoint forwards only ``ContentType``, ``Accept`` and ``CustomAttributes`` to the container, so the binary
+extension's ``Inference-Header-Content-Length`` never reaches it: the container finds the end of the JSON header itself
 (``modelrail.sagemaker``). See ``modelrail.invoke_endpoint`` for which route is passthrough and which templated,
 with the AWS pages each choice follows.
 """
@@ -13,14 +14,7 @@ from __future__ import annotations
 from aws_cdk import aws_apigateway as apigw
 
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
-from modelrail.invoke_endpoint import (
-    JSON_CONTENT_TYPE,
-    VERSION_PARAMETER,
-    body_encoding,
-    invoke_rule,
-    is_versioned,
-    template_content_types,
-)
+from modelrail.invoke_endpoint import JSON_CONTENT_TYPE, body_encoding, invoke_rule, template_content_types
 from modelrail.routes import Route, custom_attributes
 
 __all__ = [
@@ -37,7 +31,7 @@ CALLER_CONTENT_TYPE = "method.request.header.Content-Type"
 
 
 def request_parameters(route: Route) -> dict[str, str]:
-    """Integration request headers: the operation (a quoted static value) and the body's content type."""
+    """Integration request headers: the operation and version (a quoted static value) and the body's type."""
     rule = invoke_rule(route)
     parameters = {
         "integration.request.header.Content-Type": CALLER_CONTENT_TYPE
@@ -45,9 +39,8 @@ def request_parameters(route: Route) -> dict[str, str]:
         else f"'{JSON_CONTENT_TYPE}'",
         "integration.request.header.Accept": f"'{JSON_CONTENT_TYPE}'",
     }
-    if not (rule.templated and is_versioned(route)):
-        value = custom_attributes(route.operation, body=body_encoding(rule))
-        parameters[f"integration.request.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}"] = f"'{value}'"
+    value = custom_attributes(route.operation, version=route.version, body=body_encoding(rule))
+    parameters[f"integration.request.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}"] = f"'{value}'"
     return parameters
 
 
@@ -61,14 +54,8 @@ def request_template(route: Route) -> str | None:
     rule = invoke_rule(route)
     if not rule.templated:
         return None
-    lines = []
-    if is_versioned(route):
-        value = custom_attributes(
-            route.operation, version=f"$input.params('{VERSION_PARAMETER}')", body=body_encoding(rule)
-        )
-        lines.append(f'#set($context.requestOverride.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER} = "{value}")')
-    lines.append(rule.fixed_body if rule.fixed_body is not None else "$input.body")
-    return "\n".join(lines)
+    # The body only: nothing from the path or the headers reaches the request.
+    return rule.fixed_body if rule.fixed_body is not None else "$input.body"
 
 
 def request_templates(route: Route) -> dict[str, str] | None:

@@ -87,7 +87,9 @@ class OnnxFunction(Construct):
             reserved_concurrent_executions=deploy.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
             architecture=lambda_.Architecture.X86_64,
-            environment=model_function_env(model, bucket=bucket.bucket_name, metrics_namespace=metrics_namespace),
+            environment=model_function_env(
+                model, bucket=bucket.bucket_name, metrics_namespace=metrics_namespace, timeout_s=deploy.timeout_s
+            ),
         )
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
         skip_lambda_checks(self.function, reserved=deploy.reserved_concurrency is not None)

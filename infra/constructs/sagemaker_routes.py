@@ -15,6 +15,8 @@ it, ``infra/sagemaker_errors.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -45,6 +47,7 @@ class SageMakerRoutes(Construct):
         *,
         api: InferenceApi,
         model_name: str,
+        versions: Sequence[str],
         endpoint_name: str,
         endpoint_arn: str,
         cors_origin: str | None = None,
@@ -85,7 +88,7 @@ class SageMakerRoutes(Construct):
             apigw.MethodResponse(status_code=str(status), response_parameters=declared) for status in answer_statuses()
         ]
         self.methods = []
-        for route in model_routes(model_name):
+        for route in model_routes(model_name, versions=versions):
             integration = apigw.AwsIntegration(
                 service="runtime.sagemaker",
                 path=f"endpoints/{endpoint_name}/invocations",

@@ -181,7 +181,7 @@ class ModelrailStack(cdk.Stack):
             # The alias moves only after the artifact it pins is in the bucket.
             function.alias.node.add_dependency(self.model_bucket.uploads[model.name])
             integration = apigw.LambdaIntegration(function.alias, allow_test_invoke=False)
-            for route in model_routes(model.name):
+            for route in model_routes(model.name, versions=[model.version]):
                 self.api.add_route(route, integration)
             self.functions[model.name] = function
 
@@ -209,6 +209,7 @@ class ModelrailStack(cdk.Stack):
                 f"Routes-{model.name}",
                 api=self.api,
                 model_name=model.name,
+                versions=[model.version],
                 endpoint_name=endpoint.endpoint_name,
                 endpoint_arn=endpoint.endpoint_arn,
                 cors_origin=self.settings.cors_origin,

@@ -8,6 +8,7 @@ never blocks the event loop (ONNX Runtime sessions are safe to call from several
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -17,14 +18,18 @@ from starlette.concurrency import run_in_threadpool
 
 from modelrail import codecs, operations
 from modelrail.binary_media import response_is_binary
+from modelrail.codecs.content_encoding import decode_body
+from modelrail.deadline import Deadline, after_fetch_reserve_s
 from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
 from modelrail.loader import LoadedModel, ModelLoader
 from modelrail.middleware import REQUEST_STATS_STATE
-from modelrail.routes import Operation
+from modelrail.routes import SERVED_VERSION, Operation
 from modelrail.server_metadata import server_metadata
 from modelrail.settings import Settings
 
 T = TypeVar("T")
+_NAME = re.compile(r"[a-z0-9-]{1,40}")
+"""A model name as the manifest allows it; anything else is not echoed back."""
 Handler = Callable[[Request], Awaitable[Response]]
 
 BINARY_ANSWERS_SCOPE = "modelrail.binary_answers"
@@ -71,7 +76,23 @@ class ModelApi:
         name = request.path_params.get("name")
         wanted = self.settings.model_name
         if name is not None and wanted is not None and name != wanted:
-            raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{wanted}`")
+            asked = f"model `{name}`" if _NAME.fullmatch(name) else "that model"
+            raise ModelNotFoundError(f"{asked} is not served here; this endpoint serves `{wanted}`")
+
+    async def body(self, request: Request) -> bytes:
+        """The request body as its sender meant it (gzip inflated; any other Content-Encoding is a 415)."""
+        return decode_body(await request.body(), request.headers, max_bytes=self.settings.max_request_bytes)
+
+    def load_deadline(self, request: Request) -> Deadline:
+        """When a load this request waits for must give up: the fetch budget, and on Lambda never later than the
+        invocation's remaining time less what the request needs after the load (``modelrail.deadline``)."""
+        deadline = Deadline.after(self.settings.resolved_fetch_budget_s)
+        remaining_ms = getattr(request.scope.get("aws.context"), "get_remaining_time_in_millis", None)
+        if callable(remaining_ms):
+            left_s = remaining_ms() / 1000
+            reserve_s = self.settings.after_fetch_reserve_s or after_fetch_reserve_s(left_s)
+            deadline = deadline.sooner(Deadline.after(left_s - reserve_s))
+        return deadline
 
     async def model(self, request: Request) -> LoadedModel:
         """The loaded model (loading it on first use), after checking the path's name and version."""
@@ -80,13 +101,15 @@ class ModelApi:
         version = request.path_params.get("version")
         model = self.loader.loaded
         if model is None:
-            model = await self.call(request, self.loader.get)
+            model = await self.call(request, self.loader.get, self.load_deadline(request))
         manifest = model.manifest
         if name is not None and name != manifest.name:
             raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{manifest.name}`")
         if version is not None and version != manifest.version:
+            # Echoed only when it looks like a version: the message is a document the caller may render.
+            asked = f"`{version}`" if SERVED_VERSION.fullmatch(version) else "by that name"
             raise VersionNotFoundError(
-                f"model `{manifest.name}` has no version `{version}`; the served version is `{manifest.version}`"
+                f"model `{manifest.name}` has no version {asked}; the served version is `{manifest.version}`"
             )
         return model
 
@@ -94,7 +117,7 @@ class ModelApi:
         """Run raw tensors through the model."""
         self.check_name(request)
         codec = codecs.infer_codec(request.headers)
-        body = await request.body()
+        body = await self.body(request)
         decoded = codec.decode(body, request.headers)
         model = await self.model(request)
         started = time.perf_counter()
@@ -109,7 +132,7 @@ class ModelApi:
         """Task API: instances in, predictions out."""
         self.check_name(request)
         codecs.require_json(request.headers)
-        decoded = codecs.V1_TASK.decode(await request.body(), request.headers)
+        decoded = codecs.V1_TASK.decode(await self.body(request), request.headers)
         model = await self.model(request)
         started = time.perf_counter()
         answer = await self.call(request, operations.predict, model, decoded)

@@ -1,7 +1,7 @@
 """The serving app: ``create_app()`` builds the FastAPI app every compute flavour runs.
 
 Lambda wraps it in Mangum; the SageMaker container and local mode run it under uvicorn. Routes come from
-``routes.model_routes`` and ``routes.CATALOG_ROUTES`` (the same table API Gateway is built from).
+``routes.app_routes`` and ``routes.CATALOG_ROUTES`` (the same table API Gateway is built from).
 
 Importing this module is cheap on purpose: ``create_app`` tunes the interpreter for start-up (``startup``),
 makes the S3 client and starts fetching the model in a background thread first, and only then imports the web
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelrail import __version__
-from modelrail.routes import CATALOG_ROUTES, Operation, model_routes
+from modelrail.routes import CATALOG_ROUTES, VERSION_PARAMETER, Operation, app_routes
 from modelrail.startup import first_start_up
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preloa
     )
     handlers = api.handlers()
     docs = _docs()
-    for route in [*model_routes("{name}"), *CATALOG_ROUTES]:
+    for route in [*app_routes(), *CATALOG_ROUTES]:
         if route.operation is Operation.OPENAPI:
             continue
         extra, responses = docs[route.operation]
@@ -108,7 +108,7 @@ def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preloa
             route.path,
             handlers[route.operation],
             methods=[route.method],
-            operation_id=f"{route.operation.value}{'-versioned' if '{version}' in route.path else ''}",
+            operation_id=f"{route.operation.value}{'-versioned' if VERSION_PARAMETER in route.path else ''}",
             summary=(handlers[route.operation].__doc__ or "").strip(),
             openapi_extra={**extra, **({"parameters": parameters} if parameters else {})},
             responses=responses,

@@ -46,6 +46,11 @@ ENV_API_BASE_PATH: Final = "MODELRAIL_API_BASE_PATH"
 requests through that domain arrive with ``path`` = ``/prod/v1/...`` and the functions strip it. Unset: none."""
 ENV_MAX_REQUEST_BYTES: Final = "MODELRAIL_MAX_REQUEST_BYTES"
 """Largest request body the function accepts before answering 413."""
+ENV_FUNCTION_TIMEOUT_S: Final = "MODELRAIL_FUNCTION_TIMEOUT_S"
+"""The function's timeout in seconds (Lambda does not tell a function its own): the model fetch's deadline is
+derived from it, so a slow S3 is a 503 before the function times out."""
+ENV_FETCH_BUDGET_S: Final = "MODELRAIL_FETCH_BUDGET_S"
+"""Optional: seconds one request may spend fetching the model, instead of the one derived from the timeout."""
 ENV_S3_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL_S3"
 """boto3's own variable for an S3-compatible endpoint; local mode points it at the embedded server."""
 

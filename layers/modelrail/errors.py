@@ -1,11 +1,14 @@
 """The typed error family. Each error carries its HTTP status and stable snake_case code.
 
 One exception handler in the app turns any of them into the SPEC's body
-``{"error": "<message>", "code": "<code>"}``; routes never build error JSON by hand. The CDK stack
+``{"error": "<message>", "code": "<code>", "request_id": "<id>"}``; routes never build error JSON by hand.
+Messages speak in the caller's terms; bucket names, endpoints, file paths, checksums and graph node names go
+to the logs only, under the same request id. The CDK stack
 uses the same codes for API Gateway's own responses (missing key, throttled, body too large).
 """
 
 from typing import ClassVar, Final
+from urllib.parse import quote
 
 API_KEY_REJECTED_MESSAGE: Final = (
     "forbidden: send a key of this API's usage plan as header x-api-key, with a method and path this API serves "
@@ -15,6 +18,11 @@ API_KEY_REJECTED_MESSAGE: Final = (
 known route and an unknown one answer alike, so model names cannot be probed."""
 NO_SUCH_ROUTE_MESSAGE: Final = "no such route: see GET /openapi.json for the routes this API serves"
 """404 ``not_found`` for a path the route table does not have (to a caller with a valid key)."""
+
+
+def shown_request(method: str, path: str) -> str:
+    """A request line as an error message may echo it: printable ASCII (percent-encoded), bounded."""
+    return f"{quote(method[:16], safe='')} {quote(path[:200], safe='/')}"
 
 
 class ModelrailError(Exception):
@@ -28,9 +36,12 @@ class ModelrailError(Exception):
         self.message = message
         self.retry_after_s = retry_after_s
 
-    def to_body(self) -> dict[str, str]:
-        """The JSON error body the SPEC fixes."""
-        return {"error": self.message, "code": self.code}
+    def to_body(self, request_id: str | None = None) -> dict[str, str]:
+        """The JSON error body the SPEC fixes, plus the request id the logs carry for this request."""
+        body = {"error": self.message, "code": self.code}
+        if request_id:
+            body["request_id"] = request_id
+        return body
 
 
 class InvalidInputError(ModelrailError):
@@ -116,6 +127,10 @@ class ModelUnavailableError(ModelrailError):
 
     def __init__(self, message: str, *, retry_after_s: int | None = 5) -> None:
         super().__init__(message, retry_after_s=retry_after_s)
+
+
+class FetchTimeoutError(ModelUnavailableError):
+    """The model's files did not arrive within the fetch's deadline (a slow or hung S3)."""
 
 
 class UpstreamTimeoutError(ModelrailError):

@@ -4,21 +4,20 @@
 integration executes it, so the two cannot drift. The API treats every body as binary (``binaryMediaTypes``
 ``*/*``, ``modelrail.binary_media``), and for a binary payload "API Gateway simply passes through the message
 as-is" unless the integration's ``contentHandling`` converts it ("Binary media types for REST APIs"; the
-request table of "Content type conversions in API Gateway"). Three shapes follow:
+request table of "Content type conversions in API Gateway"). Two shapes follow:
 
-- ``POST`` without a version in the path: passthrough. No mapping template, ``contentHandling`` undefined and
+- ``POST``, live or versioned: passthrough. No mapping template, ``contentHandling`` undefined and
   ``passthroughBehavior: WHEN_NO_TEMPLATES`` (passthrough must be enabled for a binary body to pass unmodified),
   so JSON and binary-extension bodies reach the container byte for byte; everything the container needs rides in
-  request parameters: the operation (a static ``X-Amzn-SageMaker-Custom-Attributes``) and the caller's own
-  ``Content-Type``.
-- ``POST`` with ``{version}`` in the path: a parameter mapping cannot join the operation and the path's version
-  into one header, so a mapping template sets it; a template only runs on text, so ``contentHandling:
-  CONVERT_TO_TEXT`` base64-encodes the caller's bytes ("When converting a binary payload to a text string, API
-  Gateway always applies a Base64 encoding ... can only access the Base64-encoded string in the mapping template
-  through ``$input.body``"). The template forwards that text and says ``body=base64``; the container decodes it.
-  (Base64 costs a third of SageMaker's 6 MB body limit, on these routes only.)
-- ``GET``: ``CONVERT_TO_TEXT`` and a template that sends ``{}`` (``InvokeEndpoint`` needs a body) and the
-  version where the path has one.
+  request parameters: the operation and, on a versioned route, the route's own literal version (one static
+  ``X-Amzn-SageMaker-Custom-Attributes``: the route table has a resource per served version, so no request value
+  is ever part of it) and the caller's own ``Content-Type``.
+- ``GET``: ``CONVERT_TO_TEXT`` and a template that sends ``{}`` (``InvokeEndpoint`` needs a body).
+
+A template only runs on text, so a templated route with a body would need ``contentHandling: CONVERT_TO_TEXT``,
+which base64-encodes the caller's bytes ("When converting a binary payload to a text string, API Gateway always
+applies a Base64 encoding"); ``body=base64`` in the custom attributes says so to the container. No route needs
+that since versions became literal routes; the container still reads it.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from dataclasses import dataclass
 from modelrail.routes import BASE64_BODY, Route
 
 JSON_CONTENT_TYPE = "application/json"
-VERSION_PARAMETER = "version"
 TEMPLATE_CONTENT_TYPES: tuple[str, ...] = (JSON_CONTENT_TYPE, "application/octet-stream")
 """Content types a templated route takes (strict passthrough: any other is API Gateway's 415); a request with no
 Content-Type counts as ``application/json``."""
@@ -50,16 +48,14 @@ class InvokeRule:
 
 
 def is_versioned(route: Route) -> bool:
-    """Whether the route's path carries ``{version}``."""
-    return f"{{{VERSION_PARAMETER}}}" in route.path
+    """Whether the route serves one literal version (``/versions/<v>/...``)."""
+    return route.version is not None
 
 
 def invoke_rule(route: Route) -> InvokeRule:
     """The rule for one GPU route."""
     if route.method == "GET":
         return InvokeRule(templated=True, base64_body=False, fixed_body=GET_BODY, forward_content_type=False)
-    if is_versioned(route):
-        return InvokeRule(templated=True, base64_body=True, fixed_body=None, forward_content_type=True)
     return InvokeRule(templated=False, base64_body=False, fixed_body=None, forward_content_type=True)
 
 

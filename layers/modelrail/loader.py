@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelrail import metrics
-from modelrail.errors import ModelrailError, ModelUnavailableError
+from modelrail.deadline import LAMBDA_INIT_LIMIT_S, Deadline
+from modelrail.errors import FetchTimeoutError, ModelrailError, ModelUnavailableError
 from modelrail.logs import get_logger, set_model_context
 from modelrail.metrics import MetricsEmitter
 from modelrail.settings import Settings
@@ -70,15 +71,24 @@ class ModelLoader:
         """The model if it has loaded, without trying to load it."""
         return self._model
 
-    def get(self) -> LoadedModel:
-        """The model, loading it first if no earlier call has; raises ``ModelUnavailableError`` on failure."""
+    def get(self, deadline: Deadline | None = None) -> LoadedModel:
+        """The model, loading it first if no earlier call has; raises ``ModelUnavailableError`` on failure.
+
+        Returns or raises by ``deadline`` (default: the settings' fetch budget from now), also while another
+        thread (the preload, another request) holds the load: that wait counts against it too.
+        """
         model = self._model
         if model is not None:
             return model
-        with self._lock:
+        deadline = deadline or Deadline.after(self.settings.resolved_fetch_budget_s)
+        if not self._lock.acquire(timeout=deadline.remaining()):
+            raise self._for_caller(FetchTimeoutError("another thread's load did not finish before this deadline"))
+        try:
             if self._model is None:
-                self._model = self._load()
+                self._model = self._load(deadline)
             return self._model
+        finally:
+            self._lock.release()
 
     def preload(self) -> threading.Thread:
         """Start loading in the background, so the download overlaps the rest of start-up; errors are logged.
@@ -94,17 +104,21 @@ class ModelLoader:
             from modelrail.store.s3 import make_s3_client
 
             try:
-                self._s3_client = make_s3_client()
+                self._s3_client = make_s3_client(budget_s=self.settings.resolved_fetch_budget_s)
             except Exception:  # e.g. no region: the load makes its own client and reports the error
                 self._s3_client = None
         import modelrail.store  # noqa: F401 - the manifest's models, before the fetch thread parses one
 
         self._extensions_ready = threading.Event()
+        # Started during init, which ends once the imports are done: the first request follows at once and
+        # bounds its own wait (``get``'s deadline), so the preload may use Lambda's init limit on top of a
+        # request's budget; whatever it has fetched by then is reused.
+        preload_deadline = Deadline.after(self.settings.resolved_fetch_budget_s + LAMBDA_INIT_LIMIT_S)
 
         def run() -> None:
             # already logged and counted; the first request retries and reports it
             with contextlib.suppress(ModelrailError):
-                self.get()
+                self.get(preload_deadline)
 
         thread = threading.Thread(target=run, name="modelrail-preload", daemon=True)
         thread.start()
@@ -114,7 +128,7 @@ class ModelLoader:
         self._extensions_ready.set()
         return thread
 
-    def _load(self) -> LoadedModel:
+    def _load(self, deadline: Deadline) -> LoadedModel:
         from modelrail.store import fetch_artifact
 
         started = time.perf_counter()
@@ -122,7 +136,7 @@ class ModelLoader:
             if self._fetch is not None:
                 artifact = self._fetch(self.settings)
             else:
-                artifact = fetch_artifact(self.settings, s3_client=self._s3_client)
+                artifact = fetch_artifact(self.settings, s3_client=self._s3_client, deadline=deadline)
             fetched = time.perf_counter()
             if self._extensions_ready is not None:
                 self._extensions_ready.wait()  # preload() is importing numpy and onnxruntime
@@ -143,9 +157,10 @@ class ModelLoader:
             built = time.perf_counter()
             processor = _build_processor(artifact, session)
         except ModelrailError as exc:
-            log.error("model load failed", extra={"error": exc.message, "code": exc.code})
+            # The whole story (bucket, key, paths, checksums) goes to the log; the caller gets its own terms.
+            log.error("model load failed", extra={"error": exc.message, "code": exc.code, "kind": type(exc).__name__})
             self.emitter.count(metrics.MODEL_LOAD_FAILURES)
-            raise
+            raise self._for_caller(exc) from None
         model = LoadedModel(
             artifact=artifact,
             session=session,
@@ -173,6 +188,19 @@ class ModelLoader:
             },
         )
         return model
+
+    def _for_caller(self, exc: ModelrailError) -> ModelUnavailableError:
+        """The 503 a caller sees for a failed load: what happened in its terms, never where or which bytes."""
+        from modelrail.store.artifact import ArtifactIntegrityError
+
+        name = f"model `{self.settings.model_name}`" if self.settings.model_name else "the model"
+        if isinstance(exc, ArtifactIntegrityError):
+            message = f"{name} cannot be served: its stored files failed verification; the operators must redeploy it"
+        elif isinstance(exc, FetchTimeoutError):
+            message = f"{name} is still loading (its files are slow to arrive); retry shortly"
+        else:
+            message = f"{name} could not be loaded; retry shortly"
+        return ModelUnavailableError(f"{message} (the cause is logged under this request id)")
 
     def _check_identity(self, artifact: Artifact) -> None:
         manifest = artifact.manifest

@@ -7,6 +7,7 @@ A pure ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task and a st
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -27,15 +28,27 @@ REQUEST_STATS_STATE = "modelrail_stats"
 """Key in ``request.state`` where routes leave timings and counts for the request log line."""
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:=/+-]{1,128}")
+"""What a request id taken from a header may look like; anything else is replaced by a fresh one, so no
+header value reaches an error body or a log line unchecked."""
+
+
 def request_id(scope: Scope) -> str:
-    """The Lambda request id, else the caller's/gateway's, else a fresh one."""
-    context = scope.get("aws.context")
-    aws_request_id = getattr(context, "aws_request_id", None)
+    """The id the caller sees: API Gateway's (its ``x-amzn-RequestId`` answer header and access log), else the
+    Lambda invocation's, else a well-formed ``x-request-id``/``x-amzn-requestid`` header, else a fresh one."""
+    event = scope.get("aws.event")
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    gateway_id = context.get("requestId") if isinstance(context, dict) else None
+    if isinstance(gateway_id, str) and _REQUEST_ID.fullmatch(gateway_id):
+        return gateway_id
+    aws_request_id = getattr(scope.get("aws.context"), "aws_request_id", None)
     if isinstance(aws_request_id, str):
         return aws_request_id
     for name, value in scope.get("headers", ()):
-        if name in (b"x-request-id", b"x-amzn-requestid", b"x-amzn-trace-id"):
-            return str(value.decode("latin-1"))[:128]
+        if name in (b"x-request-id", b"x-amzn-requestid"):
+            text = str(value.decode("latin-1"))
+            if _REQUEST_ID.fullmatch(text):
+                return text
     return uuid.uuid4().hex
 
 
@@ -142,6 +155,7 @@ class RequestContextMiddleware:
             "request",
             extra={
                 "method": scope.get("method"),
+                **_lambda_request_id(scope),
                 "path": scope.get("path"),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
@@ -150,6 +164,12 @@ class RequestContextMiddleware:
                 **{key: round(value, 3) if isinstance(value, float) else value for key, value in stats.items()},
             },
         )
+
+
+def _lambda_request_id(scope: Scope) -> dict[str, str]:
+    """The Lambda invocation id, to find the function's START/REPORT lines for a request."""
+    aws_request_id = getattr(scope.get("aws.context"), "aws_request_id", None)
+    return {"lambda_request_id": aws_request_id} if isinstance(aws_request_id, str) else {}
 
 
 async def _no_body() -> Message:

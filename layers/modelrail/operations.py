@@ -9,6 +9,7 @@ from typing import Any
 from modelrail.codecs import InferRequest, InferResponse, NamedTensor, PredictRequest, PredictResponse
 from modelrail.errors import InvalidInputError
 from modelrail.loader import LoadedModel
+from modelrail.processors.base import FeedChecker
 
 
 def infer(model: LoadedModel, request: InferRequest) -> InferResponse:
@@ -16,6 +17,8 @@ def infer(model: LoadedModel, request: InferRequest) -> InferResponse:
     session = model.session
     feeds = {tensor.name: tensor.data for tensor in request.inputs}
     session.check(feeds)
+    if isinstance(model.processor, FeedChecker):
+        model.processor.check_feeds(feeds)
     known = {spec.name: spec for spec in session.outputs}
     if request.outputs is None:
         names = list(known)

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from modelrail import errors
 from modelrail.codecs.base import JSON_MEDIA_TYPE, dump_json
 from modelrail.contract.statuses import error_for_status
+from modelrail.logs import request_id_var
 
 ERROR_CODE_STATE = "modelrail_error_code"
 """Key in ``request.state`` where the handler leaves the error code, for the errors metric."""
@@ -25,15 +26,16 @@ def as_modelrail_error(exc: Exception, *, method: str = "", path: str = "") -> e
     if isinstance(exc, HTTPException):
         if exc.status_code in (404, 405):
             # API Gateway cannot tell a wrong method from an unknown path: both are this 404 there, so here too.
-            return errors.NotFoundError(f"{errors.NO_SUCH_ROUTE_MESSAGE} (got {method} {path})")
+            return errors.NotFoundError(f"{errors.NO_SUCH_ROUTE_MESSAGE} (got {errors.shown_request(method, path)})")
         return error_for_status(exc.status_code)(str(exc.detail))
     return errors.InternalError("internal error; it has been logged")
 
 
 def error_response(error: errors.ModelrailError) -> Response:
-    """The JSON error body with its status (and ``Retry-After`` on a 503)."""
+    """The JSON error body with its status and request id (and ``Retry-After`` on a 503)."""
     headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
-    return Response(dump_json(error.to_body()), status_code=error.status, media_type=JSON_MEDIA_TYPE, headers=headers)
+    body = dump_json(error.to_body(request_id_var.get()))
+    return Response(body, status_code=error.status, media_type=JSON_MEDIA_TYPE, headers=headers)
 
 
 async def handle_exception(request: Request, exc: Exception) -> Response:

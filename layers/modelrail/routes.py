@@ -4,9 +4,14 @@ API Gateway (``infra/``) and the local gateway (``modelrail local up``) are both
 the cloud and local mode expose the same routes. Each route has an ``operation`` name; for GPU models
 API Gateway passes it to the SageMaker container as ``X-Amzn-SageMaker-Custom-Attributes: route=<operation>``
 because every call there arrives as ``POST /invocations``.
+
+Versioned routes carry the literal served version (``/v2/models/x/versions/1/infer``), never a ``{version}``
+path parameter: a version that is not served has no resource (404 from the gateway itself), and no request
+value ever reaches the custom-attributes header, a mapping template or a log line as a version.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,6 +30,13 @@ class Operation(StrEnum):
     OPENAPI = "openapi"
 
 
+SERVED_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+"""What a served version may look like (the manifest's ``version`` pattern): safe in a path segment, a
+header value, a VTL string and an S3 key as it is."""
+VERSION_PARAMETER = "{version}"
+"""The path parameter of the serving app's own versioned routes, which check the version themselves."""
+
+
 @dataclass(frozen=True)
 class Route:
     """One method + path template (API Gateway resource syntax: ``{param}``)."""
@@ -32,19 +44,38 @@ class Route:
     method: str
     path: str
     operation: Operation
+    version: str | None = None
+    """The literal version a versioned route serves; ``None`` on unversioned routes and the app's templates."""
 
 
-def model_routes(name: str) -> list[Route]:
-    """Routes a single model's compute (its Lambda function or SageMaker endpoint) answers."""
+def _model_routes(name: str, versions: Sequence[tuple[str, str | None]]) -> list[Route]:
     base = f"/v2/models/{name}"
     routes = [Route("POST", f"/v1/models/{name}/predict", Operation.V1_PREDICT)]
-    for prefix in (base, f"{base}/versions/{{version}}"):
+    for prefix, version in ((base, None), *((f"{base}/versions/{segment}", v) for segment, v in versions)):
         routes += [
-            Route("GET", prefix, Operation.V2_MODEL_METADATA),
-            Route("GET", f"{prefix}/ready", Operation.V2_MODEL_READY),
-            Route("POST", f"{prefix}/infer", Operation.V2_INFER),
+            Route("GET", prefix, Operation.V2_MODEL_METADATA, version),
+            Route("GET", f"{prefix}/ready", Operation.V2_MODEL_READY, version),
+            Route("POST", f"{prefix}/infer", Operation.V2_INFER, version),
         ]
     return routes
+
+
+def model_routes(name: str, *, versions: Sequence[str]) -> list[Route]:
+    """Routes a single model's compute (its Lambda function or SageMaker endpoint) answers.
+
+    ``versions`` are the served versions: each gets its own literal ``/versions/<v>`` routes, so a gateway
+    built from this table has no resource at all for any other version.
+    """
+    for version in versions:
+        if not SERVED_VERSION.fullmatch(version):
+            raise ValueError(f"model {name}: version {version!r} does not match {SERVED_VERSION.pattern}")
+    return _model_routes(name, [(version, version) for version in dict.fromkeys(versions)])
+
+
+def app_routes() -> list[Route]:
+    """The serving app's templates (``{name}``, ``{version}`` parameters): one app serves whichever model it is
+    given, and answers 404 itself for another name or version."""
+    return _model_routes("{name}", [(VERSION_PARAMETER, None)])
 
 
 CATALOG_ROUTES: tuple[Route, ...] = (
@@ -94,7 +125,7 @@ def normalize_base_path(value: str | None) -> str | None:
             f"base path {value!r}: use segments of letters, digits and . _ ~ - separated by /, e.g. `prod/api`"
         )
     base = f"/{stripped}"
-    for route in (*model_routes("x"), *CATALOG_ROUTES):
+    for route in (*app_routes(), *CATALOG_ROUTES):
         if route.path.startswith(base):
             raise BasePathError(
                 f"base path {value!r} is a prefix of the API's own path {route.path}; pick another, e.g. `api`"
@@ -112,9 +143,12 @@ BASE64_BODY = "base64"
 def custom_attributes(operation: Operation, *, version: str | None = None, body: str | None = None) -> str:
     """The ``X-Amzn-SageMaker-Custom-Attributes`` value API Gateway sends for one operation.
 
-    Versioned routes (``/versions/{version}/...``) add ``;version=<v>`` so the container can answer 404 for a
-    version it does not serve, as the Lambda function does; ``body`` says how the body is encoded.
+    Versioned routes add ``;version=<v>`` (the route's own literal version, a static value in the template) so
+    the container still answers 404 for a version it does not serve, as the Lambda function does; ``body``
+    says how the body is encoded.
     """
+    if version is not None and not SERVED_VERSION.fullmatch(version):
+        raise ValueError(f"version {version!r} does not match {SERVED_VERSION.pattern}")
     value = f"{CUSTOM_ATTRIBUTE_ROUTE}={operation.value}"
     if version is not None:
         value = f"{value};{CUSTOM_ATTRIBUTE_VERSION}={version}"

@@ -157,8 +157,12 @@ class ModelSession:
                 return self._run_io_binding(feeds, names)
             results = self._session.run(names, feeds)
         except Exception as exc:  # an input our checks let through (e.g. a token id past the vocabulary)
+            # ONNX Runtime's message names graph nodes and kernels: logs only, the caller gets its own terms.
             log.warning("session run failed", extra={"error": _first_line(exc), "provider": self.provider})
-            raise UnprocessableInputError(f"the model could not run on this input: {_first_line(exc)}") from None
+            raise UnprocessableInputError(
+                "the model could not run on these inputs (a value or size it cannot take); "
+                "the cause is logged under this request id"
+            ) from None
         return dict(zip(names, results, strict=True))
 
     def run_batched(self, feeds: Feeds, output_names: Sequence[str] | None = None) -> Feeds:

@@ -61,6 +61,12 @@ class Settings(BaseModel):
     max_request_bytes: int = Field(
         default=c.LAMBDA_MAX_REQUEST_BYTES, ge=1, validation_alias=_env(c.ENV_MAX_REQUEST_BYTES, "max_request_bytes")
     )
+    function_timeout_s: float | None = Field(
+        default=None, gt=0, le=900, validation_alias=_env(c.ENV_FUNCTION_TIMEOUT_S, "function_timeout_s")
+    )
+    fetch_budget_s: float | None = Field(
+        default=None, gt=0, le=900, validation_alias=_env(c.ENV_FETCH_BUDGET_S, "fetch_budget_s")
+    )
     lambda_memory_mb: int | None = Field(
         default=None, ge=128, validation_alias=_env(c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE, "lambda_memory_mb")
     )
@@ -112,6 +118,20 @@ class Settings(BaseModel):
         if self.model_name and self.model_version:
             return c.artifact_prefix(self.model_name, self.model_version)
         return None
+
+    @property
+    def resolved_fetch_budget_s(self) -> float:
+        """Seconds one request may spend fetching the model: explicit, else derived from the function timeout."""
+        from modelrail.deadline import fetch_budget_s
+
+        return self.fetch_budget_s or fetch_budget_s(self.function_timeout_s)
+
+    @property
+    def after_fetch_reserve_s(self) -> float:
+        """Seconds a request keeps for what follows the fetch (session build, inference, answer)."""
+        from modelrail.deadline import after_fetch_reserve_s
+
+        return after_fetch_reserve_s(self.function_timeout_s) if self.function_timeout_s else 0.0
 
     @property
     def resolved_intra_op_threads(self) -> int:

@@ -3,7 +3,6 @@ error shapes, then the integration responses *synthesized in the stack* rendered
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import urllib.error
@@ -12,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from apigateway_vtl import Rendered, answer, render
+from apigateway_vtl import Rendered, answer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from fake_repo import SynthResult
@@ -78,7 +77,7 @@ BOTO_ERROR_CODES = {
     "dependency": "InternalDependencyException",
 }
 
-ROUTE = ("POST", "/v2/models/tiny-gpu/versions/{version}/infer")
+ROUTE = ("POST", "/v2/models/tiny-gpu/versions/1/infer")
 REQUEST = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]})
 
 
@@ -90,21 +89,17 @@ def integration(with_gpu: SynthResult) -> dict[str, Any]:
 
 
 def call_through_gateway(integration: dict[str, Any], base_url: str, endpoint: str) -> Rendered:
-    """Do what API Gateway does: convert the body to base64 text (``CONVERT_TO_TEXT``), render the request
-    template, call InvokeEndpoint, map the answer. The caller sends no Content-Type, as tritonclient does."""
-    assert integration["ContentHandling"] == "CONVERT_TO_TEXT"
-    as_text = base64.b64encode(REQUEST.encode()).decode("ascii")
-    request = render(
-        integration["RequestTemplates"]["application/json"], body=as_text, params={"version": "3"}, request=True
-    )
+    """Do what API Gateway does: pass the body through (no template), set the static headers, call
+    InvokeEndpoint, map the answer. The caller sends no Content-Type, as tritonclient does."""
+    assert "RequestTemplates" not in integration
+    assert "ContentHandling" not in integration
     headers = {
         key.removeprefix("integration.request.header."): value.strip("'")
         for key, value in integration["RequestParameters"].items()
         if value.startswith("'")  # mapped from the caller's (absent) headers: not sent
     }
-    headers |= request.headers
     http_request = urllib.request.Request(
-        f"{base_url}/endpoints/{endpoint}/invocations", data=request.body.encode(), headers=headers, method="POST"
+        f"{base_url}/endpoints/{endpoint}/invocations", data=REQUEST.encode(), headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(http_request, timeout=5) as response:
@@ -119,8 +114,8 @@ def test_sagemaker_answer_reaches_the_caller_in_the_error_contract(integration: 
     status, code, retry_after = EXPECTED[endpoint]
     with fake_sagemaker_runtime(ANSWERS) as (url, received):
         result = call_through_gateway(integration, url, endpoint)
-    assert received[0]["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=3;body=base64"
-    assert json.loads(base64.b64decode(received[0]["body"])) == json.loads(REQUEST)
+    assert received[0]["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=1"
+    assert json.loads(received[0]["body"]) == json.loads(REQUEST)
     assert result.status == status
     body = json.loads(result.body)  # every answer is JSON
     if code is None:

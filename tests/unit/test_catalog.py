@@ -17,7 +17,7 @@ from modelrail.catalog.settings import CatalogConfigError, parse_catalog
 from modelrail.constants import ENV_API_AUTH, ENV_API_BASE_PATH, ENV_CATALOG, ENV_CORS_ORIGIN
 from modelrail.contract.catalog_entry import CatalogEntry
 from modelrail.errors import API_KEY_REJECTED_MESSAGE, NO_SUCH_ROUTE_MESSAGE
-from modelrail.routes import CATALOG_ROUTES, model_routes
+from modelrail.routes import CATALOG_ROUTES, app_routes
 
 ENTRIES = [
     CatalogEntry("minilm", "1", "text-embedding", "cpu"),
@@ -100,7 +100,7 @@ def test_openapi_describes_every_route_of_every_deployed_model() -> None:
     assert document["servers"] == [{"url": "https://api.example/prod"}]
     assert "`minilm-gpu` 2 (text-embedding, gpu)" in document["info"]["description"]
     paths = document["paths"]
-    for route in [*model_routes("{name}"), *CATALOG_ROUTES]:
+    for route in [*app_routes(), *CATALOG_ROUTES]:
         assert route.method.lower() in paths[route.path], route
     predict = paths["/v1/models/{name}/predict"]["post"]
     name_parameter = next(p for p in predict["parameters"] if p["name"] == "name")
@@ -168,7 +168,11 @@ def rest_event(path: str, method: str = "GET") -> dict[str, Any]:
         "path": path,
         "httpMethod": method,
         "headers": {"Host": "abc.execute-api.eu-west-1.amazonaws.com", "X-Forwarded-Proto": "https"},
-        "requestContext": {"stage": "prod", "domainName": "abc.execute-api.eu-west-1.amazonaws.com"},
+        "requestContext": {
+            "stage": "prod",
+            "domainName": "abc.execute-api.eu-west-1.amazonaws.com",
+            "path": f"/prod{path}",
+        },
     }
 
 
@@ -178,7 +182,7 @@ def test_handler_answers_a_rest_event_from_env(fresh_env: pytest.MonkeyPatch) ->
     assert response["statusCode"] == 200
     assert body(response)["models"][0]["name"] == "m"
     document = body(handle_event(rest_event("/openapi.json"), Context()))
-    assert document["servers"] == [{"url": "https://abc.execute-api.eu-west-1.amazonaws.com/prod"}]
+    assert document["servers"] == [{"url": "/prod"}]  # relative: resolved against the document's own URL
 
 
 def test_handler_without_catalog_env_answers_500_naming_it(fresh_env: pytest.MonkeyPatch) -> None:
@@ -216,12 +220,15 @@ def test_handler_never_raises_on_junk_events(fresh_env: pytest.MonkeyPatch) -> N
         assert set(body(response)) in ({"models"}, {"error", "code"})
 
 
-def test_server_url_local_uses_the_host_header() -> None:
-    event = {
-        "headers": {"Host": "127.0.0.1:3000", "X-Forwarded-Proto": "http"},
-        "requestContext": {"domainName": "localhost"},
-    }
-    assert server_url_of(event) == "http://127.0.0.1:3000"
+def test_server_url_is_the_stage_as_a_relative_url_never_the_host_header() -> None:
+    headers = {"Host": "evil.example", "X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example"}
+    cloud = {"path": "/openapi.json", "headers": headers, "requestContext": {"path": "/prod/openapi.json"}}
+    assert server_url_of(cloud) == "/prod"
+    local = {"path": "/openapi.json", "headers": headers, "requestContext": {"path": "/openapi.json"}}
+    assert server_url_of(local) is None
+    assert server_url_of({"headers": headers, "requestContext": {"domainName": "localhost"}}) is None
+    odd = {"path": "/openapi.json", "requestContext": {"path": "/a b\n/openapi.json"}}
+    assert server_url_of(odd) is None
     assert server_url_of({}) is None
 
 
@@ -269,11 +276,9 @@ def test_openapi_servers_keep_a_custom_domains_base_path(fresh_env: pytest.Monke
         "requestContext": {"stage": "live", "domainName": "api.example.com"},
     }
     document = body(handle_event(event, Context()))
-    assert document["servers"] == [{"url": "https://api.example.com/prod"}]
+    assert document["servers"] == [{"url": "/prod"}]  # relative, resolved against the document's own URL
     direct = {**rest_event("/openapi.json")}  # the execute-api URL: stage, no base path
-    assert body(handle_event(direct, Context()))["servers"] == [
-        {"url": "https://abc.execute-api.eu-west-1.amazonaws.com/prod"}
-    ]
+    assert body(handle_event(direct, Context()))["servers"] == [{"url": "/prod"}]
 
 
 def test_a_base_path_that_cannot_be_served_is_a_500_naming_the_variable(fresh_env: pytest.MonkeyPatch) -> None:
@@ -282,3 +287,25 @@ def test_a_base_path_that_cannot_be_served_is_a_500_naming_the_variable(fresh_en
     response = handle_event(rest_event("/v1/models"), Context())
     assert response["statusCode"] == 500
     assert ENV_API_BASE_PATH in body(response)["error"]
+
+
+def test_openapi_servers_never_echo_the_host_header(fresh_env: pytest.MonkeyPatch) -> None:
+    fresh_env.setenv(ENV_CATALOG, "[]")
+    event = {
+        "httpMethod": "GET",
+        "resource": "/openapi.json",
+        "path": "/openapi.json",
+        "headers": {"Host": "evil.example"},
+        "requestContext": {"path": "/openapi.json", "domainName": "localhost"},
+    }
+    document = body(handle_event(event, None))
+    assert "evil" not in json.dumps(document)
+
+
+def test_an_unknown_route_is_echoed_printable_and_bounded() -> None:
+    catalog, _ = make_catalog()
+    answer = body(catalog.answer("GET", "/nope\n<script>" + "x" * 500))
+    assert "\n" not in answer["error"]
+    assert "<" not in answer["error"]
+    assert "/nope%0A%3Cscript%3E" in answer["error"]
+    assert len(answer["error"]) < 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping
 from functools import cache
@@ -18,26 +19,25 @@ from modelrail.routes import BasePathError, normalize_base_path
 log = get_logger("catalog")
 
 
-def server_url_of(event: Mapping[str, Any], *, base_path: str | None = None) -> str | None:
-    """The API's base URL as the caller reached it (REST proxy event), for ``servers`` in the document.
+_BASE_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
-    Through a custom domain the URL ends with its ``base_path`` mapping (``routes.normalize_base_path``).
+
+def server_url_of(event: Mapping[str, Any], *, base_path: str | None = None) -> str | None:
+    """``servers`` for the document: the API's base path (the stage, or a custom domain's ``base_path`` mapping,
+    ``routes.normalize_base_path``) as a relative URL, which OpenAPI resolves against the document's own
+    address; ``None`` at the root.
+
+    Never the ``Host`` header or anything else a caller chooses: API Gateway's ``requestContext.path`` is the
+    path it matched, ``/<stage or base path>`` + the resource path, and ``base_path`` is configuration.
     """
     context = event.get("requestContext") or {}
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    host = context.get("domainName") or headers.get("host")
-    if not host:
+    full, path = str(context.get("path") or ""), str(event.get("path") or "")
+    if base_path is not None and (path == base_path or path.startswith(f"{base_path}/")):
+        return base_path
+    if not path or not full.endswith(path):
         return None
-    scheme = headers.get("x-forwarded-proto", "https")
-    if host in ("localhost", "127.0.0.1") and "host" in headers:
-        host = headers["host"]  # local mode: the gateway's own host:port
-    stage = context.get("stage")
-    on_execute_api = ".execute-api." in host
-    if on_execute_api:
-        return f"{scheme}://{host}" + (f"/{stage}" if stage else "")
-    path = str(event.get("path") or "")
-    mapped = base_path is not None and (path == base_path or path.startswith(f"{base_path}/"))
-    return f"{scheme}://{host}" + (base_path if mapped and base_path else "")
+    prefix = full[: -len(path)]
+    return prefix if _BASE_PATH.fullmatch(prefix) else None
 
 
 @cache

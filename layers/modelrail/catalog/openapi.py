@@ -61,6 +61,9 @@ def build_openapi(
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path" and parameter.get("name") == "name":
                     parameter["schema"] = {"type": "string", "enum": names}
+                elif parameter.get("in") == "path" and parameter.get("name") == "version":
+                    # Only served versions are routes; any other is API Gateway's 404.
+                    parameter["schema"] = {"type": "string", "enum": sorted({e.version for e in entries})}
             answers = operation.setdefault("responses", {})
             for status, text in documented_answers(auth).items():
                 answers.setdefault(

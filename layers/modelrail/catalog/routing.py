@@ -9,7 +9,8 @@ from typing import Any
 from modelrail.catalog.openapi import build_openapi, load_openapi_template
 from modelrail.catalog.readiness import Readiness, describe_endpoint_probe
 from modelrail.contract.catalog_entry import CatalogEntry
-from modelrail.errors import NO_SUCH_ROUTE_MESSAGE, ModelrailError, ModelUnavailableError, NotFoundError
+from modelrail.errors import NO_SUCH_ROUTE_MESSAGE, ModelrailError, ModelUnavailableError, NotFoundError, shown_request
+from modelrail.logs import request_id_var
 from modelrail.routes import CATALOG_ROUTES, Operation, Route, route_path
 from modelrail.server_metadata import server_metadata
 
@@ -26,7 +27,7 @@ def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> d
 def error_response(error: ModelrailError) -> dict[str, Any]:
     """The SPEC's error body as a proxy response (``Retry-After`` where the error has one)."""
     headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
-    return _json(error.status, error.to_body(), headers)
+    return _json(error.status, error.to_body(request_id_var.get()), headers)
 
 
 class Catalog:
@@ -80,7 +81,7 @@ class Catalog:
         """The Lambda proxy response for one request."""
         route = self._routes.get((method.upper(), route_path(path)))
         if route is None:
-            return error_response(NotFoundError(f"{NO_SUCH_ROUTE_MESSAGE} (got {method} {path})"))
+            return error_response(NotFoundError(f"{NO_SUCH_ROUTE_MESSAGE} (got {shown_request(method, path)})"))
         if route.operation is Operation.V2_HEALTH_READY:
             waiting = self.not_ready()
             if waiting:

@@ -57,13 +57,17 @@ def _model_env(artifact: BuiltArtifact, metrics_namespace: str) -> dict[str, str
     }
 
 
-def model_function_env(artifact: BuiltArtifact, *, bucket: str, metrics_namespace: str) -> dict[str, str]:
+def model_function_env(
+    artifact: BuiltArtifact, *, bucket: str, metrics_namespace: str, timeout_s: int
+) -> dict[str, str]:
     """The environment of a CPU model's Lambda function: which artifact to fetch and verify, and its limits."""
     return {
         **_model_env(artifact, metrics_namespace),
         c.ENV_MODEL_BUCKET: bucket,
         c.ENV_MODEL_PREFIX: artifact.prefix,
         c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),
+        # Lambda does not tell a function its own timeout; the model fetch's deadline is derived from it.
+        c.ENV_FUNCTION_TIMEOUT_S: str(timeout_s),
     }
 
 

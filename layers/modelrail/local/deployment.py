@@ -165,8 +165,11 @@ class LocalDeployment:
     def _function(self, model: LocalModel, pushed: PushedArtifact) -> LambdaFunction:
         manifest = model.manifest
         memory_mb = manifest.cpu_deploy.memory_mb  # its defaults live in the schema, as for the stack
+        timeout_s = manifest.cpu_deploy.timeout_s
         env = {
-            **fn.model_function_env(pushed, bucket=pushed.bucket, metrics_namespace=c.DEFAULT_METRICS_NAMESPACE),
+            **fn.model_function_env(
+                pushed, bucket=pushed.bucket, metrics_namespace=c.DEFAULT_METRICS_NAMESPACE, timeout_s=timeout_s
+            ),
             **self._base_path_env(),
             **lambda_environment(manifest.name, memory_mb, self.root),
             **self.s3.env(),
@@ -176,7 +179,7 @@ class LocalDeployment:
             handler=str(self.root / fn.LAMBDA_HANDLER),
             env=env,
             memory_mb=memory_mb,
-            timeout_s=float(manifest.cpu_deploy.timeout_s),
+            timeout_s=float(timeout_s),
             concurrency=function_concurrency(manifest),
             # Each execution environment has its own /tmp: the model cache and TMPDIR.
             tmp_root=self._scratch(manifest.name),
@@ -252,7 +255,7 @@ class LocalDeployment:
 
     def route_table(self) -> RouteTable:
         """The routes of every served model, plus the catalog's."""
-        return RouteTable.for_models([model.name for model in self.models])
+        return RouteTable.for_models({model.name: [model.manifest.version] for model in self.models})
 
     def integrations(self) -> dict[str, Integration]:
         """Compute name -> what answers its routes."""

@@ -109,7 +109,12 @@ def build_proxy_event(
     elif request_is_binary(request.header("content-type"), binary_media_types):
         body, encoded = base64.b64encode(request.body).decode("ascii"), True
     else:
-        body, encoded = request.body.decode("utf-8", errors="replace"), False
+        try:
+            body, encoded = request.body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            # Never repaired into U+FFFD (the function would answer for text nobody sent): the exact bytes
+            # travel base64-encoded, and the function's strict UTF-8 JSON parser refuses them with a 400.
+            body, encoded = base64.b64encode(request.body).decode("ascii"), True
     return {
         "resource": resource,
         "path": request.path,
@@ -126,7 +131,8 @@ def build_proxy_event(
             "httpMethod": request.method,
             "extendedRequestId": request_id.replace("-", "")[:16] + "=",
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now_s)),
-            "path": f"/{stage}{request.path}",
+            # The local gateway serves at its root, as a custom domain mapped without a base path does.
+            "path": request.path,
             "accountId": LOCAL_ACCOUNT_ID,
             "protocol": "HTTP/1.1",
             "stage": stage,

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol, TextIO
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import httpx
 
@@ -50,6 +50,16 @@ class Integration(Protocol):
     """What answers a matched route: a Lambda proxy integration or a SageMaker service integration."""
 
     async def __call__(self, request: HttpRequest, match: RouteMatch, context: RequestContext) -> ProxyResponse: ...
+
+
+LOG_SAFE = "/;=:@!$&'()*+,-._~"
+"""Characters a path keeps in the access log; anything else (controls, spaces, non-ASCII) is percent-encoded,
+so a request can never start a line of its own there."""
+
+
+def loggable(text: str) -> str:
+    """A request value as it may appear in a log line: printable ASCII, percent-encoded, at most 1 KiB."""
+    return quote(text[:1024], safe=LOG_SAFE)
 
 
 class BodyTooLargeError(Exception):
@@ -114,7 +124,8 @@ class Gateway:
         )
         await send({"type": "http.response.body", "body": response.body if scope["method"] != "HEAD" else b""})
         elapsed_ms = (time.perf_counter() - started) * 1000
-        line = f"[gateway] {scope['method']} {scope['path']} -> {response.status} ({elapsed_ms:.1f} ms, {compute})"
+        request_line = f"{loggable(scope['method'])} {loggable(scope['path'])}"
+        line = f"[gateway] {request_line} -> {response.status} ({elapsed_ms:.1f} ms, {compute})"
         print(line, file=self.output, flush=True)
 
     async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> tuple[ProxyResponse, str]:

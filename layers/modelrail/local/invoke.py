@@ -23,7 +23,7 @@ from modelrail.local.artifacts import load_manifests, resolve_models
 from modelrail.local.deployment import DeploymentError, LocalDeployment
 from modelrail.local.events import proxy_response_document, request_from_event
 from modelrail.local.lambda_integration import RequestContext
-from modelrail.local.routing import CATALOG, RouteTable
+from modelrail.local.routing import CATALOG
 from modelrail.local.sagemaker_integration import SageMakerIntegration
 from modelrail.routes import BasePathError, normalize_base_path
 
@@ -49,7 +49,7 @@ def read_event(path: str) -> dict[str, Any]:
 
 async def _invoke_endpoint(deployment: LocalDeployment, name: str, event: dict[str, Any]) -> dict[str, Any]:
     request = request_from_event(event, base_path=deployment.base_path)
-    match = RouteTable.for_models([name]).match(request.method, request.path)
+    match = deployment.route_table().match(request.method, request.path)
     if match is None or match.compute != name:
         raise EventError(f"{request.method} {request.path} is not a route of model {name}")
     integration = SageMakerIntegration(deployment.endpoints[name])

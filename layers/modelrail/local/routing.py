@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from modelrail.routes import CATALOG_ROUTES, Route, model_routes, route_path
@@ -58,13 +58,13 @@ class RouteTable:
         self._all_resources = [_compile(path) for path in sorted(prefixes)]
 
     @classmethod
-    def for_models(cls, models: Sequence[str]) -> RouteTable:
-        """Every model's routes plus the catalog's."""
+    def for_models(cls, models: Mapping[str, Sequence[str]]) -> RouteTable:
+        """Every model's routes (name -> served versions) plus the catalog's."""
         if CATALOG in models:
             raise ValueError(
                 f"a model may not be called `{CATALOG}` in local mode: that name is the catalog function's"
             )
-        pairs = [(route, name) for name in models for route in model_routes(name)]
+        pairs = [(route, name) for name, versions in models.items() for route in model_routes(name, versions=versions)]
         pairs += [(route, CATALOG) for route in CATALOG_ROUTES]
         return cls(pairs)
 

@@ -2,11 +2,11 @@
 
 Executes ``modelrail.invoke_endpoint`` (what reaches ``InvokeEndpoint``, as ``infra/sagemaker_requests.py``
 renders it for the stack) and answers its failures from ``modelrail.contract.sagemaker`` (the table the stack's
-VTL is rendered from): unversioned POST routes pass the caller's bytes and Content-Type through untouched;
-templated routes take only their template's content types (415 otherwise; no Content-Type counts as JSON), GET
-routes send ``{}``, versioned POST routes send the body base64-encoded with ``;body=base64``; the operation rides
-in the custom-attributes header with ``;version=<v>`` on versioned routes. The container's 200 answer passes on
-byte for byte; a container error comes back with the container's own status and body, Retry-After on 429 and 503.
+VTL is rendered from): POST routes pass the caller's bytes and Content-Type through untouched; templated routes
+take only their template's content types (415 otherwise; no Content-Type counts as JSON), GET routes send ``{}``;
+the operation rides in the custom-attributes header with ``;version=<v>`` on versioned routes (the route's own
+literal version, never a request value). The container's 200 answer passes on byte for byte; a container error
+comes back with the container's own status and body, Retry-After on 429 and 503.
 """
 
 from __future__ import annotations
@@ -58,9 +58,7 @@ class SageMakerIntegration:
             body = request.body
         if len(body) > MAX_PAYLOAD_BYTES:
             return _response(sagemaker_error(PayloadTooLargeError.status, ""))
-        attributes = custom_attributes(
-            match.route.operation, version=match.path_parameters.get("version"), body=body_encoding(rule)
-        )
+        attributes = custom_attributes(match.route.operation, version=match.route.version, body=body_encoding(rule))
         answer = await self.endpoint.invoke(
             body,
             custom_attributes=attributes,

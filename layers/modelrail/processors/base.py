@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from modelrail.errors import ModelUnavailableError
 from modelrail.manifest import Task
@@ -33,6 +33,16 @@ class Processor(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """What callers must know to build instances (e.g. image size and polarity), for model metadata."""
+        ...
+
+
+@runtime_checkable
+class FeedChecker(Protocol):
+    """A processor that also knows which tensor *values* its model takes (e.g. token ids within the vocabulary),
+    checked on v2 infer before the session runs: ONNX Runtime would wrap or clamp what it should refuse."""
+
+    def check_feeds(self, feeds: dict[str, Any]) -> None:
+        """Raise ``UnprocessableInputError`` naming the input and the allowed range."""
         ...
 
 

@@ -33,12 +33,17 @@ class TextEncoder:
                 f"a text model takes {', '.join(TOKEN_INPUTS)}; this one takes {[s.name for s in session.inputs]}"
             )
         self.max_chars = processing.max_chars
+        # Gather wraps negative indices and the graph's tables fit the tokenizer, so v2 infer checks ids against
+        # it: [0, vocabulary) for input_ids, the type ids the tokenizer itself makes for token_type_ids.
         self._dtypes = {spec.name: NUMPY_BY_DATATYPE[spec.datatype] for spec in session.inputs}
         fixed = {spec.shape[1] for spec in session.inputs if len(spec.shape) == 2 and spec.shape[1] > 0}
         self._tokenizer = Tokenizer.from_file(str(artifact.path(processing.tokenizer)))
         # The packaged tokenizer.json may carry its own truncation and fixed padding (MiniLM's: 128); the
         # manifest's max_length rules. No padding unless the graph has a fixed length: texts are batched only
         # with texts of the same token count, because padding changes a text's answer (7e-5 in fp16 MiniLM).
+        self.vocab_size = self._tokenizer.get_vocab_size(with_added_tokens=True)
+        pair = self._tokenizer.encode("a", "b")
+        self.type_vocab_size = max(pair.type_ids) + 1
         length = min([processing.max_length, *fixed])
         self._tokenizer.enable_truncation(max_length=length)
         padding = self._tokenizer.padding or {}
@@ -63,6 +68,21 @@ class TextEncoder:
                 )
             texts.append(instance)
         return texts
+
+    def check_feeds(self, feeds: Feeds) -> None:
+        """Refuse token values the model would silently misread (422 naming the input and the range)."""
+        limits = {"input_ids": self.vocab_size, "token_type_ids": self.type_vocab_size, "attention_mask": 2}
+        for name, upper in limits.items():
+            array = feeds.get(name)
+            if array is None or array.size == 0:
+                continue
+            low, high = int(array.min()), int(array.max())
+            if low < 0 or high >= upper:
+                bad = low if low < 0 else high
+                raise UnprocessableInputError(
+                    f"input `{name}`: value {bad} is outside [0, {upper - 1}], the range this model's tokenizer "
+                    "defines; token ids come from its vocabulary"
+                )
 
     def encode(self, texts: Sequence[str]) -> Feeds:
         """Token tensors for texts of equal token count (or one text)."""

@@ -30,6 +30,10 @@ class TextClassificationProcessor:
                 answers[index] = answer
         return answers
 
+    def check_feeds(self, feeds: dict[str, Any]) -> None:
+        """Token tensors on v2 infer: ids within the tokenizer's vocabulary, masks of 0 and 1."""
+        self.encoder.check_feeds(feeds)
+
     def describe(self) -> dict[str, Any]:
         """Instances are strings; answers use these labels."""
         return {"instances": "strings", "max_chars": self.encoder.max_chars, "labels": self.labels}

@@ -42,6 +42,10 @@ class TextEmbeddingProcessor:
                 vectors[index] = vector
         return vectors
 
+    def check_feeds(self, feeds: dict[str, Any]) -> None:
+        """Token tensors on v2 infer: ids within the tokenizer's vocabulary, masks of 0 and 1."""
+        self.encoder.check_feeds(feeds)
+
     def describe(self) -> dict[str, Any]:
         """Instances are strings."""
         return {"instances": "strings", "max_chars": self.encoder.max_chars}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelrail.constants import ENV_MANIFEST_SHA256, ENV_MODEL_BUCKET, ENV_MODEL_DIR, ENV_MODEL_PREFIX
+from modelrail.deadline import Deadline
 from modelrail.errors import ModelUnavailableError
 from modelrail.settings import Settings
 from modelrail.store.artifact import Artifact, ArtifactIntegrityError
@@ -17,8 +18,11 @@ if TYPE_CHECKING:
 __all__ = ["Artifact", "ArtifactIntegrityError", "RetryPolicy", "S3ArtifactSource", "fetch_artifact"]
 
 
-def fetch_artifact(settings: Settings, *, s3_client: S3Client | None = None) -> Artifact:
-    """Fetch and verify the artifact the settings name: a local directory if set, else S3 (through ``s3_client``)."""
+def fetch_artifact(
+    settings: Settings, *, s3_client: S3Client | None = None, deadline: Deadline | None = None
+) -> Artifact:
+    """Fetch and verify the artifact the settings name: a local directory if set, else S3 (through ``s3_client``),
+    giving up at ``deadline`` (default: the settings' fetch budget from now)."""
     if settings.model_dir is not None:
         return load_local_dir(settings.model_dir, manifest_sha256=settings.manifest_sha256)
     prefix = settings.resolved_prefix
@@ -29,8 +33,9 @@ def fetch_artifact(settings: Settings, *, s3_client: S3Client | None = None) -> 
             manifest_sha256=settings.manifest_sha256,
             cache_dir=settings.cache_dir,
             client=s3_client,
+            budget_s=settings.resolved_fetch_budget_s,
         )
-        return source.fetch()
+        return source.fetch(deadline)
     raise ModelUnavailableError(
         f"no model source configured: set {ENV_MODEL_DIR} (a built artifact directory), or {ENV_MODEL_BUCKET} + "
         f"{ENV_MANIFEST_SHA256} (+ {ENV_MODEL_PREFIX}, default models/<name>/<version>/)"

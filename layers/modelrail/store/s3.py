@@ -5,6 +5,10 @@ pinned manifest and only then renamed into place, so the cache never holds a par
 Transient S3 errors are retried with capped exponential backoff and full jitter; a checksum mismatch is not
 retried within a load (the object itself is wrong) and the next request tries again from scratch.
 
+The whole fetch (connects, reads, retries, backoff) has one deadline (``modelrail.deadline``): the caller is
+answered when it passes, whatever S3 does; the downloading threads stop at their next chunk or socket
+timeout and remove their ``.part`` files, and leftovers of a process that died mid-download are swept.
+
 The client is botocore's own, the engine under boto3: the same signing, credentials, endpoint and region
 resolution, without importing boto3's resource layer and s3transfer on the cold path. The manifest gives
 every file's size, so large files are split into ranged GETs without a HEAD request first.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from modelrail.constants import MANIFEST_JSON
-from modelrail.errors import ModelUnavailableError
+from modelrail.deadline import DEFAULT_FETCH_BUDGET_S, Deadline, s3_timeouts_s
+from modelrail.errors import FetchTimeoutError, ModelUnavailableError
 from modelrail.logs import get_logger
 from modelrail.manifest import FileEntry
 from modelrail.store.artifact import (
@@ -63,15 +69,17 @@ class RetryPolicy:
         return self.rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
 
 
-def make_s3_client() -> S3Client:
-    """An S3 client whose own retries are off (``RetryPolicy`` does them) with bounded timeouts."""
+def make_s3_client(*, budget_s: float = DEFAULT_FETCH_BUDGET_S) -> S3Client:
+    """An S3 client whose own retries are off (``RetryPolicy`` does them), with per-call timeouts that leave
+    room for several attempts within ``budget_s`` (``deadline.s3_timeouts_s``)."""
     from botocore.config import Config
     from botocore.session import get_session
 
+    connect_timeout, read_timeout = s3_timeouts_s(budget_s)
     config = Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         max_pool_connections=8,
     )
     return cast("S3Client", get_session().create_client("s3", config=config))
@@ -138,6 +146,7 @@ class S3ArtifactSource:
         cache_dir: Path,
         client: S3Client | None = None,
         retry: RetryPolicy | None = None,
+        budget_s: float = DEFAULT_FETCH_BUDGET_S,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
@@ -145,6 +154,9 @@ class S3ArtifactSource:
         self.cache_dir = cache_dir
         self._client = client
         self.retry = retry or RetryPolicy()
+        self.budget_s = budget_s
+        self._deadline = Deadline.after(budget_s)
+        self._cancelled = threading.Event()
 
     @property
     def location(self) -> str:
@@ -153,11 +165,41 @@ class S3ArtifactSource:
 
     def _s3(self) -> S3Client:
         if self._client is None:
-            self._client = make_s3_client()
+            self._client = make_s3_client(budget_s=self.budget_s)
         return self._client
 
-    def fetch(self) -> Artifact:
-        """Download (or reuse verified cached copies of) every file, verified against the pinned manifest."""
+    def fetch(self, deadline: Deadline | None = None) -> Artifact:
+        """Download (or reuse verified cached copies of) every file, verified against the pinned manifest.
+
+        Returns or raises by ``deadline`` (default: ``budget_s`` from now) whatever S3 does: past it, a
+        ``FetchTimeoutError``, and the download threads stop and clean up on their own.
+        """
+        self._deadline = deadline or Deadline.after(self.budget_s)
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["artifact"] = self._fetch()
+            except BaseException as exc:  # handed to the caller's thread as it is
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="s3-fetch", daemon=True).start()
+        if not done.wait(self._deadline.remaining()):
+            self._cancelled.set()
+            raise FetchTimeoutError(f"{self.location} was not fetched before the deadline ({self.budget_s:.1f} s)")
+        if "error" in outcome:
+            raise outcome["error"]
+        artifact: Artifact = outcome["artifact"]
+        return artifact
+
+    def _check_deadline(self, url: str) -> None:
+        if self._cancelled.is_set() or self._deadline.expired:
+            raise FetchTimeoutError(f"{url}: gave up at the fetch's deadline ({self.budget_s:.1f} s)")
+
+    def _fetch(self) -> Artifact:
         manifest_url = self.location + MANIFEST_JSON
         data = self._with_retries(manifest_url, lambda: self._get_bytes(self.prefix + MANIFEST_JSON))
         sha = check_manifest_sha256(data, expected=self.manifest_sha256, where=manifest_url)
@@ -167,6 +209,7 @@ class S3ArtifactSource:
             target.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ModelUnavailableError(f"cache directory {target} cannot be created: {exc.strerror}") from None
+        _sweep_stale_parts(target, older_than_s=STALE_PART_S)
         files = sorted(manifest.files.items())
         with ThreadPoolExecutor(max_workers=max(1, min(4, len(files))), thread_name_prefix="s3-fetch") as pool:
             futures = [pool.submit(self._fetch_file, name, entry, target) for name, entry in files]
@@ -241,6 +284,7 @@ class S3ArtifactSource:
         offset = start
         body = response["Body"]
         while chunk := body.read(CHUNK_BYTES):
+            self._check_deadline(key)
             os.pwrite(descriptor, chunk, offset)
             offset += len(chunk)
 
@@ -250,6 +294,7 @@ class S3ArtifactSource:
         size = 0
         with path.open("wb") as handle:
             for chunk in body.iter_chunks(CHUNK_BYTES):
+                self._check_deadline(key)
                 digest.update(chunk)
                 size += len(chunk)
                 handle.write(chunk)
@@ -260,6 +305,7 @@ class S3ArtifactSource:
 
     def _with_retries(self, url: str, action: Callable[[], T]) -> T:
         for attempt in range(self.retry.attempts):
+            self._check_deadline(url)
             try:
                 return action()
             except ModelUnavailableError:
@@ -272,7 +318,7 @@ class S3ArtifactSource:
                     raise ModelUnavailableError(
                         f"{url} could not be fetched after {self.retry.attempts} attempts: {_describe(exc)}"
                     ) from None
-                delay = self.retry.delay(attempt)
+                delay = min(self.retry.delay(attempt), self._deadline.remaining())
                 log.warning(
                     "S3 fetch failed; retrying",
                     extra={"url": url, "attempt": attempt + 1, "error": _describe(exc), "delay_s": round(delay, 3)},
@@ -293,6 +339,21 @@ def _permanent_message(url: str, exc: Exception) -> str:
     if code in {"AccessDenied", "403", "Forbidden"}:
         return f"{url}: access denied; the function's role needs s3:GetObject on this prefix"
     return f"{url} could not be fetched: {_describe(exc)}"
+
+
+STALE_PART_S = 15 * 60.0
+"""A ``.part`` file untouched this long belongs to no live download (every fetch gives up within its function's
+timeout, at most 15 minutes on Lambda): a process that died mid-download left it, and the next fetch removes it."""
+
+
+def _sweep_stale_parts(directory: Path, *, older_than_s: float) -> None:
+    now = time.time()
+    for path in directory.glob(".*.part"):
+        try:
+            if now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+        except OSError:
+            continue  # another process's download finished (or swept it) first
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -3,8 +3,10 @@ and the SageMaker integration, with stand-in handlers and containers behind it."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import http.client
+import io
 import json
 import threading
 import time
@@ -25,16 +27,19 @@ from modelrail.local.processes import bind_loopback
 from modelrail.local.routing import CATALOG, RouteTable
 from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
 from modelrail.local.sagemaker_integration import SageMakerIntegration
-from modelrail.routes import Route, custom_attributes, model_routes
+from modelrail.routes import Operation, Route, custom_attributes, model_routes
 from tests.support.local_standins import start_standin_function
 
 KEY = "test-key-1"
+GPU_VERSIONS = ["3", "9", "500", "exit"]
+"""Served versions of the stand-in container; it answers versions 9, 500 and exit with its test failures."""
+PREDICT = Operation.V1_PREDICT
 ROUTES: list[tuple[Route, str]] = [
-    (Route("GET", "/echo", model_routes("m")[0].operation), "fn"),
-    (Route("POST", "/echo", model_routes("m")[0].operation), "fn"),
-    (Route("POST", "/size", model_routes("m")[0].operation), "fn"),
-    *((Route("GET", f"/{path}", model_routes("m")[0].operation), "fn") for path in ("raise", "malformed", "binary")),
-    *((route, "gpu") for route in model_routes("gpu")),
+    (Route("GET", "/echo", PREDICT), "fn"),
+    (Route("POST", "/echo", PREDICT), "fn"),
+    (Route("POST", "/size", PREDICT), "fn"),
+    *((Route("GET", f"/{path}", PREDICT), "fn") for path in ("raise", "malformed", "binary")),
+    *((route, "gpu") for route in model_routes("gpu", versions=GPU_VERSIONS)),
 ]
 
 
@@ -206,11 +211,11 @@ def test_gpu_route_calls_invocations_with_the_operation_and_version(base_url: st
     response = get(base_url, "/v2/models/gpu/versions/3/infer", method="POST", content=b'{"inputs": []}')
     assert response.status_code == 200
     seen = response.json()
-    # versioned: the template sets the version, so the body travels as CONVERT_TO_TEXT's base64
-    assert seen["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=3;body=base64"
+    # versioned: a passthrough too, the route's own version a static part of the header
+    assert seen["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == "route=v2-infer;version=3"
     assert "content-type" not in seen["headers"]  # the caller sent none; the mapping forwards the caller's
-    assert base64.b64decode(seen["body"]) == b'{"inputs": []}'
-    route = model_routes("gpu")[1]  # GET metadata: a body of {} to /invocations
+    assert seen["body"] == '{"inputs": []}'
+    route = model_routes("gpu", versions=GPU_VERSIONS)[1]  # GET metadata: a body of {} to /invocations
     metadata = get(base_url, route.path).json()
     assert metadata["headers"][SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower()] == custom_attributes(route.operation)
     assert metadata["body"] == "{}"
@@ -228,7 +233,7 @@ def test_unversioned_gpu_post_passes_any_body_through_with_its_content_type(base
 
 
 def test_templated_gpu_routes_refuse_other_content_types_like_the_stack(base_url: str) -> None:
-    for method, path in (("POST", "/v2/models/gpu/versions/3/infer"), ("GET", "/v2/models/gpu")):
+    for method, path in (("GET", "/v2/models/gpu/versions/3"), ("GET", "/v2/models/gpu")):
         response = get(base_url, path, method=method, content=b"x", headers={"Content-Type": "text/plain"})
         assert response.status_code == 415
         assert error_of(response)["code"] == "unsupported_media_type"
@@ -253,4 +258,37 @@ def test_gpu_container_crash_is_503_and_a_new_container_serves_next(base_url: st
 
 def test_gateway_refuses_a_route_without_an_integration() -> None:
     with pytest.raises(ValueError, match=CATALOG):
-        Gateway(RouteTable.for_models([]), {}, api_key=None, port=1)
+        Gateway(RouteTable.for_models({}), {}, api_key=None, port=1)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v2/models/gpu/versions/3%3Broute%3Dv1-predict/infer"),
+        ("GET", "/v2/models/gpu/versions/3%3Broute%3Dopenapi"),
+        ("GET", "/v2/models/gpu/versions/%C3%A9/ready"),
+        ("POST", "/v2/models/gpu/versions/4/infer"),
+    ],
+)
+def test_a_version_that_is_not_served_is_the_gateways_404_and_never_reaches_the_container(
+    base_url: str, method: str, path: str
+) -> None:
+    response = get(base_url, path, method=method, content=b'{"instances": ["x"]}' if method == "POST" else None)
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+    assert "retry-after" not in response.headers
+
+
+def test_the_access_log_line_escapes_what_the_path_carries() -> None:
+    output = io.StringIO()
+    gateway = Gateway(RouteTable(ROUTES[:1]), {"fn": LambdaIntegration(None)}, api_key=None, port=1, output=output)  # type: ignore[arg-type]
+
+    async def call() -> int:
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            return (await client.get("/nothing%0A[gateway] GET /forged -> 200%20\u00e9")).status_code
+
+    assert asyncio.run(call()) == 404
+    lines = output.getvalue().splitlines()
+    assert len(lines) == 1
+    assert "/nothing%0A%5Bgateway%5D%20GET%20/forged%20-%3E%20200%20%C3%A9 -> 404" in lines[0]

@@ -138,7 +138,7 @@ def test_concurrent_requests_each_get_their_own_answer(url: str) -> None:
     assert answers == [[2.0 * i, 2.0 * i + 2, 2.0 * i + 4] for i in range(64)]
 
 
-def test_a_bad_artifact_is_a_503_and_never_cached(tmp_path: Path) -> None:
+def test_a_bad_artifact_is_a_503_and_never_cached(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tensor_artifact(tmp_path / "good")
     served = shutil.copytree(good, tmp_path / "served")
     (served / "model.onnx").write_bytes(b"corrupted")
@@ -147,7 +147,16 @@ def test_a_bad_artifact_is_a_503_and_never_cached(tmp_path: Path) -> None:
         first = httpx.post(f"{base}/v1/models/tiny/predict", json={"instances": [{"x": [1, 2, 3]}]})
         assert (first.status_code, first.json()["code"]) == (503, "model_unavailable")
         assert first.headers["retry-after"] == "5"
-        assert "refusing to serve" in first.json()["error"]
+        # The caller's terms and a request id; the path and the checksums go to the log under that id.
+        refused = first.json()
+        assert "failed verification" in refused["error"]
+        assert str(served) not in refused["error"]
+        assert "sha256" not in refused["error"]
+        logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+        failure = next(line for line in logged if line.get("message") == "model load failed")
+        assert "refusing to serve" in failure["error"]
+        assert str(served) in failure["error"]
+        assert failure["request_id"] == refused["request_id"]
         shutil.copy(good / "model.onnx", served / "model.onnx")  # fixed: the next request loads it
         second = httpx.post(f"{base}/v1/models/tiny/predict", json={"instances": [{"x": [1, 2, 3]}]})
         assert second.status_code == 200
@@ -194,7 +203,7 @@ def test_an_input_the_graph_rejects_at_run_time_is_a_422(tmp_path: Path) -> None
     with serve(app) as base:
         response = httpx.post(f"{base}/v2/models/words/infer", json={"inputs": tensors})
     assert (response.status_code, response.json()["code"]) == (422, "unprocessable_input")
-    assert response.json()["error"].startswith("the model could not run on this input")
+    assert "input_ids" in response.json()["error"]
 
 
 def test_a_bug_is_a_json_500_and_the_function_keeps_serving(artifact: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,7 +217,11 @@ def test_a_bug_is_a_json_500_and_the_function_keeps_serving(artifact: Path, monk
             broken = httpx.post(f"{base}/v1/models/tiny/predict", json=body)
         healthy = httpx.post(f"{base}/v1/models/tiny/predict", json=body)
     assert broken.status_code == 500
-    assert broken.json() == {"error": "internal error; it has been logged", "code": "internal_error"}
+    assert broken.json() == {
+        "error": "internal error; it has been logged",
+        "code": "internal_error",
+        "request_id": broken.json()["request_id"],
+    }
     assert healthy.status_code == 200
 
 
@@ -225,3 +238,66 @@ def test_cors_origin_is_on_every_answer_only_when_configured(artifact: Path, url
     assert [answer.status_code for answer in answers] == [200, 400, 404, 413]
     assert [answer.headers.get("access-control-allow-origin") for answer in answers] == [origin] * 4
     assert "access-control-allow-origin" not in httpx.get(f"{url}/v2/health/live").headers
+
+
+def _token_tensors(**overrides: list[int]) -> list[dict[str, Any]]:
+    values = {"input_ids": [101, 7592, 102], "attention_mask": [1, 1, 1], "token_type_ids": [0, 0, 0], **overrides}
+    return [{"name": name, "datatype": "INT64", "shape": [1, 3], "data": data} for name, data in values.items()]
+
+
+@pytest.fixture(scope="module")
+def words_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    app = create_app(Settings(model_dir=text_artifact(tmp_path_factory.mktemp("words"))), preload=False)
+    with serve(app) as base:
+        yield base
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "bad"),
+    [
+        ("input_ids", [101, -1, 102], "-1"),  # ONNX Gather would read row 30521 (it wraps negative indices)
+        ("input_ids", [101, 30522, 102], "30522"),
+        ("token_type_ids", [0, 2, 0], "2"),
+        ("attention_mask", [1, -1, 1], "-1"),
+    ],
+)
+def test_token_ids_outside_the_vocabulary_are_refused_not_wrapped(
+    words_url: str, name: str, data: list[int], bad: str
+) -> None:
+    response = httpx.post(f"{words_url}/v2/models/words/infer", json={"inputs": _token_tensors(**{name: data})})
+    assert (response.status_code, response.json()["code"]) == (422, "unprocessable_input")
+    assert f"input `{name}`: value {bad} is outside" in response.json()["error"]
+    assert httpx.post(f"{words_url}/v2/models/words/infer", json={"inputs": _token_tensors()}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/models/words/predict", "/v2/models/words/infer"])
+def test_invalid_utf8_is_refused_never_repaired(words_url: str, path: str) -> None:
+    body = b'{"instances": ["caf\xe9"]}' if "predict" in path else b'{"inputs": [{"name": "caf\xe9"}]}'
+    response = httpx.post(f"{words_url}{path}", content=body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_input")
+    assert "UTF-8" in response.json()["error"]
+
+
+def test_content_encoding_is_decoded_or_refused_never_ignored(words_url: str) -> None:
+    import gzip
+
+    plain = json.dumps({"instances": ["hello"]}).encode()
+    expected = httpx.post(f"{words_url}/v1/models/words/predict", content=plain).json()
+    gzipped = httpx.post(
+        f"{words_url}/v1/models/words/predict", content=gzip.compress(plain), headers={"Content-Encoding": "gzip"}
+    )
+    assert gzipped.status_code == 200
+    assert gzipped.json() == expected
+    for encoding, body in (("gzip", plain), ("br", plain), ("deflate", plain), ("gzip", gzip.compress(plain)[:-6])):
+        refused = httpx.post(
+            f"{words_url}/v1/models/words/predict", content=body, headers={"Content-Encoding": encoding}
+        )
+        assert (refused.status_code, refused.json()["code"]) == (415, "unsupported_media_type"), encoding
+
+
+def test_a_gzip_bomb_is_a_413(url: str) -> None:
+    import gzip
+
+    bomb = gzip.compress(b'{"instances": ["' + b"a" * 200_000 + b'"]}')
+    response = httpx.post(f"{url}/v1/models/tiny/predict", content=bomb, headers={"Content-Encoding": "gzip"})
+    assert (response.status_code, response.json()["code"]) == (413, "payload_too_large")

@@ -45,6 +45,8 @@ def test_env_names_the_artifact_and_pins_its_manifest_hash(cpu_only: SynthResult
     assert env[constants.ENV_MANIFEST_SHA256] == hashlib.sha256(manifest_json.read_bytes()).hexdigest()
     assert env[constants.ENV_MODEL_BUCKET] == cpu_only.stack.resolve(cpu_only.stack.model_bucket.bucket.bucket_name)
     assert env[constants.ENV_MAX_REQUEST_BYTES] == str(constants.LAMBDA_MAX_REQUEST_BYTES)
+    # The function's own timeout (12 s in tiny's manifest): the model fetch's deadline is derived from it.
+    assert env[constants.ENV_FUNCTION_TIMEOUT_S] == "12"
 
 
 def test_every_file_hash_is_recorded_in_the_template(cpu_only: SynthResult, fake_repo: FakeRepo) -> None:

@@ -6,7 +6,7 @@ from fake_repo import SynthResult
 
 from infra.sagemaker_requests import request_templates
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
-from modelrail.routes import model_routes
+from modelrail.routes import custom_attributes, model_routes
 
 HEADER = f"integration.request.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}"
 
@@ -14,7 +14,7 @@ HEADER = f"integration.request.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}"
 def test_every_gpu_route_invokes_the_endpoint_with_its_operation(with_gpu: SynthResult) -> None:
     methods = with_gpu.methods()
     (endpoint_id,) = with_gpu.of_type("AWS::SageMaker::Endpoint")
-    for route in model_routes("tiny-gpu"):
+    for route in model_routes("tiny-gpu", versions=["1"]):
         integration = methods[(route.method, route.path)]["Integration"]
         assert integration["Type"] == "AWS"
         assert integration["IntegrationHttpMethod"] == "POST"
@@ -22,9 +22,12 @@ def test_every_gpu_route_invokes_the_endpoint_with_its_operation(with_gpu: Synth
         assert ":runtime.sagemaker:path/endpoints/" in "".join(p for p in uri if isinstance(p, str))
         assert {"Fn::GetAtt": [endpoint_id, "EndpointName"]} in uri
         assert integration.get("RequestTemplates") == request_templates(route)
-        if route.method == "POST" and "{version}" not in route.path:
+        # Static, with the route's own literal version: no request value reaches the header.
+        assert integration["RequestParameters"][HEADER] == (
+            f"'{custom_attributes(route.operation, version=route.version)}'"
+        )
+        if route.method == "POST":
             # binary passthrough: no template, no conversion, the body reaches the container byte for byte
-            assert integration["RequestParameters"][HEADER] == f"'route={route.operation.value}'"
             assert "ContentHandling" not in integration
             assert integration["PassthroughBehavior"] == "WHEN_NO_TEMPLATES"
             assert integration["RequestParameters"]["integration.request.header.Content-Type"] == (
@@ -56,7 +59,7 @@ def test_invoke_role_may_call_only_this_endpoint(with_gpu: SynthResult) -> None:
 
 def test_cpu_routes_are_lambda_proxy_calls_to_the_live_alias(with_gpu: SynthResult) -> None:
     methods = with_gpu.methods()
-    for route in model_routes("tiny"):
+    for route in model_routes("tiny", versions=["3"]):
         integration = methods[(route.method, route.path)]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
         uri_parts = integration["Uri"]["Fn::Join"][1]

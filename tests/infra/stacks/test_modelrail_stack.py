@@ -77,10 +77,13 @@ def test_our_iam_statements_name_exact_actions_and_scoped_resources(any_stack: S
 
 def test_every_model_and_catalog_route_needs_the_api_key(with_gpu: SynthResult) -> None:
     methods = with_gpu.methods()
-    expected = {(r.method, r.path) for name in ("tiny", "tiny-b", "tiny-gpu") for r in model_routes(name)}
+    served = {"tiny": "3", "tiny-b": "1", "tiny-gpu": "1"}
+    expected = {(r.method, r.path) for name, v in served.items() for r in model_routes(name, versions=[v])}
     expected |= {(r.method, r.path) for r in CATALOG_ROUTES}
     expected |= {("ANY", CATCH_ALL_PATH)}  # every other path: the key first, then 404 (no model names to probe)
     assert set(methods) == expected
+    # Only served versions are resources: no `{version}` parameter any request value could fill.
+    assert not any("{version}" in path for _, path in methods)
     for key, props in methods.items():
         assert props["ApiKeyRequired"] is True, key
         assert props["AuthorizationType"] == "NONE", key
@@ -220,7 +223,7 @@ def test_with_cors_every_answer_carries_the_origin(iam_prod: SynthResult) -> Non
     assert {env.get("MODELRAIL_CORS_ORIGIN") for env in functions.values()} == {ORIGIN}
     gpu_methods = [props for (_, path), props in iam_prod.methods().items() if "/tiny-gpu" in path]
     gpu_methods = [props for props in gpu_methods if props["Integration"]["Type"] == "AWS"]
-    assert len(gpu_methods) == len(model_routes("tiny-gpu"))
+    assert len(gpu_methods) == len(model_routes("tiny-gpu", versions=["1"]))
     header = "method.response.header.Access-Control-Allow-Origin"
     for props in gpu_methods:
         for answer in props["Integration"]["IntegrationResponses"]:

@@ -146,18 +146,16 @@ class RecordingEndpoint:
         return EndpointAnswer(True, 200, b"{}", "application/json")
 
 
-@pytest.mark.parametrize("route", model_routes("tiny-gpu"), ids=lambda r: f"{r.method} {r.path}")
+@pytest.mark.parametrize("route", model_routes("tiny-gpu", versions=["3"]), ids=lambda r: f"{r.method} {r.path}")
 def test_invoke_endpoint_request_matches_the_stacks_mapping(route: Any) -> None:
     """A tritonclient-style binary request (no Content-Type): the same body, custom attributes and Content-Type
     reach InvokeEndpoint from the stack's settings (rendered, base64 where it converts to text) and locally."""
-    version = "3" if "{version}" in route.path else None
-    params = {"version": version} if version else {}
     sent = b'{"inputs": []}\x00\xff'
     template = request_template(route)
     if template is None:  # passthrough
         cloud_body, cloud_headers = sent, {}
     else:
-        cloud = render(template, body=base64.b64encode(sent).decode("ascii"), params=params, request=True)
+        cloud = render(template, body=base64.b64encode(sent).decode("ascii"), request=True)
         cloud_body, cloud_headers = cloud.body.encode(), cloud.headers
     cloud_headers = {
         key.removeprefix("integration.request.header."): value.strip("'")
@@ -167,10 +165,8 @@ def test_invoke_endpoint_request_matches_the_stacks_mapping(route: Any) -> None:
 
     endpoint = RecordingEndpoint()
     integration = sagemaker_integration.SageMakerIntegration(endpoint)  # type: ignore[arg-type]
-    request = HttpRequest(
-        route.method, route.path.replace("{version}", "3"), body=sent if route.method == "POST" else b""
-    )
-    match = RouteMatch(route, "tiny-gpu", params)
+    request = HttpRequest(route.method, route.path, body=sent if route.method == "POST" else b"")
+    match = RouteMatch(route, "tiny-gpu", {})
     context = RequestContext(request_id="r", port=0, client=None)  # type: ignore[arg-type]
     response = asyncio.run(integration(request, match, context))
     assert response.status == 200

@@ -75,7 +75,7 @@ def test_event_has_exactly_the_rest_proxy_keys_and_their_values() -> None:
     context = event["requestContext"]
     assert context["requestId"] == "r-1"
     assert context["resourcePath"] == "/v1/models/minilm/predict"
-    assert context["path"] == f"/{context['stage']}/v1/models/minilm/predict"
+    assert context["path"] == "/v1/models/minilm/predict"  # served at the root, as a custom domain
     assert context["identity"]["apiKey"] == "k"
     assert context["identity"]["sourceIp"] == "127.0.0.7"
     assert context["requestTime"] == "01/Jan/1970:00:00:00 +0000"
@@ -307,3 +307,11 @@ def test_event_payload_is_utf8_with_non_ascii_as_itself() -> None:
     assert json.loads(payload) == event
     lone = {"body": "\ud800"}  # only an event file can hold one; UTF-8 cannot carry it, an escape can
     assert json.loads(event_payload(lone)) == lone
+
+
+def test_a_body_that_is_not_utf8_reaches_the_function_byte_exact_never_repaired() -> None:
+    sent = b'{"instances": ["caf\xe9"]}'
+    request = HttpRequest("POST", "/v1/models/m/predict", headers=[("Content-Type", "application/json")], body=sent)
+    event = build_proxy_event(request, resource="/v1/models/m/predict")
+    assert "\ufffd" not in json.dumps(event)
+    assert request_from_event(event).body == sent

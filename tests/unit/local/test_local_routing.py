@@ -7,7 +7,8 @@ import pytest
 from modelrail.local.routing import CATALOG, RouteTable
 from modelrail.routes import CATALOG_ROUTES, Operation, model_routes
 
-TABLE = RouteTable.for_models(["minilm", "digits"])
+VERSIONS = {"minilm": ["3", "x.1"], "digits": ["1"]}
+TABLE = RouteTable.for_models(VERSIONS)
 
 
 @pytest.mark.parametrize(
@@ -17,8 +18,8 @@ TABLE = RouteTable.for_models(["minilm", "digits"])
         ("GET", "/v2/models/digits", "digits", Operation.V2_MODEL_METADATA, {}),
         ("GET", "/v2/models/digits/ready", "digits", Operation.V2_MODEL_READY, {}),
         ("POST", "/v2/models/minilm/infer", "minilm", Operation.V2_INFER, {}),
-        ("POST", "/v2/models/minilm/versions/3/infer", "minilm", Operation.V2_INFER, {"version": "3"}),
-        ("GET", "/v2/models/minilm/versions/x.1", "minilm", Operation.V2_MODEL_METADATA, {"version": "x.1"}),
+        ("POST", "/v2/models/minilm/versions/3/infer", "minilm", Operation.V2_INFER, {}),
+        ("GET", "/v2/models/minilm/versions/x.1", "minilm", Operation.V2_MODEL_METADATA, {}),
         ("GET", "/v1/models", CATALOG, Operation.V1_CATALOG, {}),
         ("GET", "/v2/health/ready", CATALOG, Operation.V2_HEALTH_READY, {}),
         ("GET", "/openapi.json", CATALOG, Operation.OPENAPI, {}),
@@ -27,8 +28,8 @@ TABLE = RouteTable.for_models(["minilm", "digits"])
         ("GET", "/v1/models/", CATALOG, Operation.V1_CATALOG, {}),
         ("GET", "/v2/", CATALOG, Operation.V2_SERVER_METADATA, {}),
         ("GET", "/v2/models/digits/", "digits", Operation.V2_MODEL_METADATA, {}),
-        ("POST", "/v2/models/minilm/versions/3/infer/", "minilm", Operation.V2_INFER, {"version": "3"}),
-        ("GET", "/v2/models/minilm/versions/x.1/", "minilm", Operation.V2_MODEL_METADATA, {"version": "x.1"}),
+        ("POST", "/v2/models/minilm/versions/3/infer/", "minilm", Operation.V2_INFER, {}),
+        ("GET", "/v2/models/minilm/versions/x.1/", "minilm", Operation.V2_MODEL_METADATA, {}),
     ],
 )
 def test_known_routes_match_with_their_parameters(
@@ -54,6 +55,12 @@ def test_known_routes_match_with_their_parameters(
         ("GET", "/v2/models/minilm/versions/1/2/ready"),
         ("GET", "/"),
         ("GET", "/V1/MODELS"),
+        # Only served versions are routes: anything else, however it is spelled, has no resource.
+        ("POST", "/v2/models/minilm/versions/1/infer"),
+        ("POST", "/v2/models/minilm/versions/3;route=v1-predict/infer"),
+        ("GET", "/v2/models/minilm/versions/1;route=openapi"),
+        ("GET", "/v2/models/digits/versions/\u00e9/ready"),
+        ("POST", "/v2/models/digits/versions/1\n/infer"),
     ],
 )
 def test_unknown_paths_and_methods_do_not_match(method: str, path: str) -> None:
@@ -61,14 +68,29 @@ def test_unknown_paths_and_methods_do_not_match(method: str, path: str) -> None:
 
 
 def test_table_holds_every_route_of_every_model_and_the_catalog() -> None:
-    expected = {(r.method, r.path) for name in ("minilm", "digits") for r in model_routes(name)}
+    expected = {
+        (r.method, r.path) for name, versions in VERSIONS.items() for r in model_routes(name, versions=versions)
+    }
     expected |= {(r.method, r.path) for r in CATALOG_ROUTES}
     assert {(route.method, route.path) for route, _ in TABLE.routes} == expected
 
 
+def test_versioned_routes_carry_their_literal_version() -> None:
+    match = TABLE.match("POST", "/v2/models/minilm/versions/x.1/infer")
+    assert match is not None
+    assert match.route.version == "x.1"
+    assert all("{" not in route.path for route, _ in TABLE.routes)
+
+
+def test_a_version_that_is_not_path_safe_is_refused() -> None:
+    for version in ("1;route=v1-predict", "\u00e9", "1/2", "", "1\n"):
+        with pytest.raises(ValueError, match="version"):
+            model_routes("m", versions=[version])
+
+
 def test_a_model_may_not_take_the_catalogs_name() -> None:
     with pytest.raises(ValueError, match="catalog"):
-        RouteTable.for_models(["catalog"])
+        RouteTable.for_models({"catalog": ["1"]})
 
 
 @pytest.mark.parametrize("path", ["/v2/models", "/v2/models/digits/versions", "/v1"])

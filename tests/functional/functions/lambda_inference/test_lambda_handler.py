@@ -183,7 +183,8 @@ def test_bad_requests_get_the_json_error_body(
     got_status, headers, body = invoke(digits, request_event)
     document = json.loads(body)
     assert (got_status, document["code"]) == (status, code)
-    assert set(document) == {"error", "code"}
+    assert set(document) == {"error", "code", "request_id"}
+    assert document["request_id"] == request_event["requestContext"]["requestId"]
     assert headers["content-type"] == "application/json"
 
 
@@ -196,7 +197,9 @@ def test_logs_are_json_with_the_request_id_and_never_the_payload(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     requests = [line for line in lines if line.get("message") == "request"]
     assert len(requests) == 2
-    assert requests[0]["request_id"] == "8f5c7a52-1d3e-4c55-9e1a-0b2c3d4e5f60"
+    # The id the caller sees (API Gateway's), and the Lambda invocation's for its START/REPORT lines.
+    assert requests[0]["request_id"] == event("digits-predict.rest-v1.json")["requestContext"]["requestId"]
+    assert requests[0]["lambda_request_id"] == "8f5c7a52-1d3e-4c55-9e1a-0b2c3d4e5f60"
     assert (requests[0]["model"], requests[0]["version"], requests[0]["status"]) == ("digits", "1", 200)
     assert requests[0]["duration_ms"] > 0
     assert requests[0]["inference_ms"] > 0

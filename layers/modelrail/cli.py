@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from modelrail import __version__
 
 COMMAND_MODULES = (
+    "modelrail.init_cli",  # init NAME --onnx PATH
     "modelrail.builder.cli",  # build [name...] [--check] [--force]
     "modelrail.local.cli",  # local up, invoke
     "modelrail.push",  # push
     "modelrail.tune.cli",  # tune NAME
 )
 # The optional extra of layers/pyproject.toml each command's heavy dependencies come from.
-EXTRA_OF_COMMAND = {"build": "build", "local": "local", "invoke": "local", "tune": "local"}
+EXTRA_OF_COMMAND = {"init": "build", "build": "build", "local": "local", "invoke": "local", "tune": "local"}
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -120,7 +120,10 @@ class Quantization(_Strict):
     @model_validator(mode="after")
     def _calibration_for_static(self) -> Quantization:
         if self.mode is QuantizationMode.STATIC and self.calibration is None:
-            raise ValueError("`mode: static` needs a `calibration:` block with a `dataset:` of representative inputs")
+            raise ValueError(
+                "`mode: static` needs a `calibration:` block with a `dataset:` of representative inputs in the model "
+                "folder (same formats as the gate's dataset: docs/build.md, Datasets)"
+            )
         if self.mode is not QuantizationMode.STATIC and self.calibration is not None:
             raise ValueError(f"`calibration` only applies to `mode: static` (mode is {self.mode.value})")
         return self
@@ -229,6 +232,23 @@ class Autoscaling(_Strict):
 Processing = TextProcessing | ImageProcessing | TabularProcessing | TensorProcessing
 
 
+DATASET_EXAMPLE: dict[Task, str] = {
+    Task.TENSOR: "eval.npz",
+    Task.TABULAR: "eval.npz",
+    Task.IMAGE_CLASSIFICATION: "eval.npz",
+    Task.TEXT_EMBEDDING: "eval.txt",
+    Task.TEXT_CLASSIFICATION: "eval.jsonl",
+}
+DATASET_FORMAT: dict[Task, str] = {
+    Task.TENSOR: "one array per model input, named like it, with a leading instance dimension",
+    Task.TABULAR: "`rows`: [n, features] in `processing.features` order, optional `labels`",
+    Task.IMAGE_CLASSIFICATION: "`images`: uint8 [n, h, w] or [n, h, w, 3] as callers send them, optional `labels`",
+    Task.TEXT_EMBEDDING: "one text per non-blank line",
+    Task.TEXT_CLASSIFICATION: 'one {"text": ..., "label": ...} object per line',
+}
+"""Per task, an example evaluation file name and what it holds (the table in docs/build.md, Datasets)."""
+
+
 def _source_short_form(value: Any) -> Any:
     # `source: model.onnx` is `source: {path: model.onnx}`.
     return {"path": value} if isinstance(value, str) else value
@@ -257,7 +277,13 @@ class Model(_Strict):
         default_factory=Quantization,
         description="How the served model is made; `quantization: none` is short for `quantization: {mode: none}`.",
     )
-    gate: Gate | None = Field(default=None, description="Required unless `quantization.mode` is `none`.")
+    gate: Gate | None = Field(
+        default=None,
+        description=(
+            "Required for int8 (`dynamic`, `static`). Without one, `none` is recorded as not gated (weights "
+            "unchanged) and `fp16` is compared with fp32 on inputs synthesized from the graph's signature."
+        ),
+    )
     processing: Processing = Field(default_factory=TensorProcessing)
     labels: list[str] | None = Field(default=None, description="Class names, index-aligned with the model's output.")
 
@@ -289,11 +315,16 @@ class Model(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _gate_unless_unchanged(self) -> Model:
-        if self.quantization.mode is not QuantizationMode.NONE and self.gate is None:
+    def _gate_for_int8(self) -> Model:
+        # `none` serves the fp32 weights unchanged; `fp16` without a gate is compared with fp32 on inputs
+        # synthesized from the graph (with a warning). int8 changes answers in ways only real data shows.
+        if self.quantization.mode in (QuantizationMode.DYNAMIC, QuantizationMode.STATIC) and self.gate is None:
             raise ValueError(
-                f"quantization `{self.quantization.mode.value}` needs a `gate:` (dataset + thresholds) "
-                "so a model that answers differently from fp32 is never shipped; or set `quantization: none`"
+                f"quantization `{self.quantization.mode.value}` needs a `gate:` with an evaluation dataset in the "
+                "model folder, so an int8 model that answers differently from fp32 is never shipped, e.g. "
+                "`gate: {dataset: " + DATASET_EXAMPLE[self.task] + ", thresholds: {cosine_min: {min: 0.99}}}` "
+                f"where {DATASET_EXAMPLE[self.task]} holds {DATASET_FORMAT[self.task]} (docs/build.md, Datasets); "
+                "or set `quantization: none` to serve the fp32 model unchanged"
             )
         return self
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelrail.builder.quantize import Precision
@@ -34,9 +36,10 @@ class LatencyReport(_Record):
 
 
 class GateReport(_Record):
-    """Gate metrics per batch size against the manifest's thresholds."""
+    """Gate metrics per batch size against the manifest's thresholds (or fp16's defaults on synthesized inputs)."""
 
-    dataset: str
+    required: Literal[True] = True
+    dataset: str = Field(description="The evaluation file, or `(synthesized from the graph's signature)`.")
     instances: int
     provider: str
     thresholds: dict[str, Bound]
@@ -44,6 +47,14 @@ class GateReport(_Record):
     reference: dict[str, float] = Field(description="fp32's own numbers, e.g. its accuracy")
     failures: list[str]
     passed: bool
+    warning: str | None = Field(default=None, description="Why this gate proves less than usual, if it does.")
+
+
+class GateNotRequired(_Record):
+    """No gate ran, and none was needed: the served model is the fp32 one."""
+
+    required: Literal[False] = False
+    reason: str
 
 
 class TargetReport(_Record):
@@ -65,7 +76,7 @@ class BuildReport(_Record):
     preprocess: str | None
     sizes: SizeReport
     latency: LatencyReport
-    gate: GateReport | None
+    gate: GateReport | GateNotRequired
     targets: list[TargetReport]
     serving_max_batch_size: int
     timings_s: dict[str, float]

@@ -15,15 +15,30 @@ from modelrail.builder.errors import GateFailedError
 from modelrail.builder.gate import GateOutcome, run_gate
 from modelrail.builder.hashing import tool_versions
 from modelrail.builder.inputs import AdapterContext, Dataset, Feeds, load_dataset
+from modelrail.builder.inputs.synthetic import SYNTHESIZED, batchable, synthesize
 from modelrail.builder.quantize import QuantizeOutcome, quantize
-from modelrail.builder.report import BuildReport, GateReport, LatencyReport, SizeReport, targets_for
+from modelrail.builder.report import (
+    BuildReport,
+    GateNotRequired,
+    GateReport,
+    LatencyReport,
+    SizeReport,
+    targets_for,
+)
 from modelrail.builder.sessions import MEASURE_THREADS, graph_inputs, open_session, providers_for
 from modelrail.builder.sources import ModelSource
 from modelrail.constants import MODEL_FILE
-from modelrail.manifest import Manifest, QuantizationMode
+from modelrail.manifest import Bound, Gate, Manifest, QuantizationMode
 
 DEFAULT_MAX_BATCH_SIZE = 32
 """Batch limit for an ungated fp32 model (its answers do not depend on batch-mates)."""
+UNCHANGED = (
+    "weights served unchanged (quantization: none): the served model is the fp32 one, so there is nothing to gate"
+)
+FP16_DEFAULT_THRESHOLDS = {"cosine_mean": Bound(min=0.999), "cosine_min": Bound(min=0.99)}
+"""fp16 vs fp32 on synthesized inputs when the manifest has no `gate:`: outputs must point the same way."""
+SYNTHESIZED_BATCH_SIZES = [1, 2, 4, 8]
+"""Batch sizes an fp16 model without a `gate:` is compared at (the most instances synthesized)."""
 
 
 class Steps:
@@ -36,6 +51,8 @@ class Steps:
         self.timings = timings
         self.name = manifest.name
         self._datasets: dict[str, Dataset] = {}
+        self._synthesized: Dataset | None = None
+        self._max_batch_size = max_batch_size(manifest)
 
     def _dataset(self, name: str, context: AdapterContext) -> Dataset:
         if name not in self._datasets:
@@ -67,7 +84,7 @@ class Steps:
                 )
         providers = providers_for(manifest.deploy.target)
         served_session = open_session(served_path, providers=providers)
-        gate_report = self._gate(context, fp32_session, served_session, providers[0]) if manifest.gate else None
+        gate_report = self._gate(context, fp32_session, served_session, providers[0])
         timing = self._latency(context, fp32_session, served_session, outcome)
         sizes = SizeReport(
             fp32_bytes=self.source.fp32_model.stat().st_size,
@@ -83,7 +100,7 @@ class Steps:
             latency=timing,
             gate=gate_report,
             targets=targets_for(outcome.precision, size_ratio=sizes.ratio, latency_ratio=timing.ratio),
-            serving_max_batch_size=max_batch_size(manifest),
+            serving_max_batch_size=self._max_batch_size,
             timings_s=dict(self.timings),
             tools=tool_versions(),
             notes=outcome.notes,
@@ -99,10 +116,30 @@ class Steps:
         progress.say(self.name, f"calibrating on {min(len(dataset), calibration.max_samples)} instance(s)")
         return dataset.samples[: calibration.max_samples]
 
-    def _gate(self, context: AdapterContext, fp32_session: Any, served_session: Any, provider: str) -> GateReport:
+    def _synthesized_dataset(self, fp32_session: Any) -> Dataset:
+        if self._synthesized is None:
+            self._synthesized = synthesize(fp32_session)
+        return self._synthesized
+
+    def _gate(
+        self, context: AdapterContext, fp32_session: Any, served_session: Any, provider: str
+    ) -> GateReport | GateNotRequired:
         gate = self.manifest.gate
-        assert gate is not None
-        dataset = self._dataset(gate.dataset, context)
+        warning = None
+        if gate is not None:
+            dataset = self._dataset(gate.dataset, context)
+        elif self.manifest.quantization.mode is QuantizationMode.NONE:
+            return GateNotRequired(reason=UNCHANGED)
+        else:  # fp16 without a gate (the manifest refuses int8 without one): compare on synthesized inputs
+            dataset = self._synthesized_dataset(fp32_session)
+            batch_sizes = SYNTHESIZED_BATCH_SIZES if batchable(fp32_session) else [1]
+            gate = Gate(dataset=SYNTHESIZED, batch_sizes=batch_sizes, thresholds=FP16_DEFAULT_THRESHOLDS)
+            self._max_batch_size = max(batch_sizes)
+            warning = (
+                "no `gate:`: fp16 was compared with fp32 on inputs synthesized from the graph's signature, not on "
+                "real data; add a `gate:` with a dataset to check the answers that matter"
+            )
+            progress.say(self.name, f"WARNING: {warning}")
         sizes = ", ".join(str(size) for size in sorted(set(gate.batch_sizes)))
         with self._timed("gate", f"gate on {len(dataset)} instance(s) at batch size(s) {sizes}"):
             outcome = run_gate(gate, dataset, reference_session=fp32_session, served_session=served_session)
@@ -115,6 +152,7 @@ class Steps:
             reference=_rounded(outcome.reference),
             failures=outcome.failures,
             passed=outcome.passed,
+            warning=warning,
         )
         if not outcome.passed:
             raise GateFailedError(_gate_failure_message(self.manifest, outcome))
@@ -123,7 +161,7 @@ class Steps:
     def _latency(
         self, context: AdapterContext, fp32_session: Any, served_session: Any, outcome: QuantizeOutcome
     ) -> LatencyReport:
-        dataset = self._latency_dataset(context)
+        dataset = self._latency_dataset(context, fp32_session)
         feeds = latency.typical_instance(dataset)
         # Always timed on CPU with one thread: the latency targets are about Lambda-sized CPU functions.
         cpu_served = served_session if served_session.get_providers()[0] == "CPUExecutionProvider" else None
@@ -140,13 +178,13 @@ class Steps:
             ratio=round(measured.ratio, 4),
         )
 
-    def _latency_dataset(self, context: AdapterContext) -> Dataset:
+    def _latency_dataset(self, context: AdapterContext, fp32_session: Any) -> Dataset:
         manifest = self.manifest
         if manifest.gate is not None:
             return self._dataset(manifest.gate.dataset, context)
         if manifest.quantization.calibration is not None:
             return self._dataset(manifest.quantization.calibration.dataset, context)
-        raise GateFailedError("no dataset to time the model on; add a `gate:` with a dataset")
+        return self._synthesized_dataset(fp32_session)
 
     def _summarise(self, report: BuildReport) -> None:
         say = progress.say
@@ -156,7 +194,9 @@ class Steps:
             f"p50 at batch 1: fp32 {report.latency.fp32_p50_ms:.3f} ms, served {report.latency.served_p50_ms:.3f} ms "
             f"= {report.latency.ratio:.3f} x fp32 ({report.latency.runs} runs each)",
         )
-        if report.gate:
+        if isinstance(report.gate, GateNotRequired):
+            say(self.name, f"gate not required: {report.gate.reason}")
+        else:
             for size, values in report.gate.results.items():
                 numbers = ", ".join(f"{metric} {value:.4f}" for metric, value in values.items())
                 say(self.name, f"gate passed at batch {size}: {numbers}")

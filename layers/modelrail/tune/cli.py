@@ -74,6 +74,8 @@ def _print_tables(result: dict[str, Any], *, arch: str) -> None:
                 f"{_fmt_money(row['per_million_full'])} | {_fmt_money(row['per_million_at_utilisation'])} | "
                 f"{_fmt_money(row['idle_per_month'])} | {crossing} |"
             )
+    if result.get("arm64_note"):
+        print(f"\n{result['arm64_note']}")
     rec = result["recommendation"]
     if rec["memory_mb"] is None:
         print(f"\nno memory size meets p99 <= {rec['p99_budget_ms']:.0f} ms at batch 1")

@@ -44,6 +44,20 @@ class Recommendation:
     break_even_rps: float | None
 
 
+MEASURED_ARCH = "x86_64"
+
+
+def arm64_note(prices: Prices) -> str | None:
+    """What can be said of arm64 without running on it: how much slower it may be and still cost less."""
+    if "arm64" not in prices.lambda_gb_second or MEASURED_ARCH not in prices.lambda_gb_second:
+        return None
+    ratio = prices.lambda_gb_second["arm64"] / prices.lambda_gb_second[MEASURED_ARCH]
+    return (
+        f"arm64 was not measured (no arm64 CPU here). Its GB-second costs {ratio:.2f}x x86_64's, so at the same "
+        f"memory it is cheaper only if it runs at most {1 / ratio:.2f}x as long; time it on an arm64 machine."
+    )
+
+
 def lambda_table(measurements: Measurements, prices: Prices, *, batch: int = 1) -> list[dict[str, Any]]:
     """A row per memory size: latency at ``batch``, cold start, $ per 1M requests (billed on the mean duration)."""
     rows = []
@@ -58,9 +72,11 @@ def lambda_table(measurements: Measurements, prices: Prices, *, batch: int = 1) 
                 "p99_ms": latency["p99_ms"],
                 "mean_ms": latency["mean_ms"],
                 "cold_start_ms": row.cold_ms,
+                # Measured on x86_64 only: an arm64 price needs an arm64 run (see arm64_note).
                 "per_million": {
-                    arch: lambda_cost_per_million(latency["mean_ms"], row.memory_mb, prices, arch=arch)
-                    for arch in prices.lambda_gb_second
+                    MEASURED_ARCH: lambda_cost_per_million(
+                        latency["mean_ms"], row.memory_mb, prices, arch=MEASURED_ARCH
+                    )
                 },
                 "batches": {str(size): values for size, values in row.batch.items()},
                 "method": row.method,
@@ -137,6 +153,7 @@ def as_json(
         "machine_cores": measurements.machine_cores,
         "cpu_method": measurements.cpu_method,
         "prices": {"region": prices.region, "recorded": prices.recorded, "source": prices.source},
+        "arm64_note": arm64_note(prices),
         "lambda": lambda_rows,
         "sagemaker": {
             "measured_rps_here": measurements.sagemaker_rps,

@@ -70,3 +70,13 @@ def test_a_price_file_without_the_region_names_what_it_has(tmp_path: Path) -> No
         load_prices(path)
     with pytest.raises(PriceError, match=r"`regions\.eu-west-1\.lambda` is missing"):
         load_prices(path, region="eu-west-1")
+
+
+def test_arm64_is_described_not_guessed() -> None:
+    from modelrail.tune.report import arm64_note
+
+    note = arm64_note(load_prices(DEFAULT_PRICES))
+    assert note is not None
+    # $0.0000133334 / $0.0000166667 = 0.80: cheaper only if it takes at most 1.25x as long
+    assert "0.80x" in note
+    assert "1.25x" in note

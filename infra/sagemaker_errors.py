@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 
 from modelrail.contract.sagemaker import (
+    CONTAINER_STATUS_PATTERN,
     MODEL_ERROR_NO_ANSWER,
     MODEL_ERROR_STATUS,
     MODEL_ERROR_TIMEOUT,
@@ -95,7 +96,9 @@ def _code_for_status() -> list[str]:
 
 
 def model_error_template() -> str:
-    """The integration-response VTL for ``424 ModelError``: the container's own status and body."""
+    """The integration-response VTL for ``424 ModelError``: the container's own status and body when it answered
+    (a real HTTP status in ``OriginalStatusCode``), else 504 for a timeout or 503 (SageMaker reports a container
+    that never answered with ``OriginalStatusCode`` 0: see ``modelrail.contract.sagemaker``)."""
     container_answer = [
         "#set($context.responseOverride.status = $doc.OriginalStatusCode)",
         *(
@@ -109,13 +112,16 @@ def model_error_template() -> str:
         f'{{"error": "{_JSON_STRING.format("$original")}", "code": "$code"}}',
         "#end",
     ]
-    no_answer = _chain((MODEL_ERROR_TIMEOUT,), _answer(*MODEL_ERROR_NO_ANSWER))
+    no_answer = [
+        '#set($message = "$message $original")',  # as the contract's no_answer_text
+        *_chain((MODEL_ERROR_TIMEOUT,), _answer(*MODEL_ERROR_NO_ANSWER)),
+    ]
     return "\n".join(
         [
             *_header_lines(),
             '#set($status = "$!doc.OriginalStatusCode")',
             '#set($original = "$!doc.OriginalMessage")',
-            '#if($status != "")',
+            f'#if($status.matches("{CONTAINER_STATUS_PATTERN}"))',  # 0 (SageMaker's "never answered") is not one
             *container_answer,
             "#else",
             *no_answer,

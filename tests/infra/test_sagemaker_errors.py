@@ -26,6 +26,11 @@ CONTAINER_400 = json.dumps({"error": "input `x`: expected shape [-1, 4], got [2,
 CONTAINER_503 = json.dumps({"error": "model not loadable: checksum mismatch", "code": "model_unavailable"})
 HTML_500 = '<html><title>500 Internal Server Error</title><p>it\'s "broken" \\ here</p></html>'
 
+TIMEOUT_TEXT = (
+    "Your invocation timed out while waiting for a response from container primary. Review the latency metrics "
+    "for each container in Amazon CloudWatch, resolve the issue, and try again."
+)
+
 ANSWERS: dict[str, Canned] = {
     "ok": Canned(200, None, {"model_name": "tiny-gpu", "outputs": []}),
     "container-400": model_error(400, CONTAINER_400, "Received client error (400) from primary with message ..."),
@@ -38,6 +43,13 @@ ANSWERS: dict[str, Canned] = {
         "Your invocation timed out while waiting for a response from container primary. Review the latency "
         "metrics for each container in Amazon CloudWatch, resolve the issue, and try again.",
     ),
+    # What SageMaker really sends for a container over its 60 s: a ModelError with OriginalStatusCode 0 (the
+    # message of "Troubleshoot Neo Inference Errors", docs.aws.amazon.com/sagemaker/latest/dg/
+    # neo-troubleshooting-inference.html).
+    "container-timeout-status-0": model_error(
+        0, TIMEOUT_TEXT, f'Received server error (0) from primary with message "{TIMEOUT_TEXT}".'
+    ),
+    "container-gone-status-0": model_error(0, "", 'Received server error (0) from primary with message "".'),
     "container-gone": model_error(
         None, None, "Received server error (0) from primary and could not load the entire response body."
     ),
@@ -58,6 +70,8 @@ EXPECTED: dict[str, tuple[int, str | None, str | None]] = {
     "container-text-413": (413, "payload_too_large", None),
     "container-timeout": (504, "upstream_timeout", None),
     "container-gone": (503, "model_unavailable", "5"),
+    "container-timeout-status-0": (504, "upstream_timeout", None),
+    "container-gone-status-0": (503, "model_unavailable", "5"),
     "missing-endpoint": (503, "model_unavailable", "5"),
     "throttled": (429, "throttled", "1"),
     "bad-request": (400, "invalid_input", None),

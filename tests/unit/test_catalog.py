@@ -11,7 +11,7 @@ import pytest
 from modelrail import __version__
 from modelrail.catalog.handler import catalog_from_env, handle_event, server_url_of
 from modelrail.catalog.openapi import build_openapi, load_openapi_template
-from modelrail.catalog.readiness import Readiness
+from modelrail.catalog.readiness import Readiness, is_serving
 from modelrail.catalog.routing import Catalog
 from modelrail.catalog.settings import CatalogConfigError, parse_catalog
 from modelrail.constants import ENV_API_AUTH, ENV_API_BASE_PATH, ENV_CATALOG, ENV_CORS_ORIGIN
@@ -34,7 +34,7 @@ class FakeProbe:
 
     def __call__(self, endpoint: str) -> tuple[bool, str]:
         self.calls += 1
-        return self.status == "InService", self.status
+        return is_serving(self.status), self.status
 
 
 def make_catalog(status: str = "InService") -> tuple[Catalog, FakeProbe]:
@@ -61,13 +61,13 @@ def test_models_lists_each_entry_with_readiness() -> None:
 
 
 def test_an_endpoint_out_of_service_is_not_ready_and_fails_health_ready() -> None:
-    catalog, _ = make_catalog("Updating")
+    catalog, _ = make_catalog("Creating")
     listed = body(catalog.answer("GET", "/v1/models"))["models"]
     assert [entry["ready"] for entry in listed] == [True, False]
     response = catalog.answer("GET", "/v2/health/ready")
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "5"
-    assert body(response) == {"error": "not ready: minilm-gpu (Updating)", "code": "model_unavailable"}
+    assert body(response) == {"error": "not ready: minilm-gpu (Creating)", "code": "model_unavailable"}
 
 
 def test_readiness_is_cached_between_calls() -> None:

@@ -6,7 +6,13 @@ there to translate SageMaker's answers. API Gateway picks an integration respons
 
 - ``424 ModelError``: the container answered with an error. SageMaker wraps the container's status and body in
   ``OriginalStatusCode`` / ``OriginalMessage``; we answer with exactly those, so a GPU model's 400 reads like a
-  CPU model's. A ModelError without them means the container never answered (timeout or crash).
+  CPU model's. A ModelError whose ``OriginalStatusCode`` is not an HTTP status (SageMaker sends ``0``) or is
+  missing means the container never answered: a timeout, or a crash. SageMaker's own troubleshooting page shows a
+  container timeout as exactly that: "Received server error (0) from <endpoint> with message "Your invocation
+  timed out while waiting for a response from container model. ..."" ("Troubleshoot Neo Inference Errors",
+  https://docs.aws.amazon.com/sagemaker/latest/dg/neo-troubleshooting-inference.html); the runtime API's
+  ``ModelError`` carries ``Message``, ``OriginalStatusCode``, ``OriginalMessage`` and ``LogStreamArn``
+  (botocore's ``SageMakerRuntime.Client.exceptions.ModelError``).
 - ``400``: ``ValidationError`` (e.g. ``Endpoint x of account y not found.``) or ``ThrottlingException``, which
   SageMaker sends as a 400 whose body is ``{"message": null}``.
 - ``429 ModelNotReadyException``, ``5xx`` (``InternalFailure``, ``ServiceUnavailable``, ``InternalDependency``).
@@ -114,6 +120,9 @@ SAGEMAKER_ERRORS: Final[tuple[StatusRule, ...]] = (
 )
 """Every non-2xx SageMaker status class; 2xx answers pass through untouched. The 424 ModelError has its own rules."""
 
+CONTAINER_STATUS_PATTERN: Final = "[1-5][0-9]{2}"
+"""An ``OriginalStatusCode`` the container really answered with (a whole-string match, in VTL and Python alike);
+anything else (``0``, or no field at all) means the container never answered."""
 MODEL_ERROR_TIMEOUT: Final = MessageRule(
     r"timed out",
     UpstreamTimeoutError,
@@ -159,10 +168,21 @@ def sagemaker_error(status: int, message: str) -> ErrorAnswer:
     return ErrorAnswer.of(rule.error, message if rule.message is None else rule.message)
 
 
+def container_answered(original_status: int | None) -> bool:
+    """Whether a ModelError's ``OriginalStatusCode`` is the container's own HTTP status (not SageMaker's ``0``)."""
+    return original_status is not None and re.fullmatch(CONTAINER_STATUS_PATTERN, str(original_status)) is not None
+
+
+def no_answer_text(message: str, original: str) -> str:
+    """What the "never answered" rules search: SageMaker's ``Message`` and ``OriginalMessage`` (the timeout text is
+    in both when ``OriginalStatusCode`` is 0, in ``Message`` alone when there is no original)."""
+    return f"{message} {original}"
+
+
 def model_error(original_status: int | None, original: str, message: str = "") -> ErrorAnswer:
     """The answer to a ``424 ModelError``: the container's own status and body, or why it never answered."""
-    if original_status is None:
-        if MODEL_ERROR_TIMEOUT.matches(message):
+    if original_status is None or not container_answered(original_status):
+        if MODEL_ERROR_TIMEOUT.matches(no_answer_text(message, original)):
             return ErrorAnswer.of(MODEL_ERROR_TIMEOUT.error, MODEL_ERROR_TIMEOUT.message)
         return ErrorAnswer.of(*MODEL_ERROR_NO_ANSWER)
     if original.strip().startswith("{"):

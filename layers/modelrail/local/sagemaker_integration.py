@@ -35,7 +35,7 @@ def _response(answer: ErrorAnswer) -> ProxyResponse:
 def model_error_response(answer: EndpointAnswer) -> ProxyResponse:
     """A ``ModelError``: the container's status and body (wrapped in the SPEC's body if it is not JSON)."""
     original = answer.body.decode("utf-8", errors="replace")
-    return _response(model_error(answer.status or None, original, answer.message))
+    return _response(model_error(answer.status, original, answer.message))
 
 
 class SageMakerIntegration:

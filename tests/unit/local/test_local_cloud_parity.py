@@ -135,6 +135,30 @@ def test_container_that_never_answered_maps_like_the_stack() -> None:
     assert json.loads(local.body) == json.loads(cloud.body)
 
 
+TIMEOUT_TEXT = (
+    "Your invocation timed out while waiting for a response from container primary. Review the latency metrics "
+    "for each container in Amazon CloudWatch, resolve the issue, and try again."
+)
+NEVER_ANSWERED = [
+    # SageMaker's timeout: OriginalStatusCode 0 ("Troubleshoot Neo Inference Errors", SageMaker developer guide)
+    (0, TIMEOUT_TEXT, f'Received server error (0) from primary with message "{TIMEOUT_TEXT}".', 504),
+    (0, "", 'Received server error (0) from primary with message "".', 503),
+    (None, None, TIMEOUT_TEXT, 504),
+]
+
+
+@pytest.mark.parametrize(("status", "original", "message", "expected"), NEVER_ANSWERED)
+def test_container_that_never_answered_with_status_0_maps_like_the_stack(
+    status: int | None, original: str | None, message: str, expected: int
+) -> None:
+    cloud = render(model_error_template(), body=sagemaker_model_error(status, original, message))
+    local = model_error_response(EndpointAnswer(False, status or 0, (original or "").encode(), message=message))
+    assert local.status == cloud.status == expected
+    assert json.loads(local.body) == json.loads(cloud.body)
+    assert json.loads(cloud.body)["code"] == ("upstream_timeout" if expected == 504 else "model_unavailable")
+    assert dict(local.headers).get("Retry-After") == cloud.headers.get("Retry-After")
+
+
 class RecordingEndpoint:
     """Stands in for the container: records what local mode's integration sends to InvokeEndpoint."""
 

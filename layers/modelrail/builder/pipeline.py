@@ -205,11 +205,12 @@ def _build(
 def _package(manifest: Manifest, source: ModelSource, staging: Path, report: BuildReport, digest: str) -> None:
     """Copy assets, then write report.json and finally manifest.json (which hashes every other file)."""
     from modelrail.builder.graph import tensor_specs
+    from modelrail.manifest import declared_batch_axes
 
     for asset in manifest.source.assets:
         shutil.copyfile(source.find(asset), staging / Path(asset).name)
     write_json(staging / REPORT_JSON, report.model_dump(mode="json"))
-    inputs, outputs = tensor_specs(staging / MODEL_FILE)
+    inputs, outputs = tensor_specs(staging / MODEL_FILE, declared_batch_axes(manifest.model))
     built = BuiltManifest(
         name=manifest.name,
         version=manifest.version,

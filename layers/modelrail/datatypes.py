@@ -102,6 +102,13 @@ def array_from_json(value: object, datatype: str, *, where: str) -> np.ndarray:
         raise InvalidInputError(f"{where}: expected a rectangular nested list of {_KIND_WORDS[dtype.kind]}") from None
     if raw.size == 0 and raw.dtype.kind == "f":
         return raw.astype(dtype)  # [] parses as float64; an empty tensor converts to anything
+    if dtype.kind in {"i", "u"} and raw.dtype.kind in {"f", "O"}:
+        exact = _exact_integers(value)  # numpy reads [0, 2**64 - 1] as float64, losing the low bits
+        if exact is not None and exact.dtype.kind == "O":
+            info = np.iinfo(dtype)  # type: ignore[type-var]
+            raise InvalidInputError(f"{where}: values outside the {datatype} range [{info.min}, {info.max}]")
+        if exact is not None:
+            raw = exact
     if raw.dtype.kind not in _KINDS_ACCEPTED[dtype.kind]:
         raise InvalidInputError(
             f"{where}: expected {_KIND_WORDS[dtype.kind]} for datatype {datatype}, got {_describe_kind(raw)}"
@@ -113,6 +120,23 @@ def array_from_json(value: object, datatype: str, *, where: str) -> np.ndarray:
     if dtype.kind == "f" and raw.size and not np.isfinite(raw.astype(np.float64, copy=False)).all():
         raise InvalidInputError(f"{where}: values must be finite numbers")
     return raw.astype(dtype, copy=False)
+
+
+def _exact_integers(value: object) -> np.ndarray | None:
+    """JSON integers beyond int64 (UINT64's upper half) as exact Python ints, range-checked by the caller."""
+    try:
+        array = np.array(value, dtype=np.object_)
+    except ValueError:
+        return None
+    flat = array.reshape(-1)
+    if not all(isinstance(item, int) and not isinstance(item, bool) for item in flat):
+        return None
+    low, high = min(flat), max(flat)
+    if low >= 0 and high <= np.iinfo(np.uint64).max:
+        return array.astype(np.uint64)
+    if np.iinfo(np.int64).min <= low and high <= np.iinfo(np.int64).max:
+        return array.astype(np.int64)
+    return array  # beyond any 64-bit integer: the range check refuses it
 
 
 def _describe_kind(array: np.ndarray) -> str:

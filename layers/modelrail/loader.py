@@ -140,6 +140,7 @@ class ModelLoader:
             fetched = time.perf_counter()
             if self._extensions_ready is not None:
                 self._extensions_ready.wait()  # preload() is importing numpy and onnxruntime
+            from modelrail.manifest import declared_batch_axes
             from modelrail.session import ModelSession
 
             session_started = time.perf_counter()
@@ -153,6 +154,7 @@ class ModelLoader:
                 max_batch_size=manifest.serving.max_batch_size,
                 spin=not self.settings.on_lambda,
                 require_cuda=self.settings.require_cuda,
+                batch_axes=declared_batch_axes(manifest.model),
             )
             built = time.perf_counter()
             processor = _build_processor(artifact, session)

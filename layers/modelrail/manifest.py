@@ -203,7 +203,17 @@ class TabularProcessing(_Strict):
 
 
 class TensorProcessing(_Strict):
-    """The ``tensor`` task takes raw named tensors; nothing to configure."""
+    """The ``tensor`` task takes raw named tensors; which axis of each is its batch axis (``batch_axes.py``)."""
+
+    batch_axes: dict[str, Annotated[int, Field(ge=0)] | None] = Field(
+        default_factory=dict,
+        description=(
+            "Input or output name -> its batch axis, or `null` when the whole batch shares it (a 0-d sample rate, "
+            "a lookup table). Tensors not named default from the graph: none for 0-d, the only symbolic "
+            "dimension, else the first axis when it is symbolic; e.g. `{state: 1, sr: null}` for a recurrent "
+            "state `[2, B, 128]`."
+        ),
+    )
 
 
 _PROCESSING_BY_TASK: dict[Task, type[_Strict]] = {
@@ -327,6 +337,11 @@ class Model(_Strict):
                 "or set `quantization: none` to serve the fp32 model unchanged"
             )
         return self
+
+
+def declared_batch_axes(model: Model) -> dict[str, int | None]:
+    """``processing.batch_axes`` of a ``tensor`` model; other tasks declare none (their graphs batch on axis 0)."""
+    return dict(model.processing.batch_axes) if isinstance(model.processing, TensorProcessing) else {}
 
 
 # --- How a model is deployed --------------------------------------------------------------------------------
@@ -464,6 +479,10 @@ class TensorSpec(_Strict):
     name: str
     datatype: str = Field(description="OIP datatype: FP32, FP16, INT64, INT32, INT8, UINT8, BOOL, BYTES, ...")
     shape: list[int] = Field(description="-1 for a dynamic dimension.")
+    batch_axis: int | None = Field(
+        default=None,
+        description="The axis instances are stacked along; null: none (shared by the whole batch, e.g. 0-d).",
+    )
 
 
 class FileEntry(_Strict):

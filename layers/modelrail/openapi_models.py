@@ -62,10 +62,14 @@ class V1TabularRequest(BaseModel):
 
 
 class V1TensorRequest(BaseModel):
-    """Task API request of a tensor model: ``{input_name: nested list}`` per instance."""
+    """Task API request of a tensor model: ``{input_name: nested list}`` per instance, for the inputs with a batch
+    axis (without it); the inputs the whole batch shares (metadata ``parameters.shared``) once, in ``shared``."""
 
     instances: list[Annotated[dict[str, TensorValue], Field(min_length=1)]] = Field(
         min_length=1, max_length=MAX_INSTANCES
+    )
+    shared: dict[str, TensorValue] | None = Field(
+        default=None, description="Inputs without a batch axis (e.g. a 0-d sample rate), one value for all instances."
     )
 
 
@@ -139,6 +143,10 @@ class V2TensorMetadata(BaseModel):
     name: str
     datatype: str
     shape: list[int]
+    parameters: dict[str, int | bool] | None = Field(
+        default=None,
+        description='`{"batch_axis": n}`: instances are stacked along axis n; `{"shared": true}`: no batch axis.',
+    )
 
 
 class V2ModelMetadata(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 from modelrail.codecs import InferRequest, InferResponse, NamedTensor, PredictRequest, PredictResponse
 from modelrail.errors import InvalidInputError
 from modelrail.loader import LoadedModel
+from modelrail.manifest import TensorSpec
 from modelrail.processors.base import FeedChecker
 
 
@@ -44,12 +45,18 @@ def infer(model: LoadedModel, request: InferRequest) -> InferResponse:
 
 
 def predict(model: LoadedModel, request: PredictRequest) -> PredictResponse:
-    """Run the task processor over the instances."""
-    return PredictResponse(
-        model=model.manifest.name,
-        version=model.manifest.version,
-        predictions=model.processor.predict(request.instances),
-    )
+    """Run the task processor over the instances (and a tensor model's shared inputs)."""
+    from modelrail.processors.tensor import TensorProcessor
+
+    if isinstance(model.processor, TensorProcessor):
+        predictions = model.processor.predict(request.instances, shared=request.shared)
+    elif request.shared:
+        raise InvalidInputError(
+            f"`shared` inputs apply to `tensor` models; this is a {model.manifest.task.value} model"
+        )
+    else:
+        predictions = model.processor.predict(request.instances)
+    return PredictResponse(model=model.manifest.name, version=model.manifest.version, predictions=predictions)
 
 
 PLATFORM = "onnx_onnxv1"
@@ -72,6 +79,16 @@ def protocol_parameters(values: Mapping[str, Any]) -> dict[str, str | int | floa
     return found
 
 
+def tensor_metadata(spec: TensorSpec) -> dict[str, Any]:
+    """One tensor's ``$metadata_tensor``; ``parameters`` says how it batches.
+
+    ``{"batch_axis": 1}``: instances are stacked along axis 1; ``{"shared": true}``: no batch axis, one value for
+    the whole batch (a 0-d sample rate). ``-1`` in ``shape`` is a dynamic dimension.
+    """
+    parameters: dict[str, int | bool] = {"shared": True} if spec.batch_axis is None else {"batch_axis": spec.batch_axis}
+    return {"name": spec.name, "datatype": spec.datatype, "shape": list(spec.shape), "parameters": parameters}
+
+
 def metadata(model: LoadedModel) -> dict[str, Any]:
     """Open Inference Protocol model metadata plus what callers of the task API need to know."""
     manifest = model.manifest
@@ -79,8 +96,8 @@ def metadata(model: LoadedModel) -> dict[str, Any]:
         "name": manifest.name,
         "versions": [manifest.version],
         "platform": PLATFORM,
-        "inputs": [spec.model_dump() for spec in model.session.inputs],
-        "outputs": [spec.model_dump() for spec in model.session.outputs],
+        "inputs": [tensor_metadata(spec) for spec in model.session.inputs],
+        "outputs": [tensor_metadata(spec) for spec in model.session.outputs],
         "parameters": protocol_parameters(
             {
                 "task": manifest.task.value,

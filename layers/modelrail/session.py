@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from modelrail.batch_axes import BatchAxisError, Dim, resolve_batch_axes
 from modelrail.constants import ENV_PROVIDERS, ENV_REQUIRE_CUDA
 from modelrail.cuda_info import gpu_platform
 from modelrail.datatypes import NUMPY_BY_DATATYPE, datatype_of_ort
@@ -54,9 +55,13 @@ def resolve_providers(requested: Sequence[str] | None, *, available: Sequence[st
     return chosen
 
 
-def _spec(node: ort.NodeArg) -> TensorSpec:
+def _dims(node: ort.NodeArg) -> list[Dim]:
+    return [dim if isinstance(dim, int | str) else None for dim in (node.shape or [])]
+
+
+def _spec(node: ort.NodeArg, batch_axis: int | None) -> TensorSpec:
     shape = [dim if isinstance(dim, int) and dim >= 0 else -1 for dim in (node.shape or [])]
-    return TensorSpec(name=node.name, datatype=datatype_of_ort(node.type), shape=shape)
+    return TensorSpec(name=node.name, datatype=datatype_of_ort(node.type), shape=shape, batch_axis=batch_axis)
 
 
 class ModelSession:
@@ -72,7 +77,9 @@ class ModelSession:
         max_batch_size: int,
         spin: bool = True,
         require_cuda: bool = False,
+        batch_axes: Mapping[str, int | None] | None = None,
     ) -> None:
+        """``batch_axes``: the declared ones (``processing.batch_axes``); the rest default from the graph."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -104,9 +111,19 @@ class ModelSession:
         self.provider: str = self._session.get_providers()[0]
         if require_cuda and self.provider != CUDA:
             _refuse_cpu_fallback(model_path, self.provider, available, self.platform)
-        self.inputs = [_spec(node) for node in self._session.get_inputs()]
-        self.outputs = [_spec(node) for node in self._session.get_outputs()]
+        graph_inputs, graph_outputs = self._session.get_inputs(), self._session.get_outputs()
+        try:
+            input_axes, output_axes = resolve_batch_axes(
+                [(node.name, _dims(node)) for node in graph_inputs],
+                [(node.name, _dims(node)) for node in graph_outputs],
+                batch_axes or {},
+            )
+        except BatchAxisError as exc:
+            raise ModelUnavailableError(f"{model_path.name}: {exc}") from None
+        self.inputs = [_spec(node, input_axes[node.name]) for node in graph_inputs]
+        self.outputs = [_spec(node, output_axes[node.name]) for node in graph_outputs]
         self._inputs_by_name = {spec.name: spec for spec in self.inputs}
+        self._outputs_by_name = {spec.name: spec for spec in self.outputs}
         self.output_names = [spec.name for spec in self.outputs]
         self.max_batch_size = _effective_batch_limit(max_batch_size, self.inputs)
         self._use_io_binding = self.provider == CUDA
@@ -148,6 +165,22 @@ class ModelSession:
                 raise InvalidInputError(
                     f"input `{spec.name}`: expected shape {spec.shape} (-1 = any size), got {list(array.shape)}"
                 )
+        sizes = {
+            spec.name: feeds[spec.name].shape[spec.batch_axis] for spec in self.inputs if spec.batch_axis is not None
+        }
+        if len(set(sizes.values())) > 1:
+            described = ", ".join(
+                f"`{name}` has {size} along axis {self._inputs_by_name[name].batch_axis}"
+                for name, size in sizes.items()
+            )
+            raise InvalidInputError(f"the inputs disagree on the batch size: {described}")
+
+    def batch_size(self, feeds: Feeds) -> int | None:
+        """The batch size of checked feeds (``None`` when no input has a batch axis)."""
+        for spec in self.inputs:
+            if spec.batch_axis is not None:
+                return int(feeds[spec.name].shape[spec.batch_axis])
+        return None
 
     def run(self, feeds: Feeds, output_names: Sequence[str] | None = None) -> Feeds:
         """One session call; the caller keeps the batch within ``max_batch_size``."""
@@ -166,15 +199,33 @@ class ModelSession:
         return dict(zip(names, results, strict=True))
 
     def run_batched(self, feeds: Feeds, output_names: Sequence[str] | None = None) -> Feeds:
-        """Run in chunks of at most ``max_batch_size`` along axis 0, concatenating the outputs."""
-        batch = _common_batch(feeds)
+        """Run checked feeds in chunks of at most ``max_batch_size`` along each input's batch axis.
+
+        Shared inputs (no batch axis) go whole into every chunk; outputs are joined along their batch axes.
+        """
+        batch = self.batch_size(feeds)
         if batch is None or batch <= self.max_batch_size:
             return self.run(feeds, output_names)
-        parts = [
-            self.run({name: array[start : start + self.max_batch_size] for name, array in feeds.items()}, output_names)
-            for start in range(0, batch, self.max_batch_size)
-        ]
-        return {name: np.concatenate([part[name] for part in parts], axis=0) for name in parts[0]}
+        parts = []
+        for start in range(0, batch, self.max_batch_size):
+            window = slice(start, start + self.max_batch_size)
+            chunk = {
+                name: array if (axis := self._inputs_by_name[name].batch_axis) is None else _take(array, axis, window)
+                for name, array in feeds.items()
+            }
+            parts.append(self.run(chunk, output_names))
+        return {name: self._join(name, [part[name] for part in parts]) for name in parts[0]}
+
+    def _join(self, name: str, parts: list[np.ndarray]) -> np.ndarray:
+        axis = self._outputs_by_name[name].batch_axis
+        if axis is not None:
+            return np.concatenate(parts, axis=axis)
+        if any(not np.array_equal(part, parts[0]) for part in parts[1:]):
+            raise UnprocessableInputError(
+                f"output `{name}` has no batch axis and differs between chunks of {self.max_batch_size}; "
+                f"send at most {self.max_batch_size} instances per request"
+            )
+        return parts[0]
 
     def _run_io_binding(self, feeds: Feeds, names: list[str]) -> Feeds:
         # On CUDA, binding lets ORT allocate outputs on its own and copy each input to the device once.
@@ -203,15 +254,18 @@ def _refuse_cpu_fallback(model_path: Path, provider: str, available: Sequence[st
 
 
 def _effective_batch_limit(max_batch_size: int, inputs: list[TensorSpec]) -> int:
-    fixed = [spec.shape[0] for spec in inputs if spec.shape and spec.shape[0] > 0]
-    return min([max_batch_size, *fixed])
+    """The build's limit, lowered to a fixed batch dimension; 1 when no input has a batch axis."""
+    batched = [spec for spec in inputs if spec.batch_axis is not None]
+    if not batched:
+        return 1
+    fixed = [spec.shape[spec.batch_axis] for spec in batched if spec.batch_axis is not None]
+    return min([max_batch_size, *(size for size in fixed if size > 0)])
 
 
-def _common_batch(feeds: Feeds) -> int | None:
-    sizes = {array.shape[0] if array.ndim else None for array in feeds.values()}
-    if len(sizes) != 1:
-        return None
-    return sizes.pop()
+def _take(array: np.ndarray, axis: int, window: slice) -> np.ndarray:
+    index: list[slice] = [slice(None)] * array.ndim
+    index[axis] = window
+    return array[tuple(index)]
 
 
 def _datatype_name(array: np.ndarray) -> str:

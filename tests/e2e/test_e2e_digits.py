@@ -87,5 +87,7 @@ def test_heldout_accuracy_through_v2_infer_binary_and_json_agree(
 def test_metadata_says_what_images_to_send(local_stack: LocalStack) -> None:
     with local_stack.client() as client:
         metadata = client.get("/v2/models/digits").json()
-    assert metadata["inputs"] == [{"name": "image", "datatype": "FP32", "shape": [-1, 1, 8, 8]}]
+    assert metadata["inputs"] == [
+        {"name": "image", "datatype": "FP32", "shape": [-1, 1, 8, 8], "parameters": {"batch_axis": 0}}
+    ]
     assert "ink" in str(metadata["parameters"])

@@ -191,6 +191,7 @@ def _build(
     started = time.perf_counter()
     source = prepare_source(manifest, paths, force=force, timeout_s=script_timeout_s)
     timings["source"] = round(time.perf_counter() - started, 2)
+    _check_batch_axes(manifest, source.fp32_model)
     staging = new_staging_dir(final)
     try:
         steps = Steps(manifest, source, staging, timings)
@@ -202,14 +203,29 @@ def _build(
     return report
 
 
+def _check_batch_axes(manifest: Manifest, fp32_model: Path) -> None:
+    """Before any work: every tensor's batch axis is declared or clear from the graph (``modelrail.batch_axes``)."""
+    from modelrail.batch_axes import BatchAxisError
+    from modelrail.builder.graph import tensor_specs
+    from modelrail.manifest import declared_batch_axes
+
+    try:
+        tensor_specs(fp32_model, declared_batch_axes(manifest.model))
+    except BatchAxisError as exc:
+        raise BuildError(f"{manifest.name}: {exc}") from None
+    except Exception:  # noqa: S110  # an unreadable graph is reported by the step that loads it
+        pass
+
+
 def _package(manifest: Manifest, source: ModelSource, staging: Path, report: BuildReport, digest: str) -> None:
     """Copy assets, then write report.json and finally manifest.json (which hashes every other file)."""
     from modelrail.builder.graph import tensor_specs
+    from modelrail.manifest import declared_batch_axes
 
     for asset in manifest.source.assets:
         shutil.copyfile(source.find(asset), staging / Path(asset).name)
     write_json(staging / REPORT_JSON, report.model_dump(mode="json"))
-    inputs, outputs = tensor_specs(staging / MODEL_FILE)
+    inputs, outputs = tensor_specs(staging / MODEL_FILE, declared_batch_axes(manifest.model))
     built = BuiltManifest(
         name=manifest.name,
         version=manifest.version,

@@ -67,9 +67,11 @@ class InferResponse:
 
 @dataclass(frozen=True)
 class PredictRequest:
-    """A v1 task API request: the instances to predict."""
+    """A v1 task API request: the instances to predict, and (tensor models) the inputs the whole batch shares."""
 
     instances: list[Any]
+    shared: dict[str, Any] = field(default_factory=dict)
+    """``{"shared": {input: value}}``: a tensor model's inputs without a batch axis, given once per request."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The v1 task API: ``{"instances": [...]}`` in, ``{"model", "version", "predictions"}`` out."""
+"""The v1 task API: ``{"instances": [...], "shared": {...}}`` in, ``{"model", "version", "predictions"}`` out."""
 
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ class V1TaskCodec:
             raise InvalidInputError("`instances` must be a non-empty list")
         if len(instances) > MAX_INSTANCES:
             raise InvalidInputError(f"`instances` has {len(instances)} items; at most {MAX_INSTANCES} per request")
-        return PredictRequest(instances)
+        shared = document.get("shared", {})
+        if not isinstance(shared, dict):
+            raise InvalidInputError("`shared` must be an object mapping input names to values")
+        return PredictRequest(instances, shared)
 
     def encode(self, response: PredictResponse) -> Encoded:
         """The SPEC's answer shape."""

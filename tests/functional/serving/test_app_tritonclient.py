@@ -39,7 +39,9 @@ def test_health_and_metadata(client: triton.InferenceServerClient) -> None:
     assert client.is_server_ready()
     assert client.is_model_ready("digits")
     metadata = client.get_model_metadata("digits")
-    assert metadata["inputs"] == [{"name": "image", "datatype": "FP32", "shape": [-1, 1, 8, 8]}]
+    assert metadata["inputs"] == [
+        {"name": "image", "datatype": "FP32", "shape": [-1, 1, 8, 8], "parameters": {"batch_axis": 0}}
+    ]
 
 
 @pytest.mark.parametrize(("binary_in", "binary_out"), [(True, True), (False, False), (True, False), (False, True)])

@@ -149,7 +149,7 @@ def signature(session: Any) -> list[InputSignature]:
             datatype = datatype_of_ort(spec.type)
         except ValueError as exc:
             raise InitError(f"graph input `{spec.name}`: {exc}") from None
-        found.append(InputSignature(spec.name, datatype, instance_shape(list(spec.shape))))
+        found.append(InputSignature(spec.name, datatype, instance_shape(list(spec.shape), name=spec.name)))
     return found
 
 

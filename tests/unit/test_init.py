@@ -87,6 +87,31 @@ def test_printed_calls_match_the_signature(tmp_path: Path, capsys: pytest.Captur
     assert 'result.as_numpy("y")' in out
 
 
+def test_the_example_batches_state_and_shared_inputs_as_the_runtime_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # recurrent state [2, B, 4] batches along axis 1 and a 0-d sample rate is shared: the printed request must
+    # be one instance of each, or the runtime refuses it for disagreeing batch sizes
+    inputs = [
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 4]),
+        helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, "B", 4]),
+        helper.make_tensor_value_info("sr", TensorProto.INT64, []),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 4]),
+        helper.make_tensor_value_info("next_state", TensorProto.FLOAT, [2, "B", 4]),
+    ]
+    nodes = [helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Neg", ["state"], ["next_state"])]
+    model = helper.make_model(
+        helper.make_graph(nodes, "rnn", inputs, outputs), opset_imports=[helper.make_opsetid("", 17)]
+    )
+    model.ir_version = 8
+    code, out, _ = run_init(tmp_path, capsys, "rnn", "--onnx", str(save(model, tmp_path / "rnn.onnx")))
+    assert code == 0
+    body = json.loads(re.search(r"-d '(\{.*\})'", out).group(1))  # type: ignore[union-attr]
+    assert [(t["name"], t["shape"]) for t in body["inputs"]] == [("x", [1, 4]), ("state", [2, 1, 4]), ("sr", [])]
+
+
 def test_gpu_target_adds_only_the_deploy_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = save(good_graph(), tmp_path / "g.onnx")
     code, _, _ = run_init(tmp_path, capsys, "adder-gpu", "--onnx", str(source), "--target", "gpu", "--link")

@@ -28,14 +28,21 @@ INSTANCES = 8
 SEED = 0
 
 
-def instance_shape(shape: list[Any]) -> list[int]:
-    """One instance's shape: a symbolic leading dimension becomes 1, other symbolic ones ``SYMBOLIC_SIZE``."""
+def instance_shape(shape: list[Any], *, name: str = "") -> list[int]:
+    """One instance's shape: its batch axis (read from the graph as the runtime reads it; the leading axis when
+    that is ambiguous) becomes 1 when symbolic, other symbolic dimensions ``SYMBOLIC_SIZE``."""
+    from modelrail.batch_axes import BatchAxisError, default_batch_axis
+
+    try:
+        batch_axis = default_batch_axis(name, shape, set())
+    except BatchAxisError:
+        batch_axis = 0
     sizes = []
     for axis, dim in enumerate(shape):
         if isinstance(dim, int) and dim >= 0:
             sizes.append(dim)
         else:
-            sizes.append(1 if axis == 0 else SYMBOLIC_SIZE)
+            sizes.append(1 if axis == batch_axis else SYMBOLIC_SIZE)
     return sizes
 
 
@@ -64,7 +71,7 @@ def synthesize(session: Any) -> Dataset:
             dtype = NUMPY_BY_DATATYPE[datatype_of_ort(spec.type)]
         except ValueError as exc:
             raise BuildError(f"model input `{spec.name}`: {exc}") from None
-        specs.append((spec.name, dtype, instance_shape(list(spec.shape))))
+        specs.append((spec.name, dtype, instance_shape(list(spec.shape), name=spec.name)))
     count = INSTANCES if batchable(session) else 1
     samples: list[Feeds] = [
         {name: synthetic_value(name, dtype, shape, rng) for name, dtype, shape in specs} for _ in range(count)

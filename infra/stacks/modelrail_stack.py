@@ -20,14 +20,14 @@ from infra.constructs.inference_api import ApiLimits, InferenceApi
 from infra.constructs.model_bucket import ModelBucket
 from infra.constructs.observability import Observability
 from infra.constructs.onnx_function import OnnxFunction
-from infra.constructs.sagemaker_routes import SageMakerRoutes
 from infra.deployed_models import DeployedModel
 from infra.nag import acknowledge, bucket_objects_finding
 from infra.scanners import allow_cfripper, skip_lambda_checks
+from infra.stacks.model_stack import ModelStack
 from modelrail import constants
 from modelrail.contract.auth import AuthMode
 from modelrail.manifest import Target
-from modelrail.routes import CATALOG_ROUTES, model_routes
+from modelrail.routes import CATALOG_ROUTES
 
 BASIC_EXECUTION_POLICY = "AWSLambdaBasicExecutionRole"
 CDK_ASSET_BUCKET = "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
@@ -106,8 +106,17 @@ class ModelrailStack(cdk.Stack):
             removal_policy=removal,
             account_logging_role=settings.api_gateway_account_role,
         )
+        self.observability = Observability(
+            self,
+            "Observability",
+            stage=settings.stage,
+            api=self.api.api,
+            metrics_namespace=settings.metrics_namespace,
+            alarm_topic_arn=settings.alarm_topic_arn,
+        )
         self.functions: dict[str, OnnxFunction] = {}
         self.endpoints: dict[str, GpuEndpoint] = {}
+        self.model_stacks: dict[str, ModelStack] = {}
         cpu_models = [m for m in models if m.manifest.deploy.target is Target.CPU]
         gpu_models = [m for m in models if m.manifest.deploy.target is Target.GPU]
         if cpu_models:
@@ -140,16 +149,6 @@ class ModelrailStack(cdk.Stack):
                 certificate_arn=domain.certificate_arn,
                 base_path=domain.base_path,
             )
-        self.observability = Observability(
-            self,
-            "Observability",
-            stage=settings.stage,
-            api=self.api.api,
-            functions={name: fn.function for name, fn in self.functions.items()},
-            endpoints={name: ep.endpoint_name for name, ep in self.endpoints.items()},
-            metrics_namespace=settings.metrics_namespace,
-            alarm_topic_arn=settings.alarm_topic_arn,
-        )
         self._outputs()
         self._acknowledge_cdk_handlers()
         for key, value in settings.tags.items():
@@ -166,10 +165,10 @@ class ModelrailStack(cdk.Stack):
             platform=ecr_assets.Platform.LINUX_AMD64,
         )
         for model in models:
-            function = OnnxFunction(
-                self,
-                f"Model-{model.name}",
-                model=model,
+            nested = self._model_stack(model)
+            function = nested.add_cpu(
+                api=self.api,
+                observability=self.observability,
                 code=code,
                 bucket=self.model_bucket.bucket,
                 log_retention=retention,
@@ -178,11 +177,6 @@ class ModelrailStack(cdk.Stack):
             )
             self._allow_origin(function.function)
             self._base_path(function.function)
-            # The alias moves only after the artifact it pins is in the bucket.
-            function.alias.node.add_dependency(self.model_bucket.uploads[model.name])
-            integration = apigw.LambdaIntegration(function.alias, allow_test_invoke=False)
-            for route in model_routes(model.name, versions=[model.version]):
-                self.api.add_route(route, integration)
             self.functions[model.name] = function
 
     def _add_gpu_models(self, models: Sequence[DeployedModel]) -> None:
@@ -195,26 +189,24 @@ class ModelrailStack(cdk.Stack):
             platform=ecr_assets.Platform.LINUX_AMD64,
         )
         for model in models:
-            endpoint = GpuEndpoint(
-                self,
-                f"Model-{model.name}",
-                model=model,
+            self.endpoints[model.name] = self._model_stack(model).add_gpu(
+                api=self.api,
+                observability=self.observability,
                 image=image,
                 bucket=self.model_bucket.bucket,
                 metrics_namespace=self.settings.metrics_namespace,
-            )
-            endpoint.model.node.add_dependency(self.model_bucket.uploads[model.name])
-            SageMakerRoutes(
-                self,
-                f"Routes-{model.name}",
-                api=self.api,
-                model_name=model.name,
-                versions=[model.version],
-                endpoint_name=endpoint.endpoint_name,
-                endpoint_arn=endpoint.endpoint_arn,
                 cors_origin=self.settings.cors_origin,
             )
-            self.endpoints[model.name] = endpoint
+
+    def _model_stack(self, model: DeployedModel) -> ModelStack:
+        """The model's nested stack, created after its artifact is in the bucket (so the alias, or the SageMaker
+        model, never points at files that are not there yet) and before the stage's deployment (which must
+        include its methods)."""
+        nested = ModelStack(self, f"Model-{model.name}", model=model)
+        nested.node.add_dependency(self.model_bucket.uploads[model.name])
+        self.api.api.latest_deployment.node.add_dependency(nested)  # type: ignore[union-attr]
+        self.model_stacks[model.name] = nested
+        return nested
 
     def _allow_origin(self, function: lambda_.Function) -> None:
         """With ``cors_origin`` set, the function's answers carry it too (API Gateway adds it only to its own)."""

@@ -113,9 +113,10 @@ def test_stack_with_a_gpu_model_has_one_endpoint_and_a_function_per_cpu_model(wi
 
 
 def test_template_passes_cfn_lint(any_stack: SynthResult) -> None:
-    template_file = any_stack.outdir / f"{any_stack.stack.stack_name}.template.json"
+    template_files = [str(any_stack.outdir / name) for name in any_stack.templates]  # the stage's and each model's
+    assert len(template_files) > 1
     result = subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--format", "json", str(template_file)],
+        [sys.executable, "-m", "cfnlint", "--format", "json", "--", *template_files],
         capture_output=True,
         text=True,
         timeout=180,

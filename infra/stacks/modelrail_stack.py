@@ -29,6 +29,9 @@ from modelrail.contract.auth import AuthMode
 from modelrail.manifest import Target
 from modelrail.routes import CATALOG_ROUTES
 
+API_RESOURCES_QUOTA = 300
+"""API Gateway's default "Resources per API" quota for a REST API, which can be increased ("Quotas for configuring
+and running a REST API in API Gateway"). Each model has nine resources (its literal-version routes)."""
 BASIC_EXECUTION_POLICY = "AWSLambdaBasicExecutionRole"
 CDK_ASSET_BUCKET = "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
 """The default bootstrap's file-asset bucket, as cdk-nag prints it."""
@@ -75,6 +78,12 @@ class StageSettings:
     custom_domain: CustomDomainSettings | None = None
     """A custom domain (and base path mapping) for the stage; functions strip its base path from event paths."""
     tags: dict[str, str] = field(default_factory=dict)
+    api_resources_quota: int = API_RESOURCES_QUOTA
+    """This account's "Resources per API" quota for REST APIs (300 unless raised through Service Quotas)."""
+
+
+class ScaleLimitError(ValueError):
+    """The stage needs more of a quota than the account has; the message says how many and what to do."""
 
 
 class ModelrailStack(cdk.Stack):
@@ -128,6 +137,7 @@ class ModelrailStack(cdk.Stack):
             "Catalog",
             source_root=settings.source_root,
             models=models,
+            bucket=self.model_bucket.bucket,
             endpoints={name: (ep.endpoint_name, ep.endpoint_arn) for name, ep in self.endpoints.items()},
             auth=settings.auth,
             log_retention=retention,
@@ -149,6 +159,7 @@ class ModelrailStack(cdk.Stack):
                 certificate_arn=domain.certificate_arn,
                 base_path=domain.base_path,
             )
+        self._check_api_resources()
         self._outputs()
         self._acknowledge_cdk_handlers()
         for key, value in settings.tags.items():
@@ -207,6 +218,18 @@ class ModelrailStack(cdk.Stack):
         self.api.api.latest_deployment.node.add_dependency(nested)  # type: ignore[union-attr]
         self.model_stacks[model.name] = nested
         return nested
+
+    def _check_api_resources(self) -> None:
+        """Refuse at synth a stage whose REST API needs more resources than the account's quota allows."""
+        count = sum(isinstance(c, apigw.CfnResource) for c in self.node.find_all())
+        quota = self.settings.api_resources_quota
+        if count > quota:
+            raise ScaleLimitError(
+                f"this stage's REST API needs {count} API resources (nine per model), over the {quota} of API "
+                "Gateway's 'Resources per API' quota: request an increase in Service Quotas (API Gateway, "
+                "'Resources per API') and pass the granted value as `--context api_resources_quota=<n>`, or deploy "
+                "fewer models per stage (`--context models=a,b,...`)"
+            )
 
     def _allow_origin(self, function: lambda_.Function) -> None:
         """With ``cors_origin`` set, the function's answers carry it too (API Gateway adds it only to its own)."""

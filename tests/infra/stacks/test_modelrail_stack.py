@@ -212,7 +212,7 @@ def modelrail_functions(result: SynthResult) -> dict[str, dict[str, str]]:
     found = {}
     for logical_id, function in result.of_type("AWS::Lambda::Function").items():
         env = function["Properties"].get("Environment", {}).get("Variables", {})
-        if "MODELRAIL_MODEL_NAME" in env or "MODELRAIL_CATALOG" in env:
+        if "MODELRAIL_MODEL_NAME" in env or "MODELRAIL_CATALOG_KEY" in env:
             found[logical_id] = env
     return found
 

@@ -24,7 +24,13 @@ from cdk_nag import AwsSolutionsChecks
 from infra.constructs.custom_domain import CustomDomainSettings
 from infra.constructs.inference_api import ApiLimits
 from infra.deployed_models import ArtifactError, DeployedModel, load_deployed_models
-from infra.stacks.modelrail_stack import RETENTION_CHOICES, ModelrailStack, StageSettings
+from infra.stacks.modelrail_stack import (
+    API_RESOURCES_QUOTA,
+    RETENTION_CHOICES,
+    ModelrailStack,
+    ScaleLimitError,
+    StageSettings,
+)
 from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
 from modelrail.contract.auth import AuthMode
 from modelrail.manifest import ManifestError, Target, is_valid_name
@@ -159,6 +165,9 @@ def read_settings(app: cdk.App, *, source_root: Path = REPO_ROOT) -> tuple[Stage
         and context.parsed("api_gateway_account_role", "true", _flag, "true or false"),
         custom_domain=_custom_domain(context),
         tags={"project": "modelrail", "stage": stage},
+        api_resources_quota=context.parsed("api_resources_quota", "300", _positive(int), "a positive integer")
+        if context.raw("api_resources_quota") is not None
+        else API_RESOURCES_QUOTA,
     )
     models_dir = source_root / (context.raw("models_dir") or MODELS_DIR)
     build_dir = source_root / (context.raw("build_dir") or BUILD_DIR)
@@ -219,7 +228,7 @@ def main() -> int:
     app = cdk.App()
     try:
         build_app(app)
-    except (ContextError, ManifestError, ArtifactError) as exc:
+    except (ContextError, ManifestError, ArtifactError, ScaleLimitError) as exc:
         print(f"modelrail: {exc}", file=sys.stderr)
         return 1
     app.synth()

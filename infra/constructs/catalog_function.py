@@ -1,5 +1,10 @@
 """The catalog: a small zip function answering ``routes.CATALOG_ROUTES`` from the deployed-model list.
 
+The list is a JSON object in the model bucket (``catalog/models-<revision>.json``, uploaded by a
+BucketDeployment whose JSON source resolves the GPU models' endpoint names at deploy time), which the function
+reads once per cold start with ``s3:GetObject`` on that one key: the list no longer grows the function's
+environment, which Lambda caps at 4 KB ("Lambda quotas").
+
 It imports only the stdlib modules of the ``modelrail`` package, which it gets as a published LayerVersion
 built from ``layers/``. The layer is prepared at synth by copying the package into ``python/`` (no Docker, no
 network); Docker bundling stays as CDK's fallback and does the same with pip.
@@ -17,6 +22,8 @@ import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from infra.deployed_models import DeployedModel
@@ -73,6 +80,7 @@ class CatalogFunction(Construct):
         *,
         source_root: Path,
         models: Sequence[DeployedModel],
+        bucket: s3.IBucket,
         endpoints: Mapping[str, tuple[str, str]],
         auth: AuthMode,
         log_retention: logs.RetentionDays,
@@ -106,7 +114,7 @@ class CatalogFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="modelrail catalog function: its own logs only",
+            description="modelrail catalog function: its own logs and the deployed-model list only",
         )
         self.log_group.grant_write(self.role)
         if endpoints:  # readiness of GPU models: DescribeEndpoint on their endpoints only
@@ -116,6 +124,20 @@ class CatalogFunction(Construct):
                 )
             )
         entries = catalog_entries(models, {name: endpoint for name, (endpoint, _) in endpoints.items()})
+        # The revision hashes the list's template form (endpoint names as references), so any change to the
+        # models, their versions or their endpoints is a new key, hence a new function configuration.
+        self.catalog_key = functions.catalog_key(functions.catalog_revision(cdk.Stack.of(self).resolve(entries)))
+        self.upload = s3deploy.BucketDeployment(
+            self,
+            "Upload",
+            destination_bucket=bucket,
+            sources=[s3deploy.Source.json_data(self.catalog_key, entries)],
+            prune=False,  # older lists stay: a deploy never deletes what a running function may still read
+            retain_on_delete=True,
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(self.catalog_key)])
+        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -131,7 +153,8 @@ class CatalogFunction(Construct):
             memory_size=functions.CATALOG_MEMORY_MB,
             timeout=cdk.Duration.seconds(functions.CATALOG_TIMEOUT_S),
             tracing=lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
-            environment=functions.catalog_env(catalog=cdk.Stack.of(self).to_json_string(entries), auth=auth),
+            environment=functions.catalog_env(bucket=bucket.bucket_name, key=self.catalog_key, auth=auth),
         )
+        self.function.node.add_dependency(self.upload)  # the list is in the bucket before the function reads it
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
         skip_lambda_checks(self.function)

@@ -175,5 +175,9 @@ class GpuEndpoint(Construct):
             "after an endpoint that does not exist yet when the role is made; ECR GetAuthorizationToken is "
             "account-wide by design, and CloudWatch PutMetricData has no resource-level permissions either (it is "
             "bounded by cloudwatch:namespace instead).",
-            findings=(bucket_objects_finding(bucket, model.prefix), f"Resource::{SAGEMAKER_LOGS}", "Resource::*"),
+            findings=(
+                bucket_objects_finding(bucket, model.prefix, self.role),
+                f"Resource::{SAGEMAKER_LOGS}",
+                "Resource::*",
+            ),
         )

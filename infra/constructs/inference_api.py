@@ -25,6 +25,8 @@ __all__ = ["BINARY_MEDIA_TYPES", "CATCH_ALL_PATH", "ApiLimits", "InferenceApi", 
 
 CATCH_ALL_PATH = "/{proxy+}"
 """API-key mode's catch-all resource: every path no route has, behind the same API key as the routes."""
+SHARED_DEPTH = 2
+"""Path parts every model shares (``/v1/models``, ``/v2/models``): they stay in the stage's stack."""
 MOCK_STATUS_TEMPLATE = '{"statusCode": 404}'
 JSON_CONTENT_TYPE = "application/json"
 
@@ -96,6 +98,9 @@ class InferenceApi(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.auth = auth
+        self.stage_name = stage
+        self._method_acks: list[tuple[str, str]] = []
+        self._scoped: dict[tuple[str, str], apigw.Resource] = {}
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
         cors = (
             apigw.CorsOptions(
@@ -176,15 +181,20 @@ class InferenceApi(Construct):
             )
         if auth is AuthMode.API_KEY:
             for rule in ("APIG4", "COG4"):
-                acknowledge(
-                    self.api,
-                    rule,
-                    "API-key auth with a usage plan is the SPEC's default (`--context auth=iam` switches every "
-                    "route to SigV4); no Cognito user pool exists for machine-to-machine inference calls.",
+                self._method_acks.append(
+                    (
+                        rule,
+                        "API-key auth with a usage plan is the SPEC's default (`--context auth=iam` switches every "
+                        "route to SigV4); no Cognito user pool exists for machine-to-machine inference calls.",
+                    )
                 )
         elif cors:
-            acknowledge(self.api, "APIG4", "CORS preflight (OPTIONS) carries no credentials by the CORS standard.")
-            acknowledge(self.api, "COG4", "CORS preflight (OPTIONS) carries no credentials by the CORS standard.")
+            for rule in ("APIG4", "COG4"):
+                self._method_acks.append(
+                    (rule, "CORS preflight (OPTIONS) carries no credentials by the CORS standard.")
+                )
+        for rule, reason in self._method_acks:
+            acknowledge(self.api, rule, reason)
 
     def _add_usage_plan(self, limits: ApiLimits) -> apigw.IApiKey:
         key = self.api.add_api_key("DefaultKey", description="modelrail default API key")
@@ -245,6 +255,25 @@ class InferenceApi(Construct):
                 templates={"application/json": body_template(answer)},
             )
 
+    def resource_for(self, path: str, scope: Construct | None = None) -> apigw.IResource:
+        """The API resource for ``path``; with ``scope`` (a model's nested stack), the parts below the shared
+        ``SHARED_DEPTH`` prefixes are created there, so a model's resources count against its own stack."""
+        parts = [part for part in path.split("/") if part]
+        if scope is None or len(parts) <= SHARED_DEPTH:
+            return self.api.root.resource_for_path(path)
+        if not any(stored == scope.node.path for stored, _ in self._scoped):
+            for rule, reason in self._method_acks:  # the API's method-level acknowledgements hold there too
+                acknowledge(scope, rule, reason)
+        resource: apigw.IResource = self.api.root.resource_for_path("/" + "/".join(parts[:SHARED_DEPTH]))
+        for depth in range(SHARED_DEPTH + 1, len(parts) + 1):
+            key = (scope.node.path, "/".join(parts[:depth]))
+            if key not in self._scoped:
+                construct_id = "Resource-" + "-".join(parts[:depth]).replace("{", "").replace("}", "")
+                self._scoped[key] = apigw.Resource(scope, construct_id, parent=resource, path_part=parts[depth - 1])
+                cdk.Aspects.of(self._scoped[key]).add(_TextMockIntegrations())
+            resource = self._scoped[key]
+        return resource
+
     def add_route(
         self,
         route: Route,
@@ -252,9 +281,11 @@ class InferenceApi(Construct):
         *,
         method_responses: Sequence[apigw.MethodResponse] | None = None,
         request_parameters: dict[str, bool] | None = None,
+        scope: Construct | None = None,
     ) -> apigw.Method:
-        """One method for one route-table entry, authenticated as the API's auth mode says."""
-        resource = self.api.root.resource_for_path(route.path)
+        """One method for one route-table entry, authenticated as the API's auth mode says (in ``scope``'s
+        stack when given, see ``resource_for``)."""
+        resource = self.resource_for(route.path, scope)
         path_parameters = {
             f"method.request.path.{part[1:-1]}": True for part in route.path.split("/") if part.startswith("{")
         }

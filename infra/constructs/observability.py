@@ -33,12 +33,13 @@ class Observability(Construct):
         *,
         stage: str,
         api: apigw.RestApi,
-        functions: Mapping[str, lambda_.IFunction],
-        endpoints: Mapping[str, str],
         metrics_namespace: str,
         alarm_topic_arn: str | None,
+        functions: Mapping[str, lambda_.IFunction] | None = None,
+        endpoints: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.metrics_namespace = metrics_namespace
         self.alarms: dict[str, cw.Alarm] = {}
         self._action = (
             cw_actions.SnsAction(sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic_arn))
@@ -47,14 +48,31 @@ class Observability(Construct):
         )
         self.dashboard = cw.Dashboard(self, "Dashboard", period_override=cw.PeriodOverride.AUTO)
         self._api(api)
-        for name, function in functions.items():
-            self._function(name, function, metrics_namespace)
-        for name, endpoint_name in endpoints.items():
-            self._endpoint(name, endpoint_name, metrics_namespace)
+        for name, function in (functions or {}).items():
+            self.add_function(name, function)
+        for name, endpoint_name in (endpoints or {}).items():
+            self.add_endpoint(name, endpoint_name)
 
-    def _alarm(self, key: str, metric: cw.IMetric, *, threshold: float, periods: int, description: str) -> cw.Alarm:
+    def add_function(self, name: str, function: lambda_.IFunction, scope: Construct | None = None) -> None:
+        """A CPU model's alarms (created in ``scope``: its own nested stack) and its dashboard widgets."""
+        self._function(name, function, self.metrics_namespace, scope or self)
+
+    def add_endpoint(self, name: str, endpoint_name: str, scope: Construct | None = None) -> None:
+        """A GPU model's alarm (created in ``scope``) and its dashboard widgets."""
+        self._endpoint(name, endpoint_name, self.metrics_namespace, scope or self)
+
+    def _alarm(
+        self,
+        key: str,
+        metric: cw.IMetric,
+        *,
+        threshold: float,
+        periods: int,
+        description: str,
+        scope: Construct | None = None,
+    ) -> cw.Alarm:
         alarm = metric.create_alarm(
-            self,
+            scope or self,
             f"Alarm-{key}",
             alarm_description=description,
             threshold=threshold,
@@ -105,7 +123,7 @@ class Observability(Construct):
             period=FIVE_MINUTES,
         )
 
-    def _function(self, name: str, function: lambda_.IFunction, namespace: str) -> None:
+    def _function(self, name: str, function: lambda_.IFunction, namespace: str, scope: Construct) -> None:
         throttles = function.metric_throttles(period=FIVE_MINUTES, statistic="Sum")
         load_failures = self._runtime_metric(namespace, metrics.MODEL_LOAD_FAILURES, name, "Sum")
         self._alarm(
@@ -114,6 +132,7 @@ class Observability(Construct):
             threshold=THROTTLE_THRESHOLD,
             periods=1,
             description=f"Lambda throttled model {name} (reserved concurrency or account limit)",
+            scope=scope,
         )
         self._alarm(
             f"{name}-load-failures",
@@ -121,6 +140,7 @@ class Observability(Construct):
             threshold=1,
             periods=1,
             description=f"model {name} failed to load (fetch, checksum or session); it answers 503",
+            scope=scope,
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(
@@ -148,7 +168,7 @@ class Observability(Construct):
             ),
         )
 
-    def _endpoint(self, name: str, endpoint_name: str, namespace: str) -> None:
+    def _endpoint(self, name: str, endpoint_name: str, namespace: str, scope: Construct) -> None:
         def sagemaker(metric_name: str, statistic: str) -> cw.Metric:
             return cw.Metric(
                 namespace="AWS/SageMaker",
@@ -166,6 +186,7 @@ class Observability(Construct):
             threshold=API_5XX_THRESHOLD,
             periods=1,
             description=f"SageMaker endpoint of model {name} answered 5xx",
+            scope=scope,
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(

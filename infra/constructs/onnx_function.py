@@ -72,7 +72,7 @@ class OnnxFunction(Construct):
             "IAM5",
             "Object keys under this model version's own artifact prefix, read-only: the artifact's file names "
             "come from its manifest.json, so they cannot be listed one by one in the policy.",
-            findings=(bucket_objects_finding(bucket, model.prefix),),
+            findings=(bucket_objects_finding(bucket, model.prefix, self.role),),
         )
         self.function = lambda_.DockerImageFunction(
             self,

@@ -108,5 +108,6 @@ class SageMakerRoutes(Construct):
                     integration,
                     method_responses=method_responses,
                     request_parameters=method_request_parameters(route),
+                    scope=self,  # the model's own resources live with its routes (its nested stack)
                 )
             )

@@ -20,15 +20,18 @@ from infra.constructs.inference_api import ApiLimits, InferenceApi
 from infra.constructs.model_bucket import ModelBucket
 from infra.constructs.observability import Observability
 from infra.constructs.onnx_function import OnnxFunction
-from infra.constructs.sagemaker_routes import SageMakerRoutes
 from infra.deployed_models import DeployedModel
 from infra.nag import acknowledge, bucket_objects_finding
 from infra.scanners import allow_cfripper, skip_lambda_checks
+from infra.stacks.model_stack import ModelStack
 from modelrail import constants
 from modelrail.contract.auth import AuthMode
 from modelrail.manifest import Target
-from modelrail.routes import CATALOG_ROUTES, model_routes
+from modelrail.routes import CATALOG_ROUTES
 
+API_RESOURCES_QUOTA = 300
+"""API Gateway's default "Resources per API" quota for a REST API, which can be increased ("Quotas for configuring
+and running a REST API in API Gateway"). Each model has nine resources (its literal-version routes)."""
 BASIC_EXECUTION_POLICY = "AWSLambdaBasicExecutionRole"
 CDK_ASSET_BUCKET = "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
 """The default bootstrap's file-asset bucket, as cdk-nag prints it."""
@@ -75,6 +78,12 @@ class StageSettings:
     custom_domain: CustomDomainSettings | None = None
     """A custom domain (and base path mapping) for the stage; functions strip its base path from event paths."""
     tags: dict[str, str] = field(default_factory=dict)
+    api_resources_quota: int = API_RESOURCES_QUOTA
+    """This account's "Resources per API" quota for REST APIs (300 unless raised through Service Quotas)."""
+
+
+class ScaleLimitError(ValueError):
+    """The stage needs more of a quota than the account has; the message says how many and what to do."""
 
 
 class ModelrailStack(cdk.Stack):
@@ -106,8 +115,17 @@ class ModelrailStack(cdk.Stack):
             removal_policy=removal,
             account_logging_role=settings.api_gateway_account_role,
         )
+        self.observability = Observability(
+            self,
+            "Observability",
+            stage=settings.stage,
+            api=self.api.api,
+            metrics_namespace=settings.metrics_namespace,
+            alarm_topic_arn=settings.alarm_topic_arn,
+        )
         self.functions: dict[str, OnnxFunction] = {}
         self.endpoints: dict[str, GpuEndpoint] = {}
+        self.model_stacks: dict[str, ModelStack] = {}
         cpu_models = [m for m in models if m.manifest.deploy.target is Target.CPU]
         gpu_models = [m for m in models if m.manifest.deploy.target is Target.GPU]
         if cpu_models:
@@ -119,6 +137,7 @@ class ModelrailStack(cdk.Stack):
             "Catalog",
             source_root=settings.source_root,
             models=models,
+            bucket=self.model_bucket.bucket,
             endpoints={name: (ep.endpoint_name, ep.endpoint_arn) for name, ep in self.endpoints.items()},
             auth=settings.auth,
             log_retention=retention,
@@ -140,16 +159,7 @@ class ModelrailStack(cdk.Stack):
                 certificate_arn=domain.certificate_arn,
                 base_path=domain.base_path,
             )
-        self.observability = Observability(
-            self,
-            "Observability",
-            stage=settings.stage,
-            api=self.api.api,
-            functions={name: fn.function for name, fn in self.functions.items()},
-            endpoints={name: ep.endpoint_name for name, ep in self.endpoints.items()},
-            metrics_namespace=settings.metrics_namespace,
-            alarm_topic_arn=settings.alarm_topic_arn,
-        )
+        self._check_api_resources()
         self._outputs()
         self._acknowledge_cdk_handlers()
         for key, value in settings.tags.items():
@@ -166,10 +176,10 @@ class ModelrailStack(cdk.Stack):
             platform=ecr_assets.Platform.LINUX_AMD64,
         )
         for model in models:
-            function = OnnxFunction(
-                self,
-                f"Model-{model.name}",
-                model=model,
+            nested = self._model_stack(model)
+            function = nested.add_cpu(
+                api=self.api,
+                observability=self.observability,
                 code=code,
                 bucket=self.model_bucket.bucket,
                 log_retention=retention,
@@ -178,11 +188,6 @@ class ModelrailStack(cdk.Stack):
             )
             self._allow_origin(function.function)
             self._base_path(function.function)
-            # The alias moves only after the artifact it pins is in the bucket.
-            function.alias.node.add_dependency(self.model_bucket.uploads[model.name])
-            integration = apigw.LambdaIntegration(function.alias, allow_test_invoke=False)
-            for route in model_routes(model.name, versions=[model.version]):
-                self.api.add_route(route, integration)
             self.functions[model.name] = function
 
     def _add_gpu_models(self, models: Sequence[DeployedModel]) -> None:
@@ -195,26 +200,36 @@ class ModelrailStack(cdk.Stack):
             platform=ecr_assets.Platform.LINUX_AMD64,
         )
         for model in models:
-            endpoint = GpuEndpoint(
-                self,
-                f"Model-{model.name}",
-                model=model,
+            self.endpoints[model.name] = self._model_stack(model).add_gpu(
+                api=self.api,
+                observability=self.observability,
                 image=image,
                 bucket=self.model_bucket.bucket,
                 metrics_namespace=self.settings.metrics_namespace,
-            )
-            endpoint.model.node.add_dependency(self.model_bucket.uploads[model.name])
-            SageMakerRoutes(
-                self,
-                f"Routes-{model.name}",
-                api=self.api,
-                model_name=model.name,
-                versions=[model.version],
-                endpoint_name=endpoint.endpoint_name,
-                endpoint_arn=endpoint.endpoint_arn,
                 cors_origin=self.settings.cors_origin,
             )
-            self.endpoints[model.name] = endpoint
+
+    def _model_stack(self, model: DeployedModel) -> ModelStack:
+        """The model's nested stack, created after its artifact is in the bucket (so the alias, or the SageMaker
+        model, never points at files that are not there yet) and before the stage's deployment (which must
+        include its methods)."""
+        nested = ModelStack(self, f"Model-{model.name}", model=model)
+        nested.node.add_dependency(self.model_bucket.uploads[model.name])
+        self.api.api.latest_deployment.node.add_dependency(nested)  # type: ignore[union-attr]
+        self.model_stacks[model.name] = nested
+        return nested
+
+    def _check_api_resources(self) -> None:
+        """Refuse at synth a stage whose REST API needs more resources than the account's quota allows."""
+        count = sum(isinstance(c, apigw.CfnResource) for c in self.node.find_all())
+        quota = self.settings.api_resources_quota
+        if count > quota:
+            raise ScaleLimitError(
+                f"this stage's REST API needs {count} API resources (nine per model), over the {quota} of API "
+                "Gateway's 'Resources per API' quota: request an increase in Service Quotas (API Gateway, "
+                "'Resources per API') and pass the granted value as `--context api_resources_quota=<n>`, or deploy "
+                "fewer models per stage (`--context models=a,b,...`)"
+            )
 
     def _allow_origin(self, function: lambda_.Function) -> None:
         """With ``cors_origin`` set, the function's answers carry it too (API Gateway adds it only to its own)."""

@@ -72,12 +72,19 @@ class FakeRepo:
 
 @dataclass(frozen=True)
 class SynthResult:
-    """One synthesized stack."""
+    """One synthesized stage: its stack and every nested stack, seen as one template.
+
+    Each model is a nested stack (``infra/stacks/model_stack.py``) whose template is a file of its own;
+    ``template`` and ``resources`` merge them into the stage's stack, with each parameter a nested template
+    ``Ref``s replaced by the value the stage's stack passes in, so assertions see the whole deployment.
+    ``templates`` holds each file as synthesized (the stage's first), for per-stack limits and linting.
+    """
 
     stack: ModelrailStack
     template: Template
     resources: dict[str, Any]
     outdir: Path
+    templates: dict[str, dict[str, Any]]
 
     def of_type(self, cfn_type: str) -> dict[str, Any]:
         """Resources of one CloudFormation type, by logical id."""
@@ -176,5 +183,66 @@ def synth(repo: FakeRepo, *, models: list[str], context: dict[str, Any] | None =
     app = cdk.App(outdir=str(outdir), context=app_context(repo, models, context))
     stack = build_app(app, source_root=repo.root)
     app.synth()
-    template = Template.from_stack(stack)
-    return SynthResult(stack=stack, template=template, resources=template.to_json()["Resources"], outdir=outdir)
+    templates = stage_templates(outdir, stack.stack_name)
+    merged = merge_nested(templates, stack.stack_name)
+    return SynthResult(
+        stack=stack,
+        template=Template.from_json(merged),
+        resources=merged["Resources"],
+        outdir=outdir,
+        templates=templates,
+    )
+
+
+NESTED_STACK = "AWS::CloudFormation::Stack"
+
+
+def stage_templates(outdir: Path, stack_name: str) -> dict[str, dict[str, Any]]:
+    """The stage's template and, by file name, every nested template it deploys (recursively)."""
+    found: dict[str, dict[str, Any]] = {}
+    pending = [f"{stack_name}.template.json"]
+    while pending:
+        name = pending.pop(0)
+        found[name] = template = json.loads((outdir / name).read_text())
+        for resource in template["Resources"].values():
+            if resource["Type"] == NESTED_STACK:
+                pending.append(resource["Metadata"]["aws:asset:path"])
+    return found
+
+
+def _substitute(value: Any, parameters: dict[str, Any], outputs: dict[tuple[str, str], Any] | None = None) -> Any:
+    """``value`` with each ``Ref`` of a parameter replaced by its value, and each ``GetAtt`` of a nested stack's
+    output by that output's value."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        if set(value) == {"Fn::GetAtt"} and outputs and tuple(value["Fn::GetAtt"]) in outputs:
+            return outputs[tuple(value["Fn::GetAtt"])]
+        return {key: _substitute(item, parameters, outputs) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, parameters, outputs) for item in value]
+    return value
+
+
+def merge_nested(templates: dict[str, dict[str, Any]], stack_name: str) -> dict[str, Any]:
+    """The stage's template with every nested stack's resources added (logical ids are unique across them)."""
+    parent = templates[f"{stack_name}.template.json"]
+    merged = {**parent, "Resources": dict(parent["Resources"])}
+    outputs: dict[tuple[str, str], Any] = {}
+    pending: list[tuple[dict[str, Any], dict[str, Any]]] = [(parent, {})]
+    while pending:
+        template, outer = pending.pop(0)
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != NESTED_STACK:
+                continue
+            nested = templates[resource["Metadata"]["aws:asset:path"]]
+            parameters = _substitute(resource["Properties"].get("Parameters", {}), outer)
+            resources = _substitute(nested["Resources"], parameters)
+            clash = set(resources) & set(merged["Resources"])
+            assert not clash, clash
+            merged["Resources"].update(resources)
+            for name, output in nested.get("Outputs", {}).items():
+                outputs[(logical_id, f"Outputs.{name}")] = _substitute(output["Value"], parameters)
+            pending.append((nested, parameters))
+    merged["Resources"] = _substitute(merged["Resources"], {}, outputs)
+    return merged

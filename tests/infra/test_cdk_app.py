@@ -150,6 +150,8 @@ def test_real_cdk_cli_synthesizes_the_app(fake_repo: FakeRepo, tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr[-3000:]
     stage = CDK_CONTEXT["stage"]
-    template = json.loads((outdir / f"modelrail-{stage}.template.json").read_text())
-    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert (outdir / f"modelrail-{stage}.template.json").is_file()
+    templates = [json.loads(path.read_text()) for path in outdir.glob("*.template.json")]  # the stage's + each model's
+    assert len(templates) > 1
+    functions = [r for t in templates for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert any(f["Metadata"].get("aws:asset:dockerfile-path") for f in functions)  # the CLI's asset metadata

@@ -11,7 +11,7 @@ from typing import Any
 
 from modelrail import constants
 from modelrail.catalog.routing import Catalog, error_response
-from modelrail.catalog.settings import CatalogConfigError, parse_catalog, read_auth
+from modelrail.catalog.settings import CatalogConfigError, load_catalog, read_auth
 from modelrail.errors import InternalError, ModelrailError
 from modelrail.logs import configure_logging, get_logger, request_id_var
 from modelrail.routes import BasePathError, normalize_base_path
@@ -42,9 +42,9 @@ def server_url_of(event: Mapping[str, Any], *, base_path: str | None = None) -> 
 
 @cache
 def catalog_from_env() -> Catalog:
-    """The process's catalog, from ``MODELRAIL_CATALOG`` and ``MODELRAIL_API_AUTH`` (read once)."""
+    """The process's catalog: the model list (``settings.load_catalog``) and ``MODELRAIL_API_AUTH``, read once."""
     configure_logging(level=os.environ.get(constants.ENV_LOG_LEVEL, "INFO").upper(), model="catalog", version=None)
-    return Catalog(parse_catalog(os.environ.get(constants.ENV_CATALOG)), auth=read_auth(os.environ))
+    return Catalog(load_catalog(os.environ), auth=read_auth(os.environ))
 
 
 def handle_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:

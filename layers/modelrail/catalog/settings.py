@@ -1,10 +1,15 @@
-"""The catalog's settings: the deployed models (``MODELRAIL_CATALOG``) and the auth mode (``MODELRAIL_API_AUTH``).
+"""The catalog's settings: the deployed models and the auth mode (``MODELRAIL_API_AUTH``).
 
-``MODELRAIL_CATALOG`` is a JSON list of ``modelrail.contract.catalog_entry`` entries, written by the stack and
-by local mode::
+The deployed models are a JSON list of ``modelrail.contract.catalog_entry`` entries::
 
     [{"name": "minilm", "version": "1", "task": "text-embedding", "target": "cpu"},
      {"name": "minilm-gpu", "version": "1", "task": "text-embedding", "target": "gpu", "endpoint": "<endpoint>"}]
+
+The stack and local mode write it to the model bucket, ``s3://$MODELRAIL_CATALOG_BUCKET/$MODELRAIL_CATALOG_KEY``,
+read once per cold start: a list in an environment variable would grow ~130 bytes per model against Lambda's 4 KB
+for all of a function's variables ("Lambda quotas"). The key carries the list's revision, so a deploy that
+changes it changes the function's configuration and no warm environment keeps an old list. ``MODELRAIL_CATALOG``
+(the list itself) still works where no bucket is at hand, as when the handler runs on its own.
 """
 
 from __future__ import annotations
@@ -24,9 +29,27 @@ class CatalogConfigError(InternalError):
     """``MODELRAIL_CATALOG`` is missing or malformed: a deployment bug, reported as 500 naming the variable."""
 
 
-def parse_catalog(text: str | None) -> list[CatalogEntry]:
-    """Read ``MODELRAIL_CATALOG``."""
-    where = f"env {constants.ENV_CATALOG}"
+def load_catalog(environ: Mapping[str, str]) -> list[CatalogEntry]:
+    """The deployed models: the S3 object the environment names, else ``MODELRAIL_CATALOG``."""
+    bucket, key = environ.get(constants.ENV_CATALOG_BUCKET), environ.get(constants.ENV_CATALOG_KEY)
+    if not bucket or not key:
+        return parse_catalog(environ.get(constants.ENV_CATALOG))
+    where = f"s3://{bucket}/{key}"
+    import boto3  # Lambda's Python runtime includes boto3; only this path needs it
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise CatalogConfigError(f"the model list {where} could not be read: {code}") from None
+    except BotoCoreError as exc:
+        raise CatalogConfigError(f"the model list {where} could not be read: {exc}") from None
+    return parse_catalog(body.decode("utf-8", "replace"), where=where)
+
+
+def parse_catalog(text: str | None, *, where: str = f"env {constants.ENV_CATALOG}") -> list[CatalogEntry]:
+    """Read the model list (``where`` names its source in errors)."""
     if not text:
         raise CatalogConfigError(f"{where} is not set; the stack must list the deployed models there")
     try:

@@ -1,4 +1,4 @@
-"""One deployed model as ``MODELRAIL_CATALOG`` lists it: written by the stack and by local mode, read by the catalog."""
+"""One deployed model in the deployed-model list: written by the stack and by local mode, read by the catalog."""
 
 from __future__ import annotations
 
@@ -17,5 +17,5 @@ class CatalogEntry:
     """SageMaker endpoint name, for ``target: gpu`` (the catalog asks it whether the model is ready)."""
 
     def as_json(self) -> dict[str, str]:
-        """The entry in ``MODELRAIL_CATALOG``; ``endpoint`` only where there is one."""
+        """The entry in the deployed-model list; ``endpoint`` only where there is one."""
         return {key: value for key, value in asdict(self).items() if value is not None}

@@ -7,6 +7,8 @@ starts the same handlers with the same environment. Local mode adds only what th
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Final, Protocol
 
 from modelrail import constants as c
@@ -87,6 +89,18 @@ def gpu_container_env(
     }
 
 
-def catalog_env(*, catalog: str, auth: AuthMode) -> dict[str, str]:
-    """The catalog function's environment: the deployed models (JSON of ``catalog_entry`` dicts) and the auth mode."""
-    return {c.ENV_CATALOG: catalog, c.ENV_API_AUTH: auth.value}
+def catalog_key(revision: str) -> str:
+    """The model list's key in the model bucket; ``revision`` changes whenever the list does."""
+    return f"{c.CATALOG_KEY_PREFIX}models-{revision}.json"
+
+
+def catalog_revision(document: object) -> str:
+    """A short hash of the model list as the deployer writes it (in the stack: its template form)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def catalog_env(*, bucket: str, key: str, auth: AuthMode) -> dict[str, str]:
+    """The catalog function's environment: where the deployed-model list is (JSON of ``catalog_entry`` dicts, in
+    the model bucket) and the auth mode."""
+    return {c.ENV_CATALOG_BUCKET: bucket, c.ENV_CATALOG_KEY: key, c.ENV_API_AUTH: auth.value}

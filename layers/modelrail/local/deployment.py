@@ -37,6 +37,7 @@ from modelrail.push import PushedArtifact, human_size
 from modelrail.store.artifact import Artifact
 
 LAMBDA_PYTHON = "AWS_Lambda_python3.12"
+JSON_TYPE = "application/json"
 
 Say = Callable[[str], None]
 
@@ -64,7 +65,7 @@ class LocalModel:
 
 
 def catalog_json(manifests: Sequence[Manifest]) -> str:
-    """``MODELRAIL_CATALOG`` for these models."""
+    """The deployed-model list for these models, as the catalog reads it from the bucket."""
     entries = [CatalogEntry(m.name, m.version, m.task.value, m.deploy.target.value).as_json() for m in manifests]
     return json.dumps(entries, separators=(",", ":"))
 
@@ -212,8 +213,12 @@ class LocalDeployment:
 
     def _catalog(self) -> LambdaFunction:
         assert self.catalog_manifests is not None
+        # As the stack does: the list goes to the model bucket, the function is told where (catalog_function.py).
+        document = catalog_json(self.catalog_manifests)
+        key = fn.catalog_key(fn.catalog_revision(json.loads(document)))
+        self.s3.client().put_object(Bucket=self.s3.bucket, Key=key, Body=document.encode(), ContentType=JSON_TYPE)
         env = {
-            **fn.catalog_env(catalog=catalog_json(self.catalog_manifests), auth=AuthMode.API_KEY),
+            **fn.catalog_env(bucket=self.s3.bucket, key=key, auth=AuthMode.API_KEY),
             **self._base_path_env(),
             **lambda_environment(CATALOG, fn.CATALOG_MEMORY_MB, self.root),
             **self.s3.env(),

@@ -1,10 +1,9 @@
-"""The catalog: a zip function with the runtime layer, the model list in its env, readiness for GPU models."""
+"""The catalog: a zip function with the runtime layer, the model list in the bucket, readiness for GPU models."""
 
 from __future__ import annotations
 
 import json
 
-import aws_cdk as cdk
 from fake_repo import SynthResult
 
 from infra.constructs.catalog_function import RUNTIME
@@ -28,17 +27,46 @@ def test_catalog_runs_on_the_runtime_layer(cpu_only: SynthResult) -> None:
     assert (layer_dir / "python" / "modelrail" / "__init__.py").is_file()  # importable on the Lambda path
 
 
-def test_catalog_lists_the_deployed_models(with_gpu: SynthResult) -> None:
+def test_catalog_reads_the_deployed_models_from_one_key_in_the_bucket(with_gpu: SynthResult) -> None:
     env = catalog(with_gpu)["Properties"]["Environment"]["Variables"]
     assert env[constants.ENV_API_AUTH] == "api-key"
-    resolved = cdk.Stack.of(with_gpu.stack).resolve(env[constants.ENV_CATALOG])
-    text = "".join(p if isinstance(p, str) else '"<endpoint>"' for p in resolved["Fn::Join"][1])
-    entries = json.loads(text.replace('""<endpoint>""', '"<endpoint>"'))
-    assert [(e["name"], e["target"], e.get("endpoint")) for e in entries] == [
-        ("tiny", "cpu", None),
-        ("tiny-b", "cpu", None),
-        ("tiny-gpu", "gpu", "<endpoint>"),
+    assert constants.ENV_CATALOG not in env  # the list no longer grows the function's 4 KB environment
+    key = env[constants.ENV_CATALOG_KEY]
+    assert key.startswith(constants.CATALOG_KEY_PREFIX)
+    (bucket_id,) = [
+        k for k, v in with_gpu.of_type("AWS::S3::Bucket").items() if "LoggingConfiguration" in v["Properties"]
     ]
+    assert env[constants.ENV_CATALOG_BUCKET] == {"Ref": bucket_id}
+    # The object the stack uploads: the list, with the GPU model's endpoint name filled in at deploy time.
+    (listed,) = with_gpu.outdir.glob(f"asset.*/{key}")
+    uploads = [
+        d for d in with_gpu.of_type("Custom::CDKBucketDeployment").values() if d["Properties"].get("SourceMarkers")
+    ]
+    (upload,) = [u for u in uploads if any("Endpoint" in json.dumps(m) for m in u["Properties"]["SourceMarkers"])]
+    assert upload["Properties"]["DestinationBucketName"] == {"Ref": bucket_id}
+    (markers,) = [m for m in upload["Properties"]["SourceMarkers"] if m]
+    # Each marker stands for a whole JSON string: CloudFormation fills in '"' + the endpoint name + '"'.
+    text = listed.read_text()
+    for marker, value in markers.items():
+        parts = value["Fn::Join"][1]
+        assert (parts[0], parts[-1]) == ('"', '"'), value
+        text = text.replace(marker, '"<endpoint>"')
+    entries = json.loads(text)
+    assert [(e["name"], e["target"], "endpoint" in e) for e in entries] == [
+        ("tiny", "cpu", False),
+        ("tiny-b", "cpu", False),
+        ("tiny-gpu", "gpu", True),
+    ]
+    # The function may read that one key and no other object.
+    role = catalog(with_gpu)["Properties"]["Role"]["Fn::GetAtt"][0]
+    reads = [
+        s
+        for p in with_gpu.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "s3:GetObject" in json.dumps(s["Action"])
+    ]
+    assert [s["Resource"] for s in reads] == [{"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{key}"]]}]
 
 
 def test_catalog_may_describe_only_the_gpu_endpoints(with_gpu: SynthResult, cpu_only: SynthResult) -> None:

@@ -38,8 +38,9 @@ def test_every_bucket_refuses_plain_http(cpu_only: SynthResult) -> None:
 
 def test_each_model_artifact_goes_to_its_own_prefix_and_old_versions_stay(with_gpu: SynthResult) -> None:
     uploads = with_gpu.of_type("Custom::CDKBucketDeployment")
-    prefixes = sorted(u["Properties"]["DestinationBucketKeyPrefix"] for u in uploads.values())
-    assert prefixes == ["models/tiny-b/1/", "models/tiny-gpu/1/", "models/tiny/3/"]
+    # One per artifact, and the catalog's model list (catalog/models-<revision>.json, at the bucket's root).
+    prefixes = sorted(u["Properties"].get("DestinationBucketKeyPrefix", "") for u in uploads.values())
+    assert prefixes == ["", "models/tiny-b/1/", "models/tiny-gpu/1/", "models/tiny/3/"]
     assert {u["Properties"]["Prune"] for u in uploads.values()} == {False}
 
 

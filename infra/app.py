@@ -23,7 +23,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.constructs.custom_domain import CustomDomainSettings
 from infra.constructs.inference_api import ApiLimits
-from infra.deployed_models import ArtifactError, DeployedModel, load_deployed_models
+from infra.deployed_models import ArtifactError, load_deployed_model, selected_manifests
 from infra.stacks.modelrail_stack import (
     API_RESOURCES_QUOTA,
     RETENTION_CHOICES,
@@ -33,7 +33,7 @@ from infra.stacks.modelrail_stack import (
 )
 from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
 from modelrail.contract.auth import AuthMode
-from modelrail.manifest import ManifestError, Target, is_valid_name
+from modelrail.manifest import Manifest, ManifestError, Target, is_valid_name
 from modelrail.routes import BasePathError, normalize_base_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -183,12 +183,13 @@ def gpu_models_enabled(app: cdk.App) -> bool:
     return bool(Context(app).parsed(GPU_OPT_IN, "true", _flag, "true or false"))
 
 
-def select_gpu_models(models: list[DeployedModel], *, enabled: bool, explicit: bool) -> list[DeployedModel]:
+def select_gpu_models(manifests: list[Manifest], *, enabled: bool, explicit: bool) -> list[Manifest]:
     """Drop GPU models unless the stage opted in: a first ``cdk deploy`` must not start an hourly-billed
-    endpoint by surprise, nor fail in a new account whose SageMaker endpoint quota for the type is 0."""
-    gpu = [m.name for m in models if m.manifest.deploy.target is Target.GPU]
+    endpoint by surprise, nor fail in a new account whose SageMaker endpoint quota for the type is 0. Done before
+    any artifact is verified, so a GPU model a stage does not deploy need not be built."""
+    gpu = [m.name for m in manifests if m.deploy.target is Target.GPU]
     if enabled or not gpu:
-        return models
+        return manifests
     if explicit:
         raise ContextError(
             f"GPU model(s) {', '.join(gpu)} selected, but GPU models are opt-in per stage (each is a SageMaker "
@@ -199,17 +200,18 @@ def select_gpu_models(models: list[DeployedModel], *, enabled: bool, explicit: b
         f"SageMaker endpoint billed per instance-hour); pass `--context {GPU_OPT_IN}=true` to deploy them",
         file=sys.stderr,
     )
-    return [m for m in models if m.manifest.deploy.target is not Target.GPU]
+    return [m for m in manifests if m.deploy.target is not Target.GPU]
 
 
 def build_app(app: cdk.App, *, source_root: Path = REPO_ROOT) -> ModelrailStack:
     """Read the context, load the models and add the stage's stack (and the cdk-nag checks) to ``app``."""
     settings, names, models_dir, build_dir = read_settings(app, source_root=source_root)
-    models = select_gpu_models(
-        load_deployed_models(models_dir=models_dir, build_dir=build_dir, names=names),
+    manifests = select_gpu_models(
+        selected_manifests(models_dir=models_dir, names=names),
         enabled=gpu_models_enabled(app),
         explicit=names is not None,
     )
+    models = [load_deployed_model(manifest, build_dir=build_dir) for manifest in manifests]
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     stack = ModelrailStack(
         app,

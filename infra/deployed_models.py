@@ -49,10 +49,9 @@ class DeployedModel:
 
 
 def load_deployed_model(
-    manifest_path: Path, *, build_dir: Path, build_command: str = "modelrail build"
+    manifest: Manifest, *, build_dir: Path, build_command: str = "modelrail build"
 ) -> DeployedModel:
-    """Validate one manifest and verify its artifact with the check push and local mode use too."""
-    manifest = load_manifest(manifest_path)
+    """Verify one model's artifact with the check push and local mode use too."""
     try:
         artifact = current_artifact(manifest, build_dir, build_command=build_command)
     except ArtifactNotCurrentError as exc:
@@ -69,10 +68,8 @@ def load_deployed_model(
     )
 
 
-def load_deployed_models(
-    *, models_dir: Path, build_dir: Path, names: Sequence[str] | None = None, build_command: str = "modelrail build"
-) -> list[DeployedModel]:
-    """The models to deploy, sorted by name: all of ``models_dir``, or only ``names``."""
+def selected_manifests(*, models_dir: Path, names: Sequence[str] | None = None) -> list[Manifest]:
+    """The validated manifests of the models to deploy, sorted by name: all of ``models_dir``, or only ``names``."""
     found = discover_manifests(models_dir)
     if not found:
         raise ArtifactError(f"no models found: {models_dir} has no <name>/model.yaml")
@@ -80,4 +77,14 @@ def load_deployed_models(
     unknown = [name for name in selected if name not in found]
     if unknown:
         raise ArtifactError(f"unknown model(s) {', '.join(unknown)}: {models_dir} has {', '.join(sorted(found))}")
-    return [load_deployed_model(found[name], build_dir=build_dir, build_command=build_command) for name in selected]
+    return [load_manifest(found[name]) for name in selected]
+
+
+def load_deployed_models(
+    *, models_dir: Path, build_dir: Path, names: Sequence[str] | None = None, build_command: str = "modelrail build"
+) -> list[DeployedModel]:
+    """The models to deploy, sorted by name, each with its verified artifact."""
+    return [
+        load_deployed_model(manifest, build_dir=build_dir, build_command=build_command)
+        for manifest in selected_manifests(models_dir=models_dir, names=names)
+    ]

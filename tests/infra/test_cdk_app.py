@@ -13,7 +13,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from fake_repo import CDK_CONTEXT, REPO_ROOT, FakeRepo, app_context, write_model
+from fake_repo import CDK_CONTEXT, REPO_ROOT, FakeRepo, app_context, make_fake_repo, write_model
 
 from infra.app import ContextError, build_app, read_settings
 from modelrail.contract.auth import AuthMode
@@ -40,6 +40,14 @@ def test_gpu_models_are_opt_in_per_stage(fake_repo: FakeRepo, capsys: pytest.Cap
     assert stack.endpoints == {}
     assert "not deploying GPU model(s) tiny-gpu" in capsys.readouterr().err
     assert CDK_CONTEXT["gpu_models"] is False
+
+
+def test_a_gpu_model_the_stage_does_not_deploy_need_not_be_built(tmp_path: Path) -> None:
+    repo = make_fake_repo(tmp_path / "repo")
+    shutil.rmtree(repo.build_dir / "tiny-gpu")
+    context = app_context(repo, ["tiny"], {"models": "all"})
+    stack = build_app(cdk.App(context=context, outdir=str(tmp_path / "cdk-out")), source_root=repo.root)
+    assert set(stack.functions) == {"tiny", "tiny-b"}
 
 
 def test_a_gpu_model_named_without_the_opt_in_names_the_fix(fake_repo: FakeRepo) -> None:

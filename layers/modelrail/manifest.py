@@ -354,6 +354,55 @@ class Packaging(StrEnum):
     """A Lambda container image with the runtime layer; the model itself is fetched from S3 at first use."""
 
 
+class Canary(_Strict):
+    """A version taking a share of the unversioned traffic while it bakes, before it becomes live."""
+
+    version: str = Field(pattern=VERSION_PATTERN, description="A served version other than `live`.")
+    percent: int = Field(
+        ge=0,
+        le=99,
+        description="Share of unversioned requests it answers while baking; 0 = reachable only by its pinned routes.",
+    )
+    bake_minutes: int = Field(
+        default=10, ge=1, le=2880, description="How long it serves `percent` before taking all traffic."
+    )
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class Releases(_Strict):
+    """Which built versions are served, which one answers unversioned routes, and an optional canary.
+
+    Every served version keeps its artifact at ``models/<name>/<version>/`` and its pinned routes
+    (``/v2/models/<name>/versions/<v>/...``). Omitted, it is the manifest's own ``version`` alone, live.
+    """
+
+    served: list[Annotated[str, Field(pattern=VERSION_PATTERN)]] | None = Field(
+        default=None, min_length=1, description="Built versions served side by side; default: `[version]`."
+    )
+    live: str | None = Field(
+        default=None,
+        pattern=VERSION_PATTERN,
+        description="The version unversioned routes answer from; default: `version`.",
+    )
+    canary: Canary | None = None
+
+    @field_validator("served", mode="before")
+    @classmethod
+    def _versions_as_text(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
+        return value
+
+    @field_validator("live", mode="before")
+    @classmethod
+    def _live_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 class CpuDeploy(_Strict):
     """``deploy.target: cpu``: a Lambda function behind API Gateway."""
 
@@ -378,6 +427,7 @@ class CpuDeploy(_Strict):
         default=None, ge=1, description="Environments kept initialized on the live alias."
     )
     packaging: Packaging = Field(default=Packaging.IMAGE, description="Only `image` for now.")
+    releases: Releases = Field(default_factory=Releases)
 
     @model_validator(mode="after")
     def _provisioned_within_reserved(self) -> CpuDeploy:
@@ -410,6 +460,7 @@ class GpuDeploy(_Strict):
         "/ping fails, so the deployment rolls back instead of serving on CPU at GPU prices.",
     )
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+    releases: Releases = Field(default_factory=Releases)
 
 
 def _deploy_target(value: Any) -> str:
@@ -449,6 +500,42 @@ class Manifest(Model):
                 cls.__name__, [{"type": error, "loc": (key,), "input": data[key]} for key in moved]
             )
         return data
+
+    @model_validator(mode="after")
+    def _releases_consistent(self) -> Manifest:
+        releases = self.deploy.releases
+        served = self.served_versions
+        if len(set(served)) != len(served):
+            raise ValueError("`deploy.releases.served` lists a version twice")
+        if self.version not in served:
+            raise ValueError(
+                f"`deploy.releases.served` must include this manifest's `version` ({self.version}), the one "
+                "`modelrail build` builds"
+            )
+        if self.live_version not in served:
+            raise ValueError(f"`deploy.releases.live` ({self.live_version}) is not in `deploy.releases.served`")
+        canary = releases.canary
+        if canary is not None:
+            if canary.version not in served:
+                raise ValueError(f"`deploy.releases.canary.version` ({canary.version}) is not in `served`")
+            if canary.version == self.live_version:
+                raise ValueError("`deploy.releases.canary.version` must differ from the live version")
+        return self
+
+    @property
+    def served_versions(self) -> list[str]:
+        """Every version served side by side, in the manifest's order (default: this manifest's version)."""
+        return list(self.deploy.releases.served or [self.version])
+
+    @property
+    def live_version(self) -> str:
+        """The version unversioned routes answer from (outside a canary's share)."""
+        return self.deploy.releases.live or self.version
+
+    @property
+    def canary(self) -> Canary | None:
+        """The version baking on a share of unversioned traffic, if any."""
+        return self.deploy.releases.canary
 
     @property
     def model(self) -> Model:

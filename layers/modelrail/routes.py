@@ -28,6 +28,9 @@ class Operation(StrEnum):
     V2_HEALTH_READY = "v2-health-ready"
     V2_SERVER_METADATA = "v2-server-metadata"
     OPENAPI = "openapi"
+    V1_JOB_SUBMIT = "v1-job-submit"
+    V1_JOB_STATUS = "v1-job-status"
+    V1_JOB_CANCEL = "v1-job-cancel"
 
 
 SERVED_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
@@ -86,6 +89,18 @@ CATALOG_ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", Operation.OPENAPI),
 )
 """Routes answered by the catalog, not by any one model."""
+
+JOB_ID_PARAMETER = "{job_id}"
+JOB_ROUTES: tuple[Route, ...] = (
+    Route("GET", f"/v1/jobs/{JOB_ID_PARAMETER}", Operation.V1_JOB_STATUS),
+    Route("DELETE", f"/v1/jobs/{JOB_ID_PARAMETER}", Operation.V1_JOB_CANCEL),
+)
+"""Routes of the jobs function that belong to no one model (``modelrail.contract.jobs``)."""
+
+
+def job_submit_route(name: str) -> Route:
+    """``POST /v1/models/<name>/jobs``: answered by the jobs function, for a model that has a job worker."""
+    return Route("POST", f"/v1/models/{name}/jobs", Operation.V1_JOB_SUBMIT)
 
 
 def route_path(path: str) -> str:

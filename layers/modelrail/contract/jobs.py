@@ -1,0 +1,77 @@
+"""Jobs: the names the jobs API function, the per-model job workers, the stack and local mode all share.
+
+A job is work past the synchronous limits (API Gateway 10 MB / 29 s, Lambda 6 MB). The jobs API function
+answers ``routes.JOB_ROUTES`` and ``routes.job_submit_route(name)``: it writes the job's input and state to the
+job bucket and sends one message to the model's job queue. The model's job worker (its Lambda function's image
+or package with another handler; local mode: a worker process polling the embedded queue) runs the instances
+at the model's batch size, writing one result part per chunk and a checkpoint, so a retried message resumes
+without lost or duplicated lines.
+
+Job bucket layout (every key built here, from a validated job id and model name only)::
+
+    jobs/<job_id>/job.json            state: owner, model, status, counts, errors, timestamps, limits
+    jobs/<job_id>/input.jsonl         instances, one JSON value per line (inline submit or presigned PUT)
+    jobs/<job_id>/parts/<chunk>.jsonl results of one chunk, written before the checkpoint that counts it
+    jobs/<job_id>/results.jsonl       the whole result, one line per input line, in input order
+
+This module is stdlib only and holds names and limits; the behaviour lives in ``modelrail.jobs``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Final
+
+ENV_JOB_BUCKET: Final = "MODELRAIL_JOB_BUCKET"
+"""The job bucket's name (jobs API function and every worker)."""
+ENV_JOB_QUEUES: Final = "MODELRAIL_JOB_QUEUES"
+"""Jobs API function: JSON object, model name -> its job queue's URL (only models that take jobs)."""
+ENV_JOB_QUEUE_URL: Final = "MODELRAIL_JOB_QUEUE_URL"
+"""A worker: its own model's queue URL (it sends itself a continuation message before its time runs out)."""
+
+JOB_API_HANDLER: Final = "functions/jobs/handler.py:handler"
+"""The jobs API function's handler (zip, like the catalog)."""
+JOB_WORKER_HANDLER: Final = "functions/lambda_inference/worker.py:handler"
+"""The job worker's handler, shipped in the model function's image (another ``CMD``)."""
+
+JOB_ID = re.compile(r"[0-9a-f]{32}")
+"""A job id: 32 lowercase hex digits (uuid4), checked before it reaches any key, header or log line."""
+
+KEY_PREFIX: Final = "jobs/"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL: Final = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+def job_prefix(job_id: str) -> str:
+    """``jobs/<job_id>/``; raises ``ValueError`` for anything but a job id."""
+    if not JOB_ID.fullmatch(job_id):
+        raise ValueError(f"not a job id: {job_id!r}")
+    return f"{KEY_PREFIX}{job_id}/"
+
+
+def state_key(job_id: str) -> str:
+    return f"{job_prefix(job_id)}job.json"
+
+
+def input_key(job_id: str) -> str:
+    return f"{job_prefix(job_id)}input.jsonl"
+
+
+def part_key(job_id: str, chunk: int) -> str:
+    if chunk < 0:
+        raise ValueError(f"chunk {chunk} < 0")
+    return f"{job_prefix(job_id)}parts/{chunk:06d}.jsonl"
+
+
+def results_key(job_id: str) -> str:
+    return f"{job_prefix(job_id)}results.jsonl"

@@ -97,3 +97,65 @@ def current_artifact(manifest: Manifest, build_dir: Path, *, build_command: str 
         except ModelUnavailableError as exc:
             raise refuse(Staleness.CORRUPT, f"is damaged: {exc.message.partition(';')[0]}") from None
     return Artifact(directory=directory, manifest=built, manifest_sha256=sha256, location=str(directory))
+
+
+def served_artifacts(manifest: Manifest, build_dir: Path, *, build_command: str = BUILD_COMMAND) -> dict[str, Artifact]:
+    """Every version ``deploy.releases.served`` lists -> its verified artifact, in the manifest's order.
+
+    The manifest's own ``version`` must be current (``current_artifact``). An older served version was built from
+    an earlier ``model.yaml``, so it is checked for what can still be checked: it exists at
+    ``build_dir/<name>/<version>/``, names this model and version, was built for this ``deploy.target``, and every
+    file matches its recorded sha256 and size. (Versions are immutable: ``modelrail push`` refuses other bytes
+    under a version already in the bucket.)
+    """
+    found: dict[str, Artifact] = {}
+    for version in manifest.served_versions:
+        if version == manifest.version:
+            found[version] = current_artifact(manifest, build_dir, build_command=build_command)
+            continue
+        found[version] = _older_artifact(manifest, version, build_dir)
+    return found
+
+
+def _older_artifact(manifest: Manifest, version: str, build_dir: Path) -> Artifact:
+    name = manifest.name
+    directory = build_dir / name / version
+    manifest_path = directory / MANIFEST_JSON
+    command = (
+        f"set `version: {version}` in models/{name}/{MANIFEST_YAML} as it was built, and run `{BUILD_COMMAND} {name}`"
+    )
+
+    def refuse(reason: Staleness, detail: str) -> ArtifactNotCurrentError:
+        return ArtifactNotCurrentError(
+            f"model `{name}` served version {version} {detail} (it is listed in `deploy.releases.served`); "
+            f"build it again ({command}) or remove it from `served`",
+            reason=reason,
+            name=name,
+            command=command,
+        )
+
+    try:
+        data = manifest_path.read_bytes()
+    except FileNotFoundError:
+        raise refuse(Staleness.MISSING, f"is not built ({manifest_path} is missing)") from None
+    except OSError as exc:
+        raise refuse(Staleness.INVALID, f"cannot be read: {manifest_path}: {exc.strerror}") from None
+    sha256 = check_manifest_sha256(data, expected=None, where=str(manifest_path))
+    try:
+        built = parse_built_manifest(data, where=str(manifest_path))
+    except ModelUnavailableError as exc:
+        raise refuse(Staleness.INVALID, f"is unusable: {exc.message.partition('; rebuild')[0]}") from None
+    if (built.name, built.version) != (name, version):
+        raise refuse(Staleness.STALE, f"is wrong: {manifest_path} holds {built.name} version {built.version}")
+    if built.target is not manifest.deploy.target or built.task is not manifest.task:
+        raise refuse(
+            Staleness.STALE,
+            f"was built as a {built.task.value} model for `{built.target.value}`, not {manifest.task.value} for "
+            f"`{manifest.deploy.target.value}`",
+        )
+    for file_name, entry in sorted(built.files.items()):
+        try:
+            verify_file(directory / file_name, entry, where=str(directory / file_name))
+        except ModelUnavailableError as exc:
+            raise refuse(Staleness.CORRUPT, f"is damaged: {exc.message.partition(';')[0]}") from None
+    return Artifact(directory=directory, manifest=built, manifest_sha256=sha256, location=str(directory))

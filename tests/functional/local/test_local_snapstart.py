@@ -3,10 +3,12 @@ after-restore hooks, so each is its own (S3 client, random seeds), and they answ
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import io
 import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ import pytest
 
 from modelrail.constants import BUILD_DIR, MODELS_DIR
 from modelrail.contract import functions as fn
+from modelrail.local import invoke
 from modelrail.local.artifacts import resolve_models
 from modelrail.local.deployment import LocalDeployment, LocalModel
 from modelrail.local.gateway import Gateway
@@ -185,3 +188,25 @@ def test_each_restored_environment_runs_the_after_restore_hooks(
     # Reseeded after each restore: forks of one process would otherwise draw the very same numbers.
     assert first["random"] != second["random"]
     assert first["numpy"] != second["numpy"]
+
+
+def test_modelrail_invoke_restores_a_zip_model_from_its_snapshot(tmp_path: Path) -> None:
+    skip_unless_built(MODEL)
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / MODELS_DIR / MODEL, models / MODEL)
+    manifest = models / MODEL / "model.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    assert "\ndeploy:\n" in text
+    manifest.write_text(text.replace("\ndeploy:\n", "\ndeploy:\n  packaging: zip\n", 1), encoding="utf-8")
+    args = argparse.Namespace(
+        function=MODEL, event=str(EVENT), models_dir=models, build_dir=ROOT / BUILD_DIR, base_path=None
+    )
+    stdout, output = io.StringIO(), io.StringIO()
+    assert invoke.run(args, stdout=stdout, output=output) == 0, output.getvalue()[-3000:]
+    response = json.loads(stdout.getvalue())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["predictions"][0]["label"] == "3"
+    log = output.getvalue()
+    assert f"{MODEL}: SnapStart snapshot taken after" in log
+    assert "Restore Duration:" in log
+    assert any(r.get("message") == "restored from snapshot" for r in log_records(log, MODEL))

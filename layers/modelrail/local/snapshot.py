@@ -210,6 +210,7 @@ class Snapshot:
     def close(self) -> None:
         """End the snapshot process (restored environments that are left exit with it)."""
         self.control.close()
+        self._process.sock.close()  # already closed once started
         self._process.stop()
 
 

@@ -151,31 +151,36 @@ def test_restored_environment_answers_over_http_through_the_gateway(
     assert any(r.get("message") == "model loaded for the snapshot" for r in snapshot_lines)
 
 
-def test_each_restored_environment_runs_the_after_restore_hooks(
-    deployment: tuple[LocalDeployment, io.StringIO], tmp_path: Path
-) -> None:
+@pytest.fixture
+def probe(deployment: tuple[LocalDeployment, io.StringIO], tmp_path: Path) -> Iterator[LambdaFunction]:
+    """The zip function's own configuration (its bucket, artifact and env), with a handler that looks inside it."""
     local, _ = deployment
-    probe = tmp_path / "probe.py"
-    probe.write_text(f"HANDLER_FILE = {str(ROOT / fn.LAMBDA_HANDLER.partition(':')[0])!r}\n{PROBE}", encoding="utf-8")
-    # The zip function's own configuration (its bucket, artifact and env), with a handler that looks inside it.
-    config = dataclasses.replace(local.functions[MODEL].config, handler=f"{probe}:handler", tmp_root=tmp_path / "tmp")
+    code = tmp_path / "probe.py"
+    code.write_text(f"HANDLER_FILE = {str(ROOT / fn.LAMBDA_HANDLER.partition(':')[0])!r}\n{PROBE}", encoding="utf-8")
+    config = dataclasses.replace(
+        local.functions[MODEL].config, handler=f"{code}:handler", tmp_root=tmp_path / "tmp", timeout_s=3.0
+    )
     function = LambdaFunction(config, output=io.StringIO())
-    try:
-        function.start()
-        function.wait_ready()
+    function.start()
+    function.wait_ready()
+    yield function
+    function.close()
 
-        async def both() -> list[Any]:
-            async with httpx.AsyncClient() as client:
-                # Two events at once: the second cannot wait for the busy first environment, so it gets another.
-                return list(
-                    await asyncio.gather(
-                        function.invoke({"probe": 1.0}, client=client), function.invoke({"probe": 0.0}, client=client)
-                    )
-                )
 
-        answers = [json.loads(invocation.payload) for invocation in asyncio.run(both())]
-    finally:
-        function.close()
+def probe_events(function: LambdaFunction, *sleeps: float) -> list[Any]:
+    """Send the probe events at once; their answers (or Lambda's error documents)."""
+
+    async def send() -> list[Any]:
+        async with httpx.AsyncClient() as client:
+            return list(await asyncio.gather(*(function.invoke({"probe": s}, client=client) for s in sleeps)))
+
+    return [json.loads(invocation.payload) for invocation in asyncio.run(send())]
+
+
+def test_each_restored_environment_runs_the_after_restore_hooks(probe: LambdaFunction) -> None:
+    # Two events at once: the second cannot wait for the busy first environment, so it gets another.
+    answers = probe_events(probe, 1.0, 0.0)
+    function = probe
     assert function.snapshot is not None
     first, second = answers
     assert first["pid"] != second["pid"]
@@ -210,3 +215,15 @@ def test_modelrail_invoke_restores_a_zip_model_from_its_snapshot(tmp_path: Path)
     assert f"{MODEL}: SnapStart snapshot taken after" in log
     assert "Restore Duration:" in log
     assert any(r.get("message") == "restored from snapshot" for r in log_records(log, MODEL))
+
+
+def test_a_restored_environment_that_times_out_ends_alone_and_another_is_restored(probe: LambdaFunction) -> None:
+    [first] = probe_events(probe, 0.0)
+    [timed_out] = probe_events(probe, 10.0)  # past the 3 s timeout: Lambda ends that environment
+    assert timed_out["errorType"] == "Sandbox.Timedout"
+    [after] = probe_events(probe, 0.0)
+    assert after["pid"] != first["pid"]  # a new environment, restored from the same snapshot
+    assert after["ppid"] == first["snapshot_pid"]
+    assert probe.snapshot is not None
+    assert probe.snapshot.alive()
+    assert [environment.pid for environment in probe.environments] == [after["pid"]]

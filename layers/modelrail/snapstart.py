@@ -187,7 +187,8 @@ def _neutral_feeds(session: ModelSession) -> dict[str, Any] | None:
 
 
 def _settle_preload(timeout_s: float = 5.0) -> None:
-    """Let the preload thread finish returning: a snapshot (and local mode's fork) should hold no thread mid-work."""
+    """Let the load's threads (the preload, the fetch's) finish returning once the model is loaded: a snapshot, and
+    local mode's fork, should hold no thread in the middle of its work."""
     for thread in threading.enumerate():
-        if thread.name == "modelrail-preload":
+        if thread is not threading.current_thread() and thread.name.startswith(("modelrail-preload", "s3-")):
             thread.join(timeout_s)

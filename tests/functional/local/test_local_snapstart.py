@@ -149,6 +149,9 @@ def test_restored_environment_answers_over_http_through_the_gateway(
     # The snapshot process loaded the model during its init, before any request.
     snapshot_lines = log_records(text, f"{MODEL} snapshot")
     assert any(r.get("message") == "model loaded for the snapshot" for r in snapshot_lines)
+    # Metrics: the cold start is the restored environment's first request, not something the snapshot carries.
+    assert not [r for r in snapshot_lines if "cold_start" in r or r.get("message") == "request"]
+    assert [r["cold_start"] for r in log_records(text, MODEL) if "cold_start" in r] == [1]
 
 
 @pytest.fixture

@@ -79,13 +79,18 @@ def prepare(app: FastAPI) -> bool:
     timeout_s = max(SNAPSHOT_INIT_LIMIT_S, loader.settings.function_timeout_s or 0.0)
     model = loader.get(Deadline.after(timeout_s))
     _settle_preload()
+    loaded = time.perf_counter()
     primed = prime(model)
     hooks = RestoreHooks(loader)
     register_before_snapshot(hooks.before_snapshot)
     register_after_restore(hooks.after_restore)
     log.info(
         "model loaded for the snapshot",
-        extra={"load_ms": round((time.perf_counter() - started) * 1000, 1), "primed": primed},
+        extra={
+            "wait_ms": round((loaded - started) * 1000, 1),
+            "primed": primed,
+            "prime_ms": round((time.perf_counter() - loaded) * 1000, 1),
+        },
     )
     return True
 

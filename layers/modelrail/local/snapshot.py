@@ -200,12 +200,20 @@ class Snapshot:
         try:
             with self._lock:  # one message, with its descriptors, at a time
                 socket.send_fds(self.control, [json.dumps({"env": dict(env)}).encode()], [sock.fileno(), write_end])
-        except OSError:
+        except OSError as exc:
             os.close(read_end)
-            raise
+            status = self._process.returncode()
+            raise RuntimeError(
+                f"{self.config.name}: no environment can be restored, the snapshot process has exited "
+                f"({'status ' + str(status) if status is not None else type(exc).__name__}; see its log above)"
+            ) from None
         finally:
             os.close(write_end)
         return read_end
+
+    def returncode(self) -> int | None:
+        """The snapshot process's exit status, once exited (64: a before-snapshot hook failed)."""
+        return self._process.returncode()
 
     def close(self) -> None:
         """End the snapshot process (restored environments that are left exit with it)."""

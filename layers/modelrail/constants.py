@@ -67,6 +67,11 @@ ENV_LAMBDA_FUNCTION_VERSION: Final = "AWS_LAMBDA_FUNCTION_VERSION"
 ENV_LAMBDA_LOG_GROUP_NAME: Final = "AWS_LAMBDA_LOG_GROUP_NAME"
 ENV_LAMBDA_EXECUTION_ENV: Final = "AWS_EXECUTION_ENV"
 ENV_LAMBDA_TASK_ROOT: Final = "LAMBDA_TASK_ROOT"
+ENV_LAMBDA_INITIALIZATION_TYPE: Final = "AWS_LAMBDA_INITIALIZATION_TYPE"
+"""How Lambda initializes this environment (``on-demand``, ``provisioned-concurrency``, ``snap-start``)."""
+SNAP_START_INITIALIZATION: Final = "snap-start"
+"""Its value during a SnapStart function's init: the Python runtime interface client runs the SnapStart hooks only
+then (aws/aws-lambda-python-runtime-interface-client, ``awslambdaric/bootstrap.py``: ``INIT_TYPE_SNAP_START``)."""
 
 # --- Defaults ----------------------------------------------------------------------------------------
 DEFAULT_CACHE_DIR: Final = "/tmp/modelrail"  # noqa: S108  # nosec B108 # Lambda's only writable path; files are sha256-verified

@@ -65,6 +65,7 @@ class ModelLoader:
         self._model: LoadedModel | None = None
         self._extensions_ready: threading.Event | None = None
         self._s3_client: S3Client | None = None
+        self._renewed = False
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -128,6 +129,30 @@ class ModelLoader:
         self._extensions_ready.set()
         return thread
 
+    def close_s3_client(self) -> None:
+        """Close this process's S3 client and its connection pool (before a SnapStart snapshot: a socket kept in
+        the snapshot would be shared by, and dead in, every environment restored from it)."""
+        client, self._s3_client = self._s3_client, None
+        if client is not None:
+            with contextlib.suppress(Exception):  # closing a pool that already failed is still closed
+                client.close()
+
+    def renew_s3_client(self) -> None:
+        """Give this process a new S3 client (after a SnapStart restore), made on first use: its own connection pool
+        and credentials, for the loads still to come (a failed one retried, another served version)."""
+        self.close_s3_client()
+        self._renewed = True
+
+    @property
+    def s3_client(self) -> S3Client | None:
+        """The client loads use (None: each load makes its own); after ``renew_s3_client``, a new one."""
+        if self._s3_client is None and self._renewed and self.settings.model_bucket is not None:
+            from modelrail.store.s3 import make_s3_client
+
+            with contextlib.suppress(Exception):  # e.g. no region: the load makes its own client and reports it
+                self._s3_client = make_s3_client(budget_s=self.settings.resolved_fetch_budget_s)
+        return self._s3_client
+
     def _load(self, deadline: Deadline) -> LoadedModel:
         from modelrail.store import fetch_artifact
 
@@ -136,7 +161,7 @@ class ModelLoader:
             if self._fetch is not None:
                 artifact = self._fetch(self.settings)
             else:
-                artifact = fetch_artifact(self.settings, s3_client=self._s3_client, deadline=deadline)
+                artifact = fetch_artifact(self.settings, s3_client=self.s3_client, deadline=deadline)
             fetched = time.perf_counter()
             if self._extensions_ready is not None:
                 self._extensions_ready.wait()  # preload() is importing numpy and onnxruntime

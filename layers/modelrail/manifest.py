@@ -352,6 +352,8 @@ class Packaging(StrEnum):
 
     IMAGE = "image"
     """A Lambda container image with the runtime layer; the model itself is fetched from S3 at first use."""
+    ZIP = "zip"
+    """A zip package for the managed Python runtime, with SnapStart: the snapshot holds the loaded model."""
 
 
 class Canary(_Strict):

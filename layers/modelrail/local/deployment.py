@@ -32,7 +32,7 @@ from modelrail.local.routing import CATALOG, RouteTable
 from modelrail.local.s3 import EmbeddedS3
 from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
 from modelrail.local.sagemaker_integration import SageMakerIntegration
-from modelrail.manifest import Manifest, Target
+from modelrail.manifest import Manifest, Packaging, Target
 from modelrail.push import PushedArtifact, human_size
 from modelrail.store.artifact import Artifact
 
@@ -155,7 +155,13 @@ class LocalDeployment:
             endpoint.start()
         for name, function in self.functions.items():
             init_ms = function.wait_ready()
-            self.say(f"{name}: function initialized in {init_ms / 1000:.1f} s")
+            if function.snapshot is not None and function.snapshot.init_ms is not None:
+                self.say(
+                    f"{name}: SnapStart snapshot taken after a {function.snapshot.init_ms / 1000:.1f} s init; "
+                    f"environment 1 restored from it in {init_ms:.0f} ms"
+                )
+            else:
+                self.say(f"{name}: function initialized in {init_ms / 1000:.1f} s")
         if warm:
             asyncio.run(self._warm())
         for name, endpoint in self.endpoints.items():
@@ -185,6 +191,8 @@ class LocalDeployment:
             # Each execution environment has its own /tmp: the model cache and TMPDIR.
             tmp_root=self._scratch(manifest.name),
             tmp_variables=(c.ENV_CACHE_DIR, "TMPDIR"),
+            # Zip packaging deploys with SnapStart: environments are restored from one initialized process.
+            snapstart=manifest.cpu_deploy.packaging is Packaging.ZIP,
         )
         return LambdaFunction(config, output=self.output)
 

@@ -23,6 +23,7 @@ from modelrail.local.processes import ChildProcess, bind_loopback, child_env
 
 if TYPE_CHECKING:
     from modelrail.local.lambda_function import FunctionConfig
+    from modelrail.local.snapshot import RestoredProcess, Snapshot
 
 _READY_POLL_S = 0.01
 
@@ -50,10 +51,19 @@ def runtime_exit(reason: str) -> Invocation:
 class ExecutionEnvironment:
     """One runtime process serving one event at a time on its own loopback socket."""
 
-    def __init__(self, config: FunctionConfig, number: int, *, output: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        config: FunctionConfig,
+        number: int,
+        *,
+        output: TextIO | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        """``snapshot``: restore the environment from a SnapStart snapshot process instead of starting one."""
         self.config = config
         self.number = number
         self.init_ms: float | None = None
+        self.restore_ms: float | None = None
         env = dict(config.env)
         self.tmp: Path | None = None
         if config.tmp_root is not None:
@@ -62,6 +72,13 @@ class ExecutionEnvironment:
             self.tmp.mkdir(parents=True, exist_ok=True)
             env.update(dict.fromkeys(config.tmp_variables, str(self.tmp)))
         sock = bind_loopback()
+        # Log lines of the first environment carry the function's name, later ones `name#N` (Lambda gives each
+        # environment its own log stream).
+        label = config.name if number == 1 else f"{config.name}#{number}"
+        self._process: ChildProcess | RestoredProcess
+        if snapshot is not None:
+            self._process = snapshot.environment(label, env=env, sock=sock, output=output or sys.stderr)
+            return
         argv = [
             sys.executable, "-m", "modelrail.local.lambda_runtime",
             "--handler", config.handler,
@@ -70,9 +87,6 @@ class ExecutionEnvironment:
             "--memory-mb", str(config.memory_mb),
             "--timeout-s", str(config.timeout_s),
         ]  # fmt: skip
-        # Log lines of the first environment carry the function's name, later ones `name#N` (Lambda gives each
-        # environment its own log stream).
-        label = config.name if number == 1 else f"{config.name}#{number}"
         self._process = ChildProcess(
             label,
             argv,
@@ -119,7 +133,11 @@ class ExecutionEnvironment:
         return self._record_init(self._process.ready_line or "")
 
     def _record_init(self, line: str) -> float:
+        """The init time (a restored environment: its restore time) from the ready line."""
         fields = dict(part.partition("=")[::2] for part in line.split()[1:])
+        if "restore_ms" in fields:
+            self.restore_ms = float(fields["restore_ms"])
+            return self.restore_ms
         self.init_ms = float(fields.get("init_ms", "nan"))
         return self.init_ms
 

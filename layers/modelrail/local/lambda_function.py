@@ -26,6 +26,7 @@ import httpx
 
 from modelrail.local.events import event_payload
 from modelrail.local.lambda_environment import ExecutionEnvironment, Invocation, runtime_exit
+from modelrail.local.snapshot import Snapshot
 
 __all__ = ["DEFAULT_CONCURRENCY", "INIT_TIMEOUT_S", "FunctionConfig", "Invocation", "LambdaFunction"]
 
@@ -52,6 +53,8 @@ class FunctionConfig:
     """Where each environment gets its own /tmp directory (``env-N``); None: no private directory."""
     tmp_variables: tuple[str, ...] = ("TMPDIR",)
     """Variables set to the environment's /tmp directory."""
+    snapstart: bool = False
+    """SnapStart (zip packaging): init once in a snapshot process, restore every environment from it (``snapshot``)."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -88,6 +91,8 @@ class LambdaFunction:
         self._waiters: deque[_Waiter] = deque()
         self._first: ExecutionEnvironment | None = None
         self._closed = False
+        self.snapshot: Snapshot | None = Snapshot(config, output=self.output) if config.snapstart else None
+        """The SnapStart snapshot environments are restored from (None: each environment runs its own init)."""
 
     @property
     def environments(self) -> list[ExecutionEnvironment]:
@@ -102,7 +107,12 @@ class LambdaFunction:
         return environments[0].pid if environments else None
 
     def start(self) -> None:
-        """Start the first environment (returns at once; ``wait_ready`` blocks until its init is over)."""
+        """Start the first environment (returns at once; ``wait_ready`` blocks until its init is over).
+
+        With SnapStart, the snapshot's init starts first and the first environment is restored once it is done.
+        """
+        if self.snapshot is not None:
+            self.snapshot.start()
         with self._lock:
             self._slots += 1
         self._first = self._new_environment()
@@ -115,6 +125,8 @@ class LambdaFunction:
             raise RuntimeError(f"{self.config.name}: start() first")
         self._first = None
         try:
+            if self.snapshot is not None:
+                self.snapshot.wait_ready(timeout_s)
             self.init_ms = environment.wait_ready(timeout_s)
         except BaseException:
             self._end(environment)
@@ -199,7 +211,7 @@ class LambdaFunction:
             if self._closed:  # a waiter handed a free slot while the function was being closed
                 raise RuntimeError(f"{self.config.name} is stopped")
             number = next(self._numbers)
-        environment = ExecutionEnvironment(self.config, number, output=self.output)
+        environment = ExecutionEnvironment(self.config, number, output=self.output, snapshot=self.snapshot)
         with self._lock:
             self._environments.append(environment)
             closed = self._closed
@@ -275,3 +287,5 @@ class LambdaFunction:
             environments, self._environments, self._idle = self._environments, [], []
         for environment in environments:
             environment.close()
+        if self.snapshot is not None:
+            self.snapshot.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import queue
 import resource
 import signal
@@ -132,7 +133,8 @@ class Runtime:
         name: str,
         memory_mb: int,
         timeout_s: float,
-        init_ms: float,
+        init_ms: float | None,
+        restore_ms: float | None = None,
     ) -> None:
         self.handler = handler
         self.init_error = init_error
@@ -140,6 +142,7 @@ class Runtime:
         self.memory_mb = memory_mb
         self.timeout_s = timeout_s
         self.init_ms: float | None = init_ms
+        self.restore_ms: float | None = restore_ms
         self._queue: queue.Queue[tuple[bytes, Future[tuple[bytes, str | None]]]] = queue.Queue()
 
     def invoke(self, payload: bytes) -> tuple[bytes, str | None]:
@@ -191,7 +194,9 @@ class Runtime:
         duration_ms = (time.perf_counter() - started) * 1000
         _log(f"END RequestId: {request_id}")
         init = f"\tInit Duration: {self.init_ms:.2f} ms" if self.init_ms is not None else ""
-        self.init_ms = None  # only the first invocation of an environment reports its init
+        if self.restore_ms is not None:  # a SnapStart environment reports its restore instead
+            init = f"\tRestore Duration: {self.restore_ms:.2f} ms"
+        self.init_ms = self.restore_ms = None  # only the first invocation of an environment reports its init
         used_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         _log(
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: "
@@ -254,15 +259,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Init the handler, announce readiness on stdout, then serve invocations until told to stop."""
     parser = argparse.ArgumentParser(prog="python -m modelrail.local.lambda_runtime")
     parser.add_argument("--handler", required=True, help="path/to/module.py:function")
-    parser.add_argument("--fd", type=int, required=True, help="an inherited, bound, listening TCP socket")
+    parser.add_argument("--fd", type=int, help="an inherited, bound, listening TCP socket")
+    parser.add_argument(
+        "--snapshot-control-fd",
+        type=int,
+        help="SnapStart: init, run the before-snapshot hooks, then fork environments on request (local.snapshot)",
+    )
     parser.add_argument("--function-name", required=True)
     parser.add_argument("--memory-mb", type=int, default=1024)
     parser.add_argument("--timeout-s", type=float, default=28.0)
     args = parser.parse_args(argv)
 
+    if (args.fd is None) == (args.snapshot_control_fd is None):
+        parser.error("give one of --fd and --snapshot-control-fd")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    exit_with_parent()
-    sock = socket.socket(fileno=args.fd)
+    if args.snapshot_control_fd is None:
+        exit_with_parent()  # a snapshot process starts no thread: it exits when its control socket closes
     started = time.perf_counter()
     handler: Handler | None = None
     init_error: dict[str, Any] | None = None
@@ -271,7 +283,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         init_error = error_document(exc, error_type=f"Runtime.ImportModuleError: {type(exc).__name__}")
-    init_ms = (time.perf_counter() - started) * 1000
+    init_ms: float | None = (time.perf_counter() - started) * 1000
+    restore_ms: float | None = None
+    if args.snapshot_control_fd is None:
+        sock = socket.socket(fileno=args.fd)
+        ready = f"init_ms={init_ms:.1f}"
+    else:
+        from modelrail.local.snapshot import snapshot_and_serve_restores
+
+        control = socket.socket(fileno=args.snapshot_control_fd)
+        restored = snapshot_and_serve_restores(control, init_ms=init_ms or 0.0, ok=handler is not None)
+        sock, init_ms, restore_ms = restored.sock, None, restored.restore_ms
+        ready = f"restore_ms={restore_ms:.1f} pid={os.getpid()}"
     runtime = Runtime(
         handler=handler,
         init_error=init_error,
@@ -279,10 +302,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         memory_mb=args.memory_mb,
         timeout_s=args.timeout_s,
         init_ms=init_ms,
+        restore_ms=restore_ms,
     )
     server = make_server(sock, runtime)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
-    _log(f"{READY_MARKER} init_ms={init_ms:.1f} ok={handler is not None}")
+    _log(f"{READY_MARKER} {ready} ok={handler is not None}")
     try:
         runtime.run_forever()
     except (KeyboardInterrupt, SystemExit):

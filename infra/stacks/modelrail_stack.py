@@ -21,6 +21,7 @@ from infra.constructs.model_bucket import ModelBucket
 from infra.constructs.observability import Observability
 from infra.constructs.onnx_function import OnnxFunction
 from infra.deployed_models import DeployedModel
+from infra.releases import LIVE_ALIAS, output_id, pinned_aliases, release_summary
 from infra.nag import acknowledge, bucket_objects_finding
 from infra.scanners import allow_cfripper, skip_lambda_checks
 from infra.stacks.model_stack import ModelStack
@@ -210,11 +211,11 @@ class ModelrailStack(cdk.Stack):
             )
 
     def _model_stack(self, model: DeployedModel) -> ModelStack:
-        """The model's nested stack, created after its artifact is in the bucket (so the alias, or the SageMaker
-        model, never points at files that are not there yet) and before the stage's deployment (which must
+        """The model's nested stack, created after every served artifact is in the bucket (so no alias or SageMaker
+        model ever points at files that are not there yet) and before the stage's deployment (which must
         include its methods)."""
         nested = ModelStack(self, f"Model-{model.name}", model=model)
-        nested.node.add_dependency(self.model_bucket.uploads[model.name])
+        nested.node.add_dependency(*self.model_bucket.uploads[model.name])
         self.api.api.latest_deployment.node.add_dependency(nested)  # type: ignore[union-attr]
         self.model_stacks[model.name] = nested
         return nested
@@ -268,6 +269,32 @@ class ModelrailStack(cdk.Stack):
                 value=self.api.api_key.key_id,
                 description="Read the key with: aws apigateway get-api-key --include-value --api-key <this id>",
             )
+        taken: list[str] = []
+        for name, nested in self.model_stacks.items():
+            taken.append(output_id(name, taken))
+            cdk.CfnOutput(
+                self,
+                taken[-1],
+                value=self.to_json_string(release_summary(nested.model, **self._release_resources(nested))),
+                description=f"modelrail release of model {name} (JSON): served, live and canary versions, weights, "
+                "and the AWS resources that carry them",
+            )
+
+    def _release_resources(self, nested: ModelStack) -> dict[str, object]:
+        """The AWS names ``modelrail status`` looks up for one model's rollout."""
+        if nested.function is not None:
+            function = nested.function
+            return {
+                "function": function.function.function_name,
+                "live_alias": LIVE_ALIAS,
+                "pinned_aliases": pinned_aliases(nested.model),
+                "codedeploy_application": function.application.application_name if function.application else None,
+                "deployment_group": function.deployment_group.deployment_group_name
+                if function.deployment_group
+                else None,
+            }
+        assert nested.endpoint is not None
+        return {"endpoint": nested.endpoint.endpoint_name, "variants": nested.endpoint.variants}
 
     def _acknowledge_cdk_handlers(self) -> None:
         """CDK's own BucketDeployment handler is not ours to reshape; each of its findings is named."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 from modelrail import constants as c
@@ -59,12 +60,24 @@ def _model_env(artifact: BuiltArtifact, metrics_namespace: str) -> dict[str, str
     }
 
 
+def served_versions_json(artifacts: Sequence[BuiltArtifact]) -> str:
+    """``MODELRAIL_SERVED_VERSIONS``: every served version's prefix and pinned manifest hash, as compact JSON."""
+    document = {a.version: {"prefix": a.prefix, "manifest_sha256": a.manifest_sha256} for a in artifacts}
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
 def model_function_env(
-    artifact: BuiltArtifact, *, bucket: str, metrics_namespace: str, timeout_s: int
+    artifacts: Sequence[BuiltArtifact], *, default_version: str, bucket: str, metrics_namespace: str, timeout_s: int
 ) -> dict[str, str]:
-    """The environment of a CPU model's Lambda function: which artifact to fetch and verify, and its limits."""
+    """The environment of a CPU model's Lambda function: every served artifact to fetch and verify, the default
+    one (what unversioned routes answer from; preloaded), and its limits."""
+    by_version = {artifact.version: artifact for artifact in artifacts}
+    if default_version not in by_version:
+        raise ValueError(f"default version {default_version!r} is not among the served {sorted(by_version)}")
+    artifact = by_version[default_version]
     return {
         **_model_env(artifact, metrics_namespace),
+        c.ENV_SERVED_VERSIONS: served_versions_json(artifacts),
         c.ENV_MODEL_BUCKET: bucket,
         c.ENV_MODEL_PREFIX: artifact.prefix,
         c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),

@@ -71,7 +71,7 @@ def bake_seconds(model: DeployedModel) -> int:
         raise ReleaseSettingError(
             f"models/{model.name}/model.yaml: field `deploy.releases.canary.bake_minutes` is {rollout.bake_minutes}, "
             f"but a SageMaker endpoint bakes an update for at most {MAX_BAKE_S // 60} minutes "
-            "(TrafficRoutingConfig WaitIntervalInSeconds); set it to 60 or less"
+            "(TrafficRoutingConfig WaitIntervalInSeconds): use 60 or less"
         )
     return seconds
 

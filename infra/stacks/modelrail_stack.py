@@ -21,8 +21,8 @@ from infra.constructs.model_bucket import ModelBucket
 from infra.constructs.observability import Observability
 from infra.constructs.onnx_function import OnnxFunction
 from infra.deployed_models import DeployedModel
-from infra.releases import LIVE_ALIAS, output_id, pinned_aliases, release_summary
 from infra.nag import acknowledge, bucket_objects_finding
+from infra.releases import LIVE_ALIAS, output_id, pinned_aliases, release_summary
 from infra.scanners import allow_cfripper, skip_lambda_checks
 from infra.stacks.model_stack import ModelStack
 from modelrail import constants

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -187,8 +189,7 @@ def test_a_zero_percent_canary_is_pinned_only_and_needs_no_deployment(quiet: Syn
 
 
 def test_a_single_version_has_live_and_its_pinned_alias_and_no_deployment(cpu_only: SynthResult) -> None:
-    tiny = {k: v for k, v in aliases(cpu_only).items()}
-    assert set(tiny) == {"live", "v-3"}
+    assert set(aliases(cpu_only)) == {"live", "v-3"}
     assert not cpu_only.of_type("AWS::CodeDeploy::DeploymentGroup")
 
 
@@ -198,7 +199,8 @@ def test_release_output_names_versions_and_the_deployment_group(canary: SynthRes
     text = json.dumps(value)
     for key in ('"live":"4"', '"served":["3","4","5"]', '"default_version":"5"', '"percent":10'):
         assert key in text.replace(" ", "").replace('\\"', '"')
-    assert "deployment_group" in text and "codedeploy_application" in text
+    assert "deployment_group" in text
+    assert "codedeploy_application" in text
 
 
 # --- SageMaker ------------------------------------------------------------------------------------------
@@ -229,7 +231,9 @@ def test_endpoint_updates_blue_green_keep_instances_take_weights_and_roll_back_o
     assert len(refs) == 2
     for ref in refs:  # each watches every variant of this endpoint
         watched = json.dumps(alarms[ref]["Properties"]["Metrics"])
-        assert props["EndpointName"] in watched and '"v-1"' in watched and '"v-2"' in watched
+        assert props["EndpointName"] in watched
+        assert '"v-1"' in watched
+        assert '"v-2"' in watched
 
 
 def test_pinned_routes_target_their_variant_and_unversioned_routes_none(gpu: SynthResult) -> None:
@@ -269,7 +273,8 @@ def test_a_gpu_bake_longer_than_sagemaker_allows_is_refused(tmp_path: Path) -> N
 
 
 def test_names_are_valid_for_lambda_and_sagemaker() -> None:
-    assert pinned_alias("1") == "v-1" and pinned_alias("2024.06.01") == "v-2024_06_01"
+    assert pinned_alias("1") == "v-1"
+    assert pinned_alias("2024.06.01") == "v-2024_06_01"
     assert variant_name("1.2_rc-") == "v-1-2-rc"
 
 
@@ -277,3 +282,27 @@ def test_versions_whose_names_would_collide_are_refused(tmp_path: Path) -> None:
     repo = make_release_repo(tmp_path, {**TINY, "version": "1_2"}, {"served": ["1.2", "1_2"]}, older=["1.2"])
     with pytest.raises(ReleaseNameError, match=r"served versions 1\.2 and 1_2 would share the Lambda alias `v-1_2`"):
         synth(repo, models=["tiny"])
+
+
+# --- Linters --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["canary", "gpu"])
+def release_stack(request: pytest.FixtureRequest) -> SynthResult:
+    result: SynthResult = request.getfixturevalue(request.param)
+    return result
+
+
+def test_release_templates_pass_cfn_lint_and_cdk_nag(release_stack: SynthResult) -> None:
+    files = [str(release_stack.outdir / name) for name in release_stack.templates]
+    result = subprocess.run(
+        [sys.executable, "-m", "cfnlint", "--format", "json", "--", *files],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    findings = [f for f in json.loads(result.stdout or "[]") if f["Rule"]["Id"] != "W3005"]
+    assert findings == [], json.dumps(findings, indent=1)[:3000]
+    report = json.loads((release_stack.outdir / "validation-report.json").read_text())
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []

@@ -101,7 +101,8 @@ def test_an_instance_type_change_is_a_new_endpoint_not_an_update(fake_repo: Fake
     changed = make_fake_repo(tmp_path)
     write_model(changed.models_dir, {**TINY_GPU, "deploy": {**TINY_GPU["deploy"], "instance_type": "ml.g4dn.2xlarge"}})
     after = endpoint_id(changed)
-    assert after[0] != before[0] and after[1] != before[1]
+    assert after[0] != before[0]
+    assert after[1] != before[1]
 
 
 def test_every_variant_names_its_ami_and_requires_cuda(with_gpu: SynthResult) -> None:

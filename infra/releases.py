@@ -21,6 +21,10 @@ class ReleaseNameError(ValueError):
     """Two served versions would share one alias or variant name."""
 
 
+class ReleaseSettingError(ValueError):
+    """A release AWS cannot carry out as set; the message names the field and the fix."""
+
+
 def pinned_alias(version: str) -> str:
     """The alias a version's pinned routes invoke: ``v-<version>`` with ``.`` as ``_``.
 

@@ -32,7 +32,7 @@ from constructs import Construct
 
 from infra.deployed_models import DeployedModel
 from infra.nag import SAGEMAKER_LOGS, acknowledge, bucket_objects_finding
-from infra.releases import variant_names, variant_weights
+from infra.releases import ReleaseSettingError, variant_names, variant_weights
 from modelrail.constants import SAGEMAKER_MODEL_DIR
 from modelrail.contract.functions import gpu_container_env
 from modelrail.gpu_platform import GpuPlatformError, check_variant
@@ -49,10 +49,6 @@ ROLLBACK_5XX_THRESHOLD = 1
 LATENCY_P99_MS = 10_000
 """The stage's p99 latency alarm (``infra/constructs/observability.py``), in SageMaker's microseconds below."""
 ENDPOINT_NAME_MAX = 63
-
-
-class ReleaseSettingError(ValueError):
-    """A release setting SageMaker cannot carry out; the message names the field and the fix."""
 
 
 def endpoint_identity(stage_stack: str, model: DeployedModel, variants: dict[str, str]) -> str:

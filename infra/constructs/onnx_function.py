@@ -33,7 +33,7 @@ from constructs import Construct
 
 from infra.deployed_models import DeployedModel
 from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_finding
-from infra.releases import LIVE_ALIAS, pinned_aliases
+from infra.releases import LIVE_ALIAS, ReleaseSettingError, pinned_aliases
 from infra.scanners import skip_lambda_checks, skip_log_group_kms
 from modelrail.contract.functions import model_function_env
 from modelrail.routes import Route
@@ -52,6 +52,10 @@ starts of the fresh version alone does not roll it back."""
 CANARY_LATENCY_SHARE = 0.8
 """p99 duration threshold as a share of the function's timeout (capped at the stage's p99 alarm, 10 s)."""
 STAGE_LATENCY_P99_MS = 10_000
+LAMBDA_ENVIRONMENT_BYTES = 4096
+"""Lambda's limit on a function's environment variables, all together ("Lambda quotas": 4 KB)."""
+UNRESOLVED_VALUE_BYTES = 63
+"""What a value synth cannot know counts for: the bucket name, at most 63 characters (S3 bucket naming rules)."""
 CODEDEPLOY_LAMBDA_POLICY = "AWSCodeDeployRoleForLambdaLimited"
 
 
@@ -60,6 +64,14 @@ def ephemeral_storage_mib(model: DeployedModel) -> int:
     bounds: any environment may load every served version (the default at start, the others on their first pinned
     request)."""
     return min(10240, max(512, math.ceil(2 * model.served_bytes / MiB) + 256))
+
+
+def environment_bytes(environment: dict[str, str]) -> int:
+    """The size Lambda counts for an environment, with each deploy-time value at its longest."""
+    return sum(
+        len(key.encode()) + (UNRESOLVED_VALUE_BYTES if cdk.Token.is_unresolved(value) else len(value.encode()))
+        for key, value in environment.items()
+    )
 
 
 def canary_latency_threshold_ms(timeout_s: int) -> int:
@@ -119,6 +131,20 @@ class OnnxFunction(Construct):
             "come from its manifest.json, so they cannot be listed one by one in the policy.",
             findings=tuple(bucket_objects_finding(bucket, prefix, self.role) for prefix in prefixes),
         )
+        environment = model_function_env(
+            list(model.served.values()),
+            default_version=model.default_version,
+            bucket=bucket.bucket_name,
+            metrics_namespace=metrics_namespace,
+            timeout_s=deploy.timeout_s,
+        )
+        size = environment_bytes(environment)
+        if size > LAMBDA_ENVIRONMENT_BYTES:  # refused here rather than by CloudFormation halfway through a deploy
+            raise ReleaseSettingError(
+                f"models/{model.name}/model.yaml: field `deploy.releases.served` lists {len(model.served)} versions; "
+                f"the function's environment would take {size} bytes, over Lambda's {LAMBDA_ENVIRONMENT_BYTES}: "
+                "serve fewer versions at once"
+            )
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
@@ -132,13 +158,7 @@ class OnnxFunction(Construct):
             reserved_concurrent_executions=deploy.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
             architecture=lambda_.Architecture.X86_64,
-            environment=model_function_env(
-                list(model.served.values()),
-                default_version=model.default_version,
-                bucket=bucket.bucket_name,
-                metrics_namespace=metrics_namespace,
-                timeout_s=deploy.timeout_s,
-            ),
+            environment=environment,
         )
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
         skip_lambda_checks(self.function, reserved=deploy.reserved_concurrency is not None)

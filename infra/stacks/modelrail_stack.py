@@ -32,7 +32,8 @@ from modelrail.routes import CATALOG_ROUTES
 
 API_RESOURCES_QUOTA = 300
 """API Gateway's default "Resources per API" quota for a REST API, which can be increased ("Quotas for configuring
-and running a REST API in API Gateway"). Each model has nine resources (its literal-version routes)."""
+and running a REST API in API Gateway"). Each model has nine resources, and three more per further served version
+(its literal-version routes)."""
 BASIC_EXECUTION_POLICY = "AWSLambdaBasicExecutionRole"
 CDK_ASSET_BUCKET = "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
 """The default bootstrap's file-asset bucket, as cdk-nag prints it."""
@@ -226,7 +227,8 @@ class ModelrailStack(cdk.Stack):
         quota = self.settings.api_resources_quota
         if count > quota:
             raise ScaleLimitError(
-                f"this stage's REST API needs {count} API resources (nine per model), over the {quota} of API "
+                f"this stage's REST API needs {count} API resources (nine per model, three more per further served "
+                f"version), over the {quota} of API "
                 "Gateway's 'Resources per API' quota: request an increase in Service Quotas (API Gateway, "
                 "'Resources per API') and pass the granted value as `--context api_resources_quota=<n>`, or deploy "
                 "fewer models per stage (`--context models=a,b,...`)"

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from fake_repo import TINY, TINY_GPU, FakeRepo, SynthResult, make_release_repo, synth
 
-from infra.constructs.gpu_endpoint import ReleaseSettingError
-from infra.releases import ReleaseNameError, pinned_alias, variant_name
+from infra.releases import ReleaseNameError, ReleaseSettingError, pinned_alias, variant_name
 from modelrail import constants
 
 CANARY = {"served": ["3", "4", "5"], "live": "4", "canary": {"version": "5", "percent": 10, "bake_minutes": 5}}
@@ -150,10 +149,18 @@ def test_canary_rolls_out_through_codedeploy_with_the_manifests_percent_and_bake
     (group_id, group) = next(iter(canary.of_type("AWS::CodeDeploy::DeploymentGroup").items()))
     props = group["Properties"]
     assert props["DeploymentStyle"] == {"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"}
-    assert set(props["AutoRollbackConfiguration"]["Events"]) >= {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"}
+    assert set(props["AutoRollbackConfiguration"]["Events"]) == {
+        "DEPLOYMENT_FAILURE",
+        "DEPLOYMENT_STOP_ON_ALARM",
+        "DEPLOYMENT_STOP_ON_REQUEST",
+    }
     assert props["AutoRollbackConfiguration"]["Enabled"] is True
     assert props["AlarmConfiguration"]["Enabled"] is True
-    assert len(props["AlarmConfiguration"]["Alarms"]) == 2
+    canary_alarms = {
+        k for k, v in canary.of_type("AWS::CloudWatch::Alarm").items() if "ExecutedVersion" in json.dumps(v)
+    }
+    assert {a["Name"]["Ref"] for a in props["AlarmConfiguration"]["Alarms"]} == canary_alarms
+    assert len(canary_alarms) == 2
     # CloudFormation hands `live`'s version change to that deployment group
     live = aliases(canary)["live"]
     update = live["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
@@ -306,3 +313,12 @@ def test_release_templates_pass_cfn_lint_and_cdk_nag(release_stack: SynthResult)
     assert findings == [], json.dumps(findings, indent=1)[:3000]
     report = json.loads((release_stack.outdir / "validation-report.json").read_text())
     assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
+
+
+def test_more_served_versions_than_the_lambda_environment_holds_are_refused(tmp_path: Path) -> None:
+    older = [f"2024.01.{day:02d}" for day in range(1, 30)]
+    repo = make_release_repo(
+        tmp_path, {**TINY, "version": "2024.02.01"}, {"served": [*older, "2024.02.01"]}, older=older
+    )
+    with pytest.raises(ReleaseSettingError, match=r"lists 30 versions; .* over Lambda's 4096: serve fewer"):
+        synth(repo, models=["tiny"])

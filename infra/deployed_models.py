@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelrail.constants import MANIFEST_JSON, artifact_prefix
+from modelrail.contract.releases import ReleasePlan, release_plan
 from modelrail.manifest import Canary, Manifest, discover_manifests, load_manifest
 from modelrail.store.artifact import Artifact
 from modelrail.store.current import ArtifactNotCurrentError, served_artifacts
@@ -88,17 +89,20 @@ class DeployedModel:
         return self.manifest.canary
 
     @property
+    def plan(self) -> ReleasePlan:
+        """The split of unversioned traffic (``modelrail.contract.releases``, the rule local mode follows too)."""
+        return release_plan(self.manifest)
+
+    @property
     def rollout(self) -> Canary | None:
         """The canary when it takes a share (percent > 0) of unversioned traffic: what CodeDeploy shifts."""
-        canary = self.manifest.canary
-        return canary if canary is not None and canary.percent > 0 else None
+        return self.manifest.canary if self.plan.splits else None
 
     @property
     def default_version(self) -> str:
         """What the function's current configuration answers unversioned routes with: the rolling-out canary's
         version, else the live version (see ``infra/constructs/onnx_function.py`` for why)."""
-        rollout = self.rollout
-        return rollout.version if rollout is not None else self.live_version
+        return self.plan.current_default
 
     @property
     def own(self) -> ServedVersion:

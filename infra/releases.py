@@ -68,21 +68,16 @@ def variant_names(model: DeployedModel) -> dict[str, str]:
 
 
 def variant_weights(model: DeployedModel) -> dict[str, int]:
-    """Every served version -> its share of unversioned traffic in percent: the live version ``100 - p``, the
-    canary ``p`` (0 for a 0% canary: its pinned route only), every other served version 0.
+    """Every served version -> its share of unversioned traffic in percent (``modelrail.contract.releases``): the
+    live version ``100 - p``, the canary ``p`` (0 for a 0% canary: its pinned routes only), every other served
+    version 0.
 
     SageMaker routes by ``VariantWeight / sum of all weights`` and accepts weight 0 ("Valid Range: Minimum value
     of 0", SageMaker API, ProductionVariant ``InitialVariantWeight``); a 0-weight variant is reached only through
     ``TargetVariant`` ("this parameter overrides the default behavior for the endpoint, which is to distribute the
     invocation traffic based on the variant weights", SageMaker Runtime API, InvokeEndpoint).
     """
-    weights = dict.fromkeys(model.served, 0)
-    canary = model.canary
-    percent = canary.percent if canary is not None else 0
-    weights[model.live_version] = 100 - percent
-    if canary is not None:
-        weights[canary.version] = percent
-    return weights
+    return model.plan.weights()
 
 
 def output_id(model_name: str, taken: Sequence[str] = ()) -> str:

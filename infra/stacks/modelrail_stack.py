@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,7 +278,11 @@ class ModelrailStack(cdk.Stack):
             cdk.CfnOutput(
                 self,
                 taken[-1],
-                value=self.to_json_string(release_summary(nested.model, **self._release_resources(nested))),
+                # json.dumps, not to_json_string: a key without a value stays, as null. The only deploy-time values
+                # (function, CodeDeploy names) are plain names that need no JSON escaping.
+                value=json.dumps(
+                    release_summary(nested.model, **self._release_resources(nested)), separators=(",", ":")
+                ),
                 description=f"modelrail release of model {name} (JSON): served, live and canary versions, weights, "
                 "and the AWS resources that carry them",
             )

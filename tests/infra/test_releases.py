@@ -200,14 +200,42 @@ def test_a_single_version_has_live_and_its_pinned_alias_and_no_deployment(cpu_on
     assert not cpu_only.of_type("AWS::CodeDeploy::DeploymentGroup")
 
 
+def release_output(result: SynthResult, model: str) -> dict[str, Any]:
+    """A model's ``Release<Model>`` output, each deploy-time name replaced by ``<LogicalId>``."""
+    value = result.templates[f"{result.stack.stack_name}.template.json"]["Outputs"][model]["Value"]
+    if isinstance(value, str):
+        return dict(json.loads(value))
+    text = "".join(p if isinstance(p, str) else f"<{p['Fn::GetAtt'][1]}>" for p in value["Fn::Join"][1])
+    return dict(json.loads(text))
+
+
 def test_release_output_names_versions_and_the_deployment_group(canary: SynthResult) -> None:
-    output = canary.templates[f"{canary.stack.stack_name}.template.json"]["Outputs"]["ReleaseTiny"]
-    value = canary.stack.resolve(output["Value"])
-    text = json.dumps(value)
-    for key in ('"live":"4"', '"served":["3","4","5"]', '"default_version":"5"', '"percent":10'):
-        assert key in text.replace(" ", "").replace('\\"', '"')
-    assert "deployment_group" in text
-    assert "codedeploy_application" in text
+    release = release_output(canary, "ReleaseTiny")
+    assert {k: release[k] for k in ("model", "target", "served", "live", "canary", "default_version", "weights")} == {
+        "model": "tiny",
+        "target": "cpu",
+        "served": ["3", "4", "5"],
+        "live": "4",
+        "canary": {"version": "5", "percent": 10, "bake_minutes": 5},
+        "default_version": "5",
+        "weights": {"3": 0, "4": 90, "5": 10},
+    }
+    assert release["live_alias"] == "live"
+    assert release["pinned_aliases"] == {"3": "v-3", "4": "v-4", "5": "v-5"}
+    for key in ("function", "codedeploy_application", "deployment_group"):
+        assert release[key].startswith("<Outputs."), key  # the nested stack's resource, named at deploy time
+
+
+def test_release_output_without_a_canary_says_so(cpu_only: SynthResult, gpu: SynthResult) -> None:
+    release = release_output(cpu_only, "ReleaseTiny")
+    assert release["canary"] is None
+    assert release["codedeploy_application"] is None
+    assert release["deployment_group"] is None
+    endpoint = release_output(gpu, "ReleaseTinyGpu")
+    (resource,) = gpu.of_type("AWS::SageMaker::Endpoint").values()
+    assert endpoint["endpoint"] == resource["Properties"]["EndpointName"]
+    assert endpoint["variants"] == {"1": "v-1", "2": "v-2"}
+    assert endpoint["weights"] == {"1": 75, "2": 25}
 
 
 # --- SageMaker ------------------------------------------------------------------------------------------

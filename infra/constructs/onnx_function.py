@@ -103,7 +103,7 @@ class OnnxFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"modelrail function for model {model.name}: its own logs and its own artifact only",
+            description=f"modelrail function for model {model.name}: its own logs and its served artifacts only",
         )
         self.log_group.grant_write(self.role)
         prefixes = [served.prefix for served in model.served.values()]
@@ -113,7 +113,7 @@ class OnnxFunction(Construct):
                 actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
             )
         )
-        # Listing its own prefix only: without s3:ListBucket, S3 answers a missing key with 403 AccessDenied
+        # Listing its served prefixes only: without s3:ListBucket, S3 answers a missing key with 403 AccessDenied
         # instead of 404 NoSuchKey (S3 API reference, GetObject: "If you don't have the s3:ListBucket
         # permission, Amazon S3 returns an HTTP status code 403"), and the runtime would report "access
         # denied" for an artifact that simply is not there.

@@ -24,6 +24,7 @@ from cdk_nag import AwsSolutionsChecks
 from infra.constructs.custom_domain import CustomDomainSettings
 from infra.constructs.inference_api import ApiLimits
 from infra.deployed_models import ArtifactError, load_deployed_model, selected_manifests
+from infra.releases import ReleaseNameError, ReleaseSettingError
 from infra.stacks.modelrail_stack import (
     API_RESOURCES_QUOTA,
     RETENTION_CHOICES,
@@ -230,7 +231,7 @@ def main() -> int:
     app = cdk.App()
     try:
         build_app(app)
-    except (ContextError, ManifestError, ArtifactError, ScaleLimitError) as exc:
+    except (ContextError, ManifestError, ArtifactError, ScaleLimitError, ReleaseNameError, ReleaseSettingError) as exc:
         print(f"modelrail: {exc}", file=sys.stderr)
         return 1
     app.synth()

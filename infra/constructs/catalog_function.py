@@ -43,7 +43,7 @@ def catalog_entries(models: Sequence[DeployedModel], endpoints: Mapping[str, str
     return [
         CatalogEntry(
             model.name,
-            model.version,
+            model.live_version,
             model.manifest.task.value,
             model.manifest.deploy.target.value,
             endpoints.get(model.name),

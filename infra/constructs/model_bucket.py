@@ -1,4 +1,4 @@
-"""The model bucket and the upload of each built artifact to ``models/<name>/<version>/``."""
+"""The model bucket and the upload of every served version's artifact to ``models/<name>/<version>/``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from infra.deployed_models import DeployedModel
+from infra.deployed_models import DeployedModel, ServedVersion
 from infra.nag import acknowledge
 from infra.scanners import allow_cfripper, skip_checkov
 
@@ -78,22 +78,26 @@ class ModelBucket(Construct):
         for bucket in (self.access_logs, self.bucket):
             if bucket.policy is not None:
                 allow_cfripper(bucket.policy, "GenericResourceWildcardPolicyRule", TLS_DENY_REASON)
-        self.uploads: dict[str, s3deploy.BucketDeployment] = {model.name: self._upload(model) for model in models}
+        # Every served version is uploaded, each to its own prefix: a model's function or endpoint reads them all.
+        self.uploads: dict[str, list[s3deploy.BucketDeployment]] = {
+            model.name: [self._upload(served) for served in model.served.values()] for model in models
+        }
 
-    def _upload(self, model: DeployedModel) -> s3deploy.BucketDeployment:
+    def _upload(self, served: ServedVersion) -> s3deploy.BucketDeployment:
         # The handler unzips the artifact in /tmp; give it room for the zip and the files.
-        storage_mib = min(10240, max(512, 2 * model.size_bytes // MiB + 256))
+        storage_mib = min(10240, max(512, 2 * served.size_bytes // MiB + 256))
         return s3deploy.BucketDeployment(
             self,
-            f"Upload-{model.name}",
+            f"Upload-{served.name}-{served.version}",
             destination_bucket=self.bucket,
-            destination_key_prefix=model.prefix,
-            sources=[s3deploy.Source.asset(str(model.artifact_dir))],
+            destination_key_prefix=served.prefix,
+            sources=[s3deploy.Source.asset(str(served.artifact_dir))],
             prune=False,  # other versions of the model stay where they are
-            # Never delete a deployed version's files: with retain_on_delete=False, a version bump (a new
-            # destination prefix) first deletes the old prefix while the `live` alias may still point at it, so
-            # cold starts in that window would fail. CDK's s3-deployment docs recommend retainOnDelete plus the
-            # bucket's autoDeleteObjects (set above outside retained stages) for tearing a stack down.
+            # Never delete a deployed version's files: with retain_on_delete=False, a version dropped from
+            # `served` (its upload leaves the template) would delete its prefix while the `live` alias's previous
+            # function version, or a rollback to it, may still read it. CDK's s3-deployment docs recommend
+            # retainOnDelete plus the bucket's autoDeleteObjects (set above outside retained stages) for tearing a
+            # stack down.
             retain_on_delete=True,
             memory_limit=1024,
             ephemeral_storage_size=cdk.Size.mebibytes(storage_mib),

@@ -3,7 +3,7 @@ and the runtime's own model-load failures (EMF metrics, names from ``modelrail.m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
@@ -13,7 +13,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.constructs.gpu_endpoint import VARIANT_NAME
 from modelrail import metrics
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -36,7 +35,7 @@ class Observability(Construct):
         metrics_namespace: str,
         alarm_topic_arn: str | None,
         functions: Mapping[str, lambda_.IFunction] | None = None,
-        endpoints: Mapping[str, str] | None = None,
+        endpoints: Mapping[str, tuple[str, Sequence[str]]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.metrics_namespace = metrics_namespace
@@ -50,16 +49,18 @@ class Observability(Construct):
         self._api(api)
         for name, function in (functions or {}).items():
             self.add_function(name, function)
-        for name, endpoint_name in (endpoints or {}).items():
-            self.add_endpoint(name, endpoint_name)
+        for name, (endpoint_name, variants) in (endpoints or {}).items():
+            self.add_endpoint(name, endpoint_name, variants=variants)
 
     def add_function(self, name: str, function: lambda_.IFunction, scope: Construct | None = None) -> None:
         """A CPU model's alarms (created in ``scope``: its own nested stack) and its dashboard widgets."""
         self._function(name, function, self.metrics_namespace, scope or self)
 
-    def add_endpoint(self, name: str, endpoint_name: str, scope: Construct | None = None) -> None:
-        """A GPU model's alarm (created in ``scope``) and its dashboard widgets."""
-        self._endpoint(name, endpoint_name, self.metrics_namespace, scope or self)
+    def add_endpoint(
+        self, name: str, endpoint_name: str, *, variants: Sequence[str], scope: Construct | None = None
+    ) -> None:
+        """A GPU model's alarm (created in ``scope``) and its dashboard widgets, over its production variants."""
+        self._endpoint(name, endpoint_name, variants, scope or self)
 
     def _alarm(
         self,
@@ -168,18 +169,27 @@ class Observability(Construct):
             ),
         )
 
-    def _endpoint(self, name: str, endpoint_name: str, namespace: str, scope: Construct) -> None:
-        def sagemaker(metric_name: str, statistic: str) -> cw.Metric:
+    def _endpoint(self, name: str, endpoint_name: str, variants: Sequence[str], scope: Construct) -> None:
+        # SageMaker publishes invocation metrics per EndpointName and VariantName: one series per served version.
+        def sagemaker(metric_name: str, statistic: str, variant: str) -> cw.Metric:
             return cw.Metric(
                 namespace="AWS/SageMaker",
                 metric_name=metric_name,
-                dimensions_map={"EndpointName": endpoint_name, "VariantName": VARIANT_NAME},
+                dimensions_map={"EndpointName": endpoint_name, "VariantName": variant},
                 statistic=statistic,
                 period=FIVE_MINUTES,
+                label=f"{metric_name} {variant}",
             )
 
-        errors_5xx = sagemaker("Invocation5XXErrors", "Sum")
-        model_errors = sagemaker("Invocation4XXErrors", "Sum")
+        def total(metric_name: str) -> cw.MathExpression:
+            return cw.MathExpression(
+                expression="SUM(METRICS())",
+                using_metrics={f"v{i}": sagemaker(metric_name, "Sum", v) for i, v in enumerate(variants)},
+                period=FIVE_MINUTES,
+                label=f"{metric_name}, all variants",
+            )
+
+        errors_5xx = total("Invocation5XXErrors")
         self._alarm(
             f"{name}-sagemaker-5xx",
             errors_5xx,
@@ -190,11 +200,15 @@ class Observability(Construct):
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(
-                title=f"{name} (SageMaker): invocations and errors",
-                left=[sagemaker("Invocations", "Sum"), model_errors, errors_5xx],
+                title=f"{name} (SageMaker): invocations and errors per variant",
+                left=[
+                    *(sagemaker("Invocations", "Sum", v) for v in variants),
+                    *(sagemaker("Invocation4XXErrors", "Sum", v) for v in variants),
+                    *(sagemaker("Invocation5XXErrors", "Sum", v) for v in variants),
+                ],
             ),
             cw.GraphWidget(
-                title=f"{name} (SageMaker): model latency (microseconds)",
-                left=[sagemaker("ModelLatency", "p50"), sagemaker("ModelLatency", "p99")],
+                title=f"{name} (SageMaker): p99 model latency per variant (microseconds)",
+                left=[sagemaker("ModelLatency", "p99", v) for v in variants],
             ),
         )

@@ -5,6 +5,12 @@ one endpoint only. Request parameters (or, on versioned routes, templates) name 
 (``infra/sagemaker_requests.py``); integration responses turn SageMaker's failures into the SPEC's errors
 (``infra/sagemaker_errors.py`` holds the table and generates their VTL).
 
+Pinned routes (``/versions/<v>/``) add ``X-Amzn-SageMaker-Target-Variant`` with that version's variant as a static
+value, so SageMaker invokes exactly that variant whatever the weights ("TargetVariant: ... this parameter overrides
+the default behavior for the endpoint, which is to distribute the invocation traffic based on the variant weights",
+SageMaker Runtime API, InvokeEndpoint; the header is its REST binding). Unversioned routes send none and are split
+by weight.
+
 Every body is binary to this API (``binaryMediaTypes: */*``), so each integration response says how its body
 converts ("Content type conversions in API Gateway", response table): the 200 answer uses ``CONVERT_TO_BINARY``,
 which hands the container's bytes over unchanged whatever the caller's Accept ("Binary data | A text type |
@@ -15,7 +21,7 @@ it, ``infra/sagemaker_errors.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
@@ -35,10 +41,12 @@ from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER
 from modelrail.routes import model_routes
 
 RESPONSE_HEADERS = ("Content-Type", "Retry-After")
+TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
 
 
 class SageMakerRoutes(Construct):
-    """Every route of one model, integrated with its endpoint."""
+    """Every route of one model, integrated with its endpoint; ``variants`` maps each served version to its
+    production variant."""
 
     def __init__(
         self,
@@ -47,7 +55,7 @@ class SageMakerRoutes(Construct):
         *,
         api: InferenceApi,
         model_name: str,
-        versions: Sequence[str],
+        variants: Mapping[str, str],
         endpoint_name: str,
         endpoint_arn: str,
         cors_origin: str | None = None,
@@ -88,7 +96,10 @@ class SageMakerRoutes(Construct):
             apigw.MethodResponse(status_code=str(status), response_parameters=declared) for status in answer_statuses()
         ]
         self.methods = []
-        for route in model_routes(model_name, versions=versions):
+        for route in model_routes(model_name, versions=list(variants)):
+            parameters = request_parameters(route)
+            if route.version is not None:  # a static, quoted value: no request value reaches the header
+                parameters[f"integration.request.header.{TARGET_VARIANT_HEADER}"] = f"'{variants[route.version]}'"
             integration = apigw.AwsIntegration(
                 service="runtime.sagemaker",
                 path=f"endpoints/{endpoint_name}/invocations",
@@ -97,7 +108,7 @@ class SageMakerRoutes(Construct):
                     credentials_role=self.role,
                     passthrough_behavior=passthrough_behavior(route),
                     content_handling=content_handling(route),
-                    request_parameters=request_parameters(route),
+                    request_parameters=parameters,
                     request_templates=request_templates(route),
                     integration_responses=integration_responses,
                 ),

@@ -34,7 +34,12 @@ class ModelStack(cdk.NestedStack):
     """The nested stack of one model; ``function`` (CPU) or ``endpoint`` (GPU) is what it serves with."""
 
     def __init__(self, scope: Construct, construct_id: str, *, model: DeployedModel) -> None:
-        super().__init__(scope, construct_id, description=f"modelrail model {model.name} {model.version}")
+        served = ", ".join(model.served)
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"modelrail model {model.name}, live {model.live_version} (serves {served})",
+        )
         self.model = model
         self.function: OnnxFunction | None = None
         self.endpoint: GpuEndpoint | None = None
@@ -62,15 +67,19 @@ class ModelStack(cdk.NestedStack):
             removal_policy=removal_policy,
             metrics_namespace=metrics_namespace,
         )
-        alias = self.function.alias
         # LambdaIntegration's own permission names the stage by reference (a Ref to the stage's stack's Stage),
         # and the stage's Deployment must wait for this stack: a cycle. The same proxy integration and one
-        # permission per method, with the stage by name, keep each permission scoped to its method.
-        integration = apigw.AwsIntegration(
-            service="lambda", proxy=True, path=f"2015-03-31/functions/{alias.function_arn}/invocations"
-        )
-        for route in model_routes(model.name, versions=[model.version]):
-            method = api.add_route(route, integration, scope=self)
+        # permission per method, with the stage by name, keep each permission scoped to its method and alias.
+        # Unversioned routes invoke `live` (which CodeDeploy shifts during a canary); each version's pinned routes
+        # invoke its own alias on the current function version, which serves every served version.
+        integrations: dict[str, apigw.AwsIntegration] = {}
+        for route in model_routes(model.name, versions=list(model.served)):
+            alias = self.function.alias_for(route)
+            if alias.alias_name not in integrations:
+                integrations[alias.alias_name] = apigw.AwsIntegration(
+                    service="lambda", proxy=True, path=f"2015-03-31/functions/{alias.function_arn}/invocations"
+                )
+            method = api.add_route(route, integrations[alias.alias_name], scope=self)
             alias.add_permission(
                 f"Invoke-{route.method}-{route.path.strip('/').replace('/', '-')}",
                 principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
@@ -105,10 +114,12 @@ class ModelStack(cdk.NestedStack):
             f"Routes-{model.name}",
             api=api,
             model_name=model.name,
-            versions=[model.version],
+            variants=self.endpoint.variants,
             endpoint_name=self.endpoint.endpoint_name,
             endpoint_arn=self.endpoint.endpoint_arn,
             cors_origin=cors_origin,
         )
-        observability.add_endpoint(model.name, self.endpoint.endpoint_name, scope=self)
+        observability.add_endpoint(
+            model.name, self.endpoint.endpoint_name, variants=list(self.endpoint.variants.values()), scope=self
+        )
         return self.endpoint

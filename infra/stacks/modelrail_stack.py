@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from infra.constructs.observability import Observability
 from infra.constructs.onnx_function import OnnxFunction
 from infra.deployed_models import DeployedModel
 from infra.nag import acknowledge, bucket_objects_finding
+from infra.releases import LIVE_ALIAS, output_id, pinned_aliases, release_summary
 from infra.scanners import allow_cfripper, skip_lambda_checks
 from infra.stacks.model_stack import ModelStack
 from modelrail import constants
@@ -31,7 +33,8 @@ from modelrail.routes import CATALOG_ROUTES
 
 API_RESOURCES_QUOTA = 300
 """API Gateway's default "Resources per API" quota for a REST API, which can be increased ("Quotas for configuring
-and running a REST API in API Gateway"). Each model has nine resources (its literal-version routes)."""
+and running a REST API in API Gateway"). Each model has nine resources, and three more per further served version
+(its literal-version routes)."""
 BASIC_EXECUTION_POLICY = "AWSLambdaBasicExecutionRole"
 CDK_ASSET_BUCKET = "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
 """The default bootstrap's file-asset bucket, as cdk-nag prints it."""
@@ -210,11 +213,11 @@ class ModelrailStack(cdk.Stack):
             )
 
     def _model_stack(self, model: DeployedModel) -> ModelStack:
-        """The model's nested stack, created after its artifact is in the bucket (so the alias, or the SageMaker
-        model, never points at files that are not there yet) and before the stage's deployment (which must
+        """The model's nested stack, created after every served artifact is in the bucket (so no alias or SageMaker
+        model ever points at files that are not there yet) and before the stage's deployment (which must
         include its methods)."""
         nested = ModelStack(self, f"Model-{model.name}", model=model)
-        nested.node.add_dependency(self.model_bucket.uploads[model.name])
+        nested.node.add_dependency(*self.model_bucket.uploads[model.name])
         self.api.api.latest_deployment.node.add_dependency(nested)  # type: ignore[union-attr]
         self.model_stacks[model.name] = nested
         return nested
@@ -225,7 +228,8 @@ class ModelrailStack(cdk.Stack):
         quota = self.settings.api_resources_quota
         if count > quota:
             raise ScaleLimitError(
-                f"this stage's REST API needs {count} API resources (nine per model), over the {quota} of API "
+                f"this stage's REST API needs {count} API resources (nine per model, three more per further served "
+                f"version), over the {quota} of API "
                 "Gateway's 'Resources per API' quota: request an increase in Service Quotas (API Gateway, "
                 "'Resources per API') and pass the granted value as `--context api_resources_quota=<n>`, or deploy "
                 "fewer models per stage (`--context models=a,b,...`)"
@@ -268,6 +272,36 @@ class ModelrailStack(cdk.Stack):
                 value=self.api.api_key.key_id,
                 description="Read the key with: aws apigateway get-api-key --include-value --api-key <this id>",
             )
+        taken: list[str] = []
+        for name, nested in self.model_stacks.items():
+            taken.append(output_id(name, taken))
+            cdk.CfnOutput(
+                self,
+                taken[-1],
+                # json.dumps, not to_json_string: a key without a value stays, as null. The only deploy-time values
+                # (function, CodeDeploy names) are plain names that need no JSON escaping.
+                value=json.dumps(
+                    release_summary(nested.model, **self._release_resources(nested)), separators=(",", ":")
+                ),
+                description=f"modelrail release of model {name} (JSON): served, live and canary versions, weights, "
+                "and the AWS resources that carry them",
+            )
+
+    def _release_resources(self, nested: ModelStack) -> dict[str, object]:
+        """The AWS names ``modelrail status`` looks up for one model's rollout."""
+        if nested.function is not None:
+            function = nested.function
+            return {
+                "function": function.function.function_name,
+                "live_alias": LIVE_ALIAS,
+                "pinned_aliases": pinned_aliases(nested.model),
+                "codedeploy_application": function.application.application_name if function.application else None,
+                "deployment_group": function.deployment_group.deployment_group_name
+                if function.deployment_group
+                else None,
+            }
+        assert nested.endpoint is not None
+        return {"endpoint": nested.endpoint.endpoint_name, "variants": nested.endpoint.variants}
 
     def _acknowledge_cdk_handlers(self) -> None:
         """CDK's own BucketDeployment handler is not ours to reshape; each of its findings is named."""

@@ -9,13 +9,18 @@ from typing import Final
 ENV_MODEL_NAME: Final = "MODELRAIL_MODEL_NAME"
 """Name of the model this function serves (``models/<name>``)."""
 ENV_MODEL_VERSION: Final = "MODELRAIL_MODEL_VERSION"
-"""Version of the model this function serves."""
+"""Version of the model this function serves on its unversioned routes (its default version)."""
 ENV_MODEL_BUCKET: Final = "MODELRAIL_MODEL_BUCKET"
 """S3 bucket holding the built artifacts (cloud and local mode)."""
 ENV_MODEL_PREFIX: Final = "MODELRAIL_MODEL_PREFIX"
 """S3 key prefix of the artifact directory, ``models/<name>/<version>/`` (see ``artifact_prefix``)."""
 ENV_MANIFEST_SHA256: Final = "MODELRAIL_MANIFEST_SHA256"
 """sha256 of the artifact's ``manifest.json``; the manifest in turn pins the sha256 of every other file."""
+ENV_SERVED_VERSIONS: Final = "MODELRAIL_SERVED_VERSIONS"
+"""JSON object of every model version this function serves on its pinned routes, default version included:
+``{"<version>": {"prefix": "models/<name>/<version>/", "manifest_sha256": "<hex>"}, ...}``. The default version
+(``MODELRAIL_MODEL_VERSION``, what unversioned routes answer) is loaded at start; any other on its first pinned
+request, each verified against its own sha256. Unset: the default version alone."""
 ENV_MODEL_DIR: Final = "MODELRAIL_MODEL_DIR"
 """A local directory holding one built artifact; used instead of S3 (tests, SageMaker's /opt/ml/model)."""
 ENV_CACHE_DIR: Final = "MODELRAIL_CACHE_DIR"

@@ -164,6 +164,17 @@ def make_fake_repo(root: Path) -> FakeRepo:
     return repo
 
 
+def make_release_repo(root: Path, fields: dict[str, Any], releases: dict[str, Any], *, older: list[str]) -> FakeRepo:
+    """The fake repository with ``fields``' model built at each ``older`` version (different bytes each, as
+    builds of different weights) and then at the manifest's own version, whose ``deploy.releases`` is ``releases``."""
+    repo = make_fake_repo(root)
+    for version in older:
+        write_artifact(repo.build_dir, {**fields, "version": version}, model_bytes=f"weights {version}".encode())
+    write_model(repo.models_dir, fields | {"deploy": {**fields.get("deploy", {}), "releases": releases}})
+    write_artifact(repo.build_dir, fields, model_bytes=f"weights {fields['version']}".encode())
+    return repo
+
+
 def app_context(repo: FakeRepo, models: list[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """``cdk.json``'s context, as the CLI passes it, pointed at the fake repository."""
     return {

@@ -82,3 +82,24 @@ def test_invalid_manifest_names_file_and_field(repo: tuple[Path, Path]) -> None:
     write_model(models, {**TINY, "deploy": {"timeout_s": 60}})
     with pytest.raises(ManifestError, match=r"tiny/model.yaml: field `deploy.timeout_s`"):
         load_deployed_models(models_dir=models, build_dir=build)
+
+
+def test_every_served_version_is_loaded_and_verified(tmp_path: Path) -> None:
+    models, build = tmp_path / "models", tmp_path / "build"
+    write_artifact(build, {**TINY, "version": "2"}, model_bytes=b"weights 2")
+    releases = {"served": ["2", "3"], "live": "2", "canary": {"version": "3", "percent": 20}}
+    write_model(models, {**TINY, "deploy": {**TINY["deploy"], "releases": releases}})
+    write_artifact(build, TINY)
+    (model,) = load_deployed_models(models_dir=models, build_dir=build)
+    assert list(model.served) == ["2", "3"]
+    assert model.served["2"].prefix == "models/tiny/2/"
+    assert model.served["2"].file_sha256[MODEL_FILE] == hashlib.sha256(b"weights 2").hexdigest()
+    assert (model.live_version, model.default_version, model.version) == ("2", "3", "3")
+    assert model.served_bytes == model.served["2"].size_bytes + model.served["3"].size_bytes
+
+
+def test_an_unbuilt_served_version_is_refused(repo: tuple[Path, Path]) -> None:
+    models, build = repo
+    write_model(models, {**TINY, "deploy": {"releases": {"served": ["2", "3"]}}})
+    with pytest.raises(ArtifactError, match=r"served version 2 is not built .*`deploy\.releases\.served`"):
+        load_deployed_models(models_dir=models, build_dir=build)

@@ -10,6 +10,7 @@ imports them on the bare Lambda runtime):
 - ``sagemaker``: how ``InvokeEndpoint`` failures become the SPEC's errors on a GPU route.
 - ``functions``: the catalog's memory and timeout, handler paths, and the environment of each function/container.
 - ``catalog_entry``: one deployed model as the catalog function reads it from the deployed-model list.
+- ``releases``: which version answers unversioned traffic (live, canary) and with what weight.
 
 Three shared tables predate this package and stay where every side already reads them: the route table
 (``modelrail.routes``), which bodies API Gateway treats as binary (``modelrail.binary_media``) and what reaches

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 from modelrail import constants as c
@@ -59,14 +60,40 @@ def _model_env(artifact: BuiltArtifact, metrics_namespace: str) -> dict[str, str
     }
 
 
+def served_versions_env(artifacts: Sequence[BuiltArtifact]) -> str:
+    """``MODELRAIL_SERVED_VERSIONS``: version -> its artifact's prefix and manifest sha256, as compact JSON."""
+    document = {
+        artifact.version: {"prefix": artifact.prefix, "manifest_sha256": artifact.manifest_sha256}
+        for artifact in artifacts
+    }
+    return json.dumps(document, separators=(",", ":"))
+
+
 def model_function_env(
-    artifact: BuiltArtifact, *, bucket: str, metrics_namespace: str, timeout_s: int
+    artifacts: Sequence[BuiltArtifact], *, default_version: str, bucket: str, metrics_namespace: str, timeout_s: int
 ) -> dict[str, str]:
-    """The environment of a CPU model's Lambda function: which artifact to fetch and verify, and its limits."""
+    """The environment of a CPU model's Lambda function: every served version's artifact (pinned routes), the one
+    unversioned routes answer from (``default_version``), and its limits.
+
+    ``MODELRAIL_MODEL_VERSION``, ``MODELRAIL_MODEL_PREFIX`` and ``MODELRAIL_MANIFEST_SHA256`` name the default
+    version; ``MODELRAIL_SERVED_VERSIONS`` all of them (``served_versions_env``). A function version whose default
+    is the canary's version differs from the live one in those three variables only.
+
+    Raises:
+        ValueError: no artifacts, artifacts of several models, a version twice, or a default that is not served.
+    """
+    by_version = {artifact.version: artifact for artifact in artifacts}
+    names = {artifact.name for artifact in artifacts}
+    if len(names) != 1 or len(by_version) != len(artifacts):
+        raise ValueError(f"one model's artifacts, each version once, are needed; got {sorted(by_version)} of {names}")
+    default = by_version.get(default_version)
+    if default is None:
+        raise ValueError(f"default version {default_version!r} is not among the served {sorted(by_version)}")
     return {
-        **_model_env(artifact, metrics_namespace),
+        **_model_env(default, metrics_namespace),
         c.ENV_MODEL_BUCKET: bucket,
-        c.ENV_MODEL_PREFIX: artifact.prefix,
+        c.ENV_MODEL_PREFIX: default.prefix,
+        c.ENV_SERVED_VERSIONS: served_versions_env(artifacts),
         c.ENV_MAX_REQUEST_BYTES: str(c.LAMBDA_MAX_REQUEST_BYTES),
         # Lambda does not tell a function its own timeout; the model fetch's deadline is derived from it.
         c.ENV_FUNCTION_TIMEOUT_S: str(timeout_s),
@@ -76,7 +103,8 @@ def model_function_env(
 def gpu_container_env(
     artifact: BuiltArtifact, *, model_dir: str, metrics_namespace: str, require_cuda: bool
 ) -> dict[str, str]:
-    """The environment of a GPU model's SageMaker container; SageMaker copies the artifact to ``model_dir``.
+    """The environment of a GPU model's SageMaker container, one model version per container (a production variant
+    per served version); SageMaker copies the artifact to ``model_dir``.
 
     ``require_cuda``: fail closed, a CUDA provider that cannot start fails ``/ping`` (unless the manifest opts in
     to ``cpu_fallback``; local mode runs the container on the CPU provider by design).

@@ -175,7 +175,11 @@ class LocalDeployment:
         timeout_s = manifest.cpu_deploy.timeout_s
         env = {
             **fn.model_function_env(
-                pushed, bucket=pushed.bucket, metrics_namespace=c.DEFAULT_METRICS_NAMESPACE, timeout_s=timeout_s
+                [pushed],
+                default_version=pushed.version,
+                bucket=pushed.bucket,
+                metrics_namespace=c.DEFAULT_METRICS_NAMESPACE,
+                timeout_s=timeout_s,
             ),
             **self._base_path_env(),
             **lambda_environment(manifest.name, memory_mb, self.root),

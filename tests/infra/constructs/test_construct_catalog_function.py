@@ -37,25 +37,22 @@ def test_catalog_reads_the_deployed_models_from_one_key_in_the_bucket(with_gpu: 
         k for k, v in with_gpu.of_type("AWS::S3::Bucket").items() if "LoggingConfiguration" in v["Properties"]
     ]
     assert env[constants.ENV_CATALOG_BUCKET] == {"Ref": bucket_id}
-    # The object the stack uploads: the list, with the GPU model's endpoint name filled in at deploy time.
+    # The object the stack uploads: the list, naming the GPU model's endpoint (a name synth derives, so it is
+    # written as it is: no deploy-time marker).
     (listed,) = with_gpu.outdir.glob(f"asset.*/{key}")
     uploads = [
-        d for d in with_gpu.of_type("Custom::CDKBucketDeployment").values() if d["Properties"].get("SourceMarkers")
+        u
+        for u in with_gpu.of_type("Custom::CDKBucketDeployment").values()
+        if "DestinationBucketKeyPrefix" not in u["Properties"]
     ]
-    (upload,) = [u for u in uploads if any("Endpoint" in json.dumps(m) for m in u["Properties"]["SourceMarkers"])]
+    (upload,) = uploads
     assert upload["Properties"]["DestinationBucketName"] == {"Ref": bucket_id}
-    (markers,) = [m for m in upload["Properties"]["SourceMarkers"] if m]
-    # Each marker stands for a whole JSON string: CloudFormation fills in '"' + the endpoint name + '"'.
-    text = listed.read_text()
-    for marker, value in markers.items():
-        parts = value["Fn::Join"][1]
-        assert (parts[0], parts[-1]) == ('"', '"'), value
-        text = text.replace(marker, '"<endpoint>"')
-    entries = json.loads(text)
-    assert [(e["name"], e["target"], "endpoint" in e) for e in entries] == [
-        ("tiny", "cpu", False),
-        ("tiny-b", "cpu", False),
-        ("tiny-gpu", "gpu", True),
+    (endpoint,) = with_gpu.of_type("AWS::SageMaker::Endpoint").values()
+    entries = json.loads(listed.read_text())
+    assert [(e["name"], e["target"], e.get("endpoint")) for e in entries] == [
+        ("tiny", "cpu", None),
+        ("tiny-b", "cpu", None),
+        ("tiny-gpu", "gpu", endpoint["Properties"]["EndpointName"]),
     ]
     # The function may read that one key and no other object.
     role = catalog(with_gpu)["Properties"]["Role"]["Fn::GetAtt"][0]

@@ -86,19 +86,23 @@ def test_a_deploy_keeps_the_endpoints_current_scale(with_gpu: SynthResult) -> No
 
 
 def test_an_instance_type_change_is_a_new_endpoint_not_an_update(fake_repo: FakeRepo, tmp_path: Path) -> None:
-    # UpdateEndpoint fails when it changes the instance type of an autoscaled variant; a new logical id makes
-    # CloudFormation create a new endpoint (and scalable target), cut the API over, then delete the old one.
-    def endpoint_id(repo: FakeRepo) -> str:
+    # UpdateEndpoint fails when it changes the instance type of an autoscaled variant; a new logical id and name
+    # make CloudFormation create a new endpoint (and scalable target), cut the API over, then delete the old one.
+    def endpoint_id(repo: FakeRepo) -> tuple[str, str]:
         result = synth(repo, models=["tiny-gpu"], context={"gpu_models": "true"})
-        (logical_id,) = result.of_type("AWS::SageMaker::Endpoint")
+        ((logical_id, endpoint),) = result.of_type("AWS::SageMaker::Endpoint").items()
+        name = endpoint["Properties"]["EndpointName"]
         (target,) = result.of_type("AWS::ApplicationAutoScaling::ScalableTarget").values()
-        assert logical_id in json.dumps(target["Properties"]["ResourceId"])
-        return logical_id
+        assert target["Properties"]["ResourceId"] == f"endpoint/{name}/variant/v-1"
+        assert logical_id in json.dumps(target["DependsOn"])
+        return logical_id, name
 
     before = endpoint_id(fake_repo)
     changed = make_fake_repo(tmp_path)
     write_model(changed.models_dir, {**TINY_GPU, "deploy": {**TINY_GPU["deploy"], "instance_type": "ml.g4dn.2xlarge"}})
-    assert endpoint_id(changed) != before
+    after = endpoint_id(changed)
+    assert after[0] != before[0]
+    assert after[1] != before[1]
 
 
 def test_every_variant_names_its_ami_and_requires_cuda(with_gpu: SynthResult) -> None:

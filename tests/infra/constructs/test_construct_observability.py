@@ -21,17 +21,29 @@ def test_api_alarms_on_5xx_and_p99_latency(cpu_only: SynthResult) -> None:
 
 def test_each_function_alarms_on_throttles_and_load_failures(with_gpu: SynthResult) -> None:
     found = alarms(with_gpu)
-    throttles = [a for a in found if a["MetricName"] == "Throttles" and a["Namespace"] == "AWS/Lambda"]
+    throttles = [a for a in found if a.get("MetricName") == "Throttles" and a["Namespace"] == "AWS/Lambda"]
     assert len(throttles) == 2
-    load = [a for a in found if a["MetricName"] == metrics.MODEL_LOAD_FAILURES]
+    load = [a for a in found if a.get("MetricName") == metrics.MODEL_LOAD_FAILURES]
     assert sorted(d["Value"] for a in load for d in a["Dimensions"]) == ["tiny", "tiny-b"]
     assert {a["Namespace"] for a in load} == {"modelrail"}
 
 
-def test_gpu_model_alarms_on_sagemaker_5xx(with_gpu: SynthResult, cpu_only: SynthResult) -> None:
-    sagemaker = [a for a in alarms(with_gpu) if a["Namespace"] == "AWS/SageMaker"]
-    assert [a["MetricName"] for a in sagemaker] == ["Invocation5XXErrors"]
-    assert not [a for a in alarms(cpu_only) if a["Namespace"] == "AWS/SageMaker"]
+def sagemaker_metrics(alarm: dict) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    """(metric, variant) of each SageMaker metric a (metric math) alarm reads."""
+    return [
+        (
+            m["MetricStat"]["Metric"]["MetricName"],
+            {d["Name"]: d["Value"] for d in m["MetricStat"]["Metric"]["Dimensions"]}["VariantName"],
+        )
+        for m in alarm.get("Metrics", [])
+        if "MetricStat" in m and m["MetricStat"]["Metric"]["Namespace"] == "AWS/SageMaker"
+    ]
+
+
+def test_gpu_model_alarms_on_sagemaker_5xx_of_every_variant(with_gpu: SynthResult, cpu_only: SynthResult) -> None:
+    stage = [a for a in alarms(with_gpu) if a["AlarmDescription"].startswith("SageMaker endpoint of model")]
+    assert [sagemaker_metrics(a) for a in stage] == [[("Invocation5XXErrors", "v-1")]]
+    assert not [a for a in alarms(cpu_only) if sagemaker_metrics(a)]
 
 
 def test_one_dashboard_per_stage(cpu_only: SynthResult) -> None:

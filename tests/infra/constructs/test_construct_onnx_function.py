@@ -50,7 +50,7 @@ def test_env_names_the_artifact_and_pins_its_manifest_hash(cpu_only: SynthResult
 
 
 def test_every_file_hash_is_recorded_in_the_template(cpu_only: SynthResult, fake_repo: FakeRepo) -> None:
-    recorded = function_of(cpu_only, "tiny")["Metadata"]["modelrail:artifact"]
+    (recorded,) = function_of(cpu_only, "tiny")["Metadata"]["modelrail:artifacts"].values()
     artifact = fake_repo.build_dir / "tiny" / "3"
     assert recorded["prefix"] == "models/tiny/3/"
     assert recorded["sha256"] == {

@@ -13,14 +13,14 @@ HEADER = f"integration.request.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}"
 
 def test_every_gpu_route_invokes_the_endpoint_with_its_operation(with_gpu: SynthResult) -> None:
     methods = with_gpu.methods()
-    (endpoint_id,) = with_gpu.of_type("AWS::SageMaker::Endpoint")
+    (endpoint,) = with_gpu.of_type("AWS::SageMaker::Endpoint").values()
     for route in model_routes("tiny-gpu", versions=["1"]):
         integration = methods[(route.method, route.path)]["Integration"]
         assert integration["Type"] == "AWS"
         assert integration["IntegrationHttpMethod"] == "POST"
         uri = integration["Uri"]["Fn::Join"][1]
         assert ":runtime.sagemaker:path/endpoints/" in "".join(p for p in uri if isinstance(p, str))
-        assert {"Fn::GetAtt": [endpoint_id, "EndpointName"]} in uri
+        assert f"/endpoints/{endpoint['Properties']['EndpointName']}/invocations" in uri[-1]
         assert integration.get("RequestTemplates") == request_templates(route)
         # Static, with the route's own literal version: no request value reaches the header.
         assert integration["RequestParameters"][HEADER] == (
@@ -57,10 +57,11 @@ def test_invoke_role_may_call_only_this_endpoint(with_gpu: SynthResult) -> None:
     assert invoke == [{"Action": "sagemaker:InvokeEndpoint", "Effect": "Allow", "Resource": {"Ref": endpoint_id}}]
 
 
-def test_cpu_routes_are_lambda_proxy_calls_to_the_live_alias(with_gpu: SynthResult) -> None:
+def test_cpu_routes_are_lambda_proxy_calls_to_the_live_or_pinned_alias(with_gpu: SynthResult) -> None:
     methods = with_gpu.methods()
     for route in model_routes("tiny", versions=["3"]):
         integration = methods[(route.method, route.path)]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
         uri_parts = integration["Uri"]["Fn::Join"][1]
-        assert any(isinstance(p, dict) and "Ref" in p and "Live" in p["Ref"] for p in uri_parts)
+        alias = "Live" if route.version is None else "Pinnedv3"
+        assert any(isinstance(p, dict) and "Ref" in p and alias in p["Ref"] for p in uri_parts), route

@@ -103,13 +103,13 @@ def test_stack_without_gpu_models_has_no_sagemaker(cpu_only: SynthResult) -> Non
     for cfn_type in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint"):
         cpu_only.template.resource_count_is(cfn_type, 0)
     cpu_only.template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
-    cpu_only.template.resource_count_is("AWS::Lambda::Alias", 1)
+    cpu_only.template.resource_count_is("AWS::Lambda::Alias", 2)  # live and the one version's pinned alias
 
 
 def test_stack_with_a_gpu_model_has_one_endpoint_and_a_function_per_cpu_model(with_gpu: SynthResult) -> None:
     for cfn_type in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint"):
         with_gpu.template.resource_count_is(cfn_type, 1)
-    with_gpu.template.resource_count_is("AWS::Lambda::Alias", 2)
+    with_gpu.template.resource_count_is("AWS::Lambda::Alias", 4)  # per CPU model: live and its version's alias
 
 
 def test_template_passes_cfn_lint(any_stack: SynthResult) -> None:

@@ -1,7 +1,7 @@
 """What a zip package drops: files no import at serve time reads, which only cost unzipped bytes and upload.
 
 Each rule is a kind of file, not a package: nothing a module imports is removed, so the rules hold as the pins
-change. ``tests/integration`` in this repository runs the trimmed package on the managed runtime's Python.
+change. ``tests/infra/test_zip_package_runs.py`` runs the trimmed package on the managed runtime's Python.
 """
 
 from __future__ import annotations

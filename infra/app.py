@@ -35,7 +35,7 @@ from infra.stacks.modelrail_stack import (
 )
 from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
 from modelrail.contract.auth import AuthMode
-from modelrail.lambda_zip import PackageTooLargeError, ZipPackageError
+from modelrail.lambda_zip import LambdaPlatform, PackageTooLargeError, ZipPackageError
 from modelrail.manifest import Manifest, ManifestError, Packaging, Target, is_valid_name
 from modelrail.routes import BasePathError, normalize_base_path
 
@@ -177,6 +177,11 @@ def read_settings(app: cdk.App, *, source_root: Path = REPO_ROOT) -> tuple[Stage
         )
         if context.raw("packaging") is not None
         else Packaging.IMAGE,
+        zip_architecture=context.parsed(
+            "zip_architecture", LambdaPlatform.ARM64.value, LambdaPlatform, "x86_64 or arm64"
+        )
+        if context.raw("zip_architecture") is not None
+        else LambdaPlatform.X86_64,
     )
     models_dir = source_root / (context.raw("models_dir") or MODELS_DIR)
     build_dir = source_root / (context.raw("build_dir") or BUILD_DIR)

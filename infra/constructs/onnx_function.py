@@ -38,7 +38,7 @@ from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_fin
 from infra.releases import LIVE_ALIAS, ReleaseSettingError, pinned_aliases
 from infra.scanners import skip_lambda_checks, skip_log_group_kms
 from modelrail.contract.functions import LAMBDA_ZIP_HANDLER, model_function_env
-from modelrail.lambda_zip import ZipPackage
+from modelrail.lambda_zip import LambdaPlatform, ZipPackage
 from modelrail.routes import Route
 
 __all__ = [
@@ -202,7 +202,9 @@ class OnnxFunction(Construct):
             "ephemeral_storage_size": cdk.Size.mebibytes(ephemeral_mib),
             "reserved_concurrent_executions": deploy.reserved_concurrency,
             "tracing": lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
-            "architecture": lambda_.Architecture.X86_64,
+            "architecture": lambda_.Architecture.ARM_64
+            if zip_package is not None and zip_package.platform is LambdaPlatform.ARM64
+            else lambda_.Architecture.X86_64,
             "environment": environment,
         }
         if zip_package is not None:

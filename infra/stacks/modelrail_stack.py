@@ -28,7 +28,7 @@ from infra.scanners import allow_cfripper, skip_lambda_checks
 from infra.stacks.model_stack import ModelStack
 from modelrail import constants
 from modelrail.contract.auth import AuthMode
-from modelrail.lambda_zip import ZipPackage, build_zip_package
+from modelrail.lambda_zip import LambdaPlatform, ZipPackage, build_zip_package
 from modelrail.manifest import Packaging, Target
 from modelrail.routes import CATALOG_ROUTES
 
@@ -88,6 +88,8 @@ class StageSettings:
     """This account's "Resources per API" quota for REST APIs (300 unless raised through Service Quotas)."""
     packaging: Packaging = Packaging.IMAGE
     """CPU models' packaging where their manifest sets none (context ``packaging``)."""
+    zip_architecture: LambdaPlatform = LambdaPlatform.X86_64
+    """The instruction set of zip functions and their package (context ``zip_architecture``); images are x86_64."""
 
 
 class ScaleLimitError(ValueError):
@@ -191,7 +193,9 @@ class ModelrailStack(cdk.Stack):
         )
         # One package for every zip model too (the model comes from S3): built once, or taken from the cache.
         package: ZipPackage | None = (
-            build_zip_package(root, root / ZIP_CACHE_DIR) if Packaging.ZIP in packaging.values() else None
+            build_zip_package(root, root / ZIP_CACHE_DIR, platform=self.settings.zip_architecture)
+            if Packaging.ZIP in packaging.values()
+            else None
         )
         for model in models:
             zipped = packaging[model.name] is Packaging.ZIP

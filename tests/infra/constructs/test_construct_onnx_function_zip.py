@@ -140,3 +140,11 @@ def test_an_unknown_stage_packaging_names_the_choices(zip_repo: FakeRepo) -> Non
     context = app_context(zip_repo, ["tiny-b"], {"packaging": "layer"})
     with pytest.raises(ContextError, match=r"`packaging=layer` is not one of image, zip"):
         build_app(cdk.App(context=context), source_root=zip_repo.root)
+
+
+def test_zip_functions_can_run_on_arm64(zip_repo: FakeRepo) -> None:
+    result = synth(zip_repo, models=["tiny-b", "tiny-image"], context={"packaging": "zip", "zip_architecture": "arm64"})
+    functions = functions_by_sam_id(result)
+    assert functions["tiny-b"]["Properties"]["Architectures"] == ["arm64"]
+    assert functions["tiny-image"]["Properties"]["Architectures"] == ["x86_64"]  # the image is built for amd64
+    assert any((zip_repo.root / "build" / "lambda-zip").glob("arm64-*"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import shutil
-import subprocess  # nosec B404 - runs pip with a fixed argument list
+import subprocess  # nosec B404 # runs pip with a fixed argument list
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -117,7 +117,7 @@ def pip_command(requirements: Path, target: Path, platform: LambdaPlatform) -> l
 def _pip_install(requirements: Path, target: Path, platform: LambdaPlatform) -> None:
     command = pip_command(requirements, target, platform)
     try:
-        result = subprocess.run(  # noqa: S603  # nosec B603 - fixed argv (pip), no shell
+        result = subprocess.run(  # noqa: S603  # nosec B603 # fixed argv (pip), no shell
             command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
         )
     except subprocess.TimeoutExpired:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import subprocess  # nosec B404 - asks a candidate interpreter its version, fixed argv
+import subprocess  # nosec B404 # asks a candidate interpreter its version, fixed argv
 from pathlib import Path
 
 from modelrail.lambda_zip.platform import LAMBDA_PYTHON
@@ -16,7 +16,7 @@ def lambda_python() -> Path | None:
     candidates += sorted((Path.home() / ".pyenv" / "versions").glob(f"{LAMBDA_PYTHON}*/bin/{name}"), reverse=True)
     for candidate in candidates:
         try:
-            result = subprocess.run(  # noqa: S603  # nosec B603 - fixed argv, no shell
+            result = subprocess.run(  # noqa: S603  # nosec B603 # fixed argv, no shell
                 [str(candidate), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                 capture_output=True,
                 text=True,

@@ -129,8 +129,9 @@ def test_a_stage_default_of_zip_refuses_provisioned_concurrency(zip_repo: FakeRe
 def test_an_artifact_too_big_for_snapstarts_tmp_is_refused_with_the_fix(zip_repo: FakeRepo) -> None:
     model = load_deployed_model(parse_manifest(TINY_B), build_dir=zip_repo.build_dir)
     check_snapstart(model, SNAPSTART_MAX_EPHEMERAL_MIB)  # fits
-    big = dataclasses.replace(model, size_bytes=300 * MiB)
-    with pytest.raises(PackagingError, match=r"needs \d+ MiB of /tmp.*at most 512 MB.*`deploy.packaging: image`"):
+    own = dataclasses.replace(model.own, size_bytes=300 * MiB)
+    big = dataclasses.replace(model, served={model.version: own})
+    with pytest.raises(PackagingError, match=r"need \d+ MiB of /tmp.*at most 512 MB.*`deploy.packaging: image`"):
         check_snapstart(big, 856)
 
 

@@ -23,6 +23,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.constructs.custom_domain import CustomDomainSettings
 from infra.constructs.inference_api import ApiLimits
+from infra.constructs.onnx_function import PackagingError
 from infra.deployed_models import ArtifactError, load_deployed_model, selected_manifests
 from infra.releases import ReleaseNameError, ReleaseSettingError
 from infra.stacks.modelrail_stack import (
@@ -34,7 +35,8 @@ from infra.stacks.modelrail_stack import (
 )
 from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
 from modelrail.contract.auth import AuthMode
-from modelrail.manifest import Manifest, ManifestError, Target, is_valid_name
+from modelrail.lambda_zip import LambdaPlatform, PackageTooLargeError, ZipPackageError
+from modelrail.manifest import Manifest, ManifestError, Packaging, Target, is_valid_name
 from modelrail.routes import BasePathError, normalize_base_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -169,6 +171,17 @@ def read_settings(app: cdk.App, *, source_root: Path = REPO_ROOT) -> tuple[Stage
         api_resources_quota=context.parsed("api_resources_quota", "300", _positive(int), "a positive integer")
         if context.raw("api_resources_quota") is not None
         else API_RESOURCES_QUOTA,
+        # A model's own `deploy.packaging` wins when its manifest sets it; this is the default for the others.
+        packaging=context.parsed(
+            "packaging", Packaging.IMAGE.value, Packaging, f"one of {', '.join(p.value for p in Packaging)}"
+        )
+        if context.raw("packaging") is not None
+        else Packaging.IMAGE,
+        zip_architecture=context.parsed(
+            "zip_architecture", LambdaPlatform.ARM64.value, LambdaPlatform, "x86_64 or arm64"
+        )
+        if context.raw("zip_architecture") is not None
+        else LambdaPlatform.X86_64,
     )
     models_dir = source_root / (context.raw("models_dir") or MODELS_DIR)
     build_dir = source_root / (context.raw("build_dir") or BUILD_DIR)
@@ -231,7 +244,17 @@ def main() -> int:
     app = cdk.App()
     try:
         build_app(app)
-    except (ContextError, ManifestError, ArtifactError, ScaleLimitError, ReleaseNameError, ReleaseSettingError) as exc:
+    except (
+        ContextError,
+        ManifestError,
+        ArtifactError,
+        ScaleLimitError,
+        ReleaseNameError,
+        ReleaseSettingError,
+        PackagingError,
+        PackageTooLargeError,
+        ZipPackageError,
+    ) as exc:
         print(f"modelrail: {exc}", file=sys.stderr)
         return 1
     app.synth()

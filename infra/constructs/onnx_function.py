@@ -1,4 +1,5 @@
-"""One Lambda container function serving one CPU model from the shared image, with its releases.
+"""One Lambda function serving one CPU model, with its releases: from the shared container image, or from the shared
+zip package on the Python 3.12 managed runtime with SnapStart on published versions (``deploy.packaging: zip``).
 
 Releases (``deploy.releases``): CloudFormation cannot re-create an *old* Lambda function version
 (``AWS::Lambda::Version`` publishes the function's configuration as it is when the version resource is created), so
@@ -21,6 +22,7 @@ configuration's default is the canary's version while a canary takes a share (pe
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
@@ -35,10 +37,18 @@ from infra.deployed_models import DeployedModel
 from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_finding
 from infra.releases import LIVE_ALIAS, ReleaseSettingError, pinned_aliases
 from infra.scanners import skip_lambda_checks, skip_log_group_kms
-from modelrail.contract.functions import model_function_env
+from modelrail.contract.functions import LAMBDA_ZIP_HANDLER, model_function_env
+from modelrail.lambda_zip import LambdaPlatform, ZipPackage
 from modelrail.routes import Route
 
-__all__ = ["LIVE_ALIAS", "OnnxFunction", "ephemeral_storage_mib"]
+__all__ = [
+    "LIVE_ALIAS",
+    "SNAPSTART_MAX_EPHEMERAL_MIB",
+    "OnnxFunction",
+    "PackagingError",
+    "check_snapstart",
+    "ephemeral_storage_mib",
+]
 
 MiB = 1024 * 1024
 CANARY_PERIOD = cdk.Duration.minutes(1)
@@ -57,6 +67,25 @@ LAMBDA_ENVIRONMENT_BYTES = 4096
 UNRESOLVED_VALUE_BYTES = 63
 """What a value synth cannot know counts for: the bucket name, at most 63 characters (S3 bucket naming rules)."""
 CODEDEPLOY_LAMBDA_POLICY = "AWSCodeDeployRoleForLambdaLimited"
+SNAPSTART_MAX_EPHEMERAL_MIB = 512
+"""'SnapStart does not support provisioned concurrency, Amazon Elastic File System (Amazon EFS), or ephemeral
+storage greater than 512 MB.' ("Improving startup performance with Lambda SnapStart", Lambda developer guide)."""
+SAM_RESOURCE_ID = "SamResourceId"
+"""The metadata key SAM CLI takes a function's id from before anything else (its ``ResourceMetadataNormalizer``
+prefers it to the CDK path, whose last part is ``Function`` for every model), so ``sam local invoke <model>``
+names the model; SAM finds a function in a nested stack by its id alone ("Locally testing AWS CDK applications
+with AWS SAM")."""
+
+
+ZIP_RUNTIME_REASON = (
+    "Python 3.12 on purpose, not the newest runtime: the zip package's wheels are installed for exactly this "
+    "Python (functions/lambda_inference/requirements.txt, pip --python-version 3.12), the same Python as the "
+    "container image, and 3.12 is the first Python runtime with SnapStart."
+)
+
+
+class PackagingError(ValueError):
+    """A model cannot be deployed with the packaging it asks for; the message says why and what to change."""
 
 
 def ephemeral_storage_mib(model: DeployedModel) -> int:
@@ -79,6 +108,20 @@ def canary_latency_threshold_ms(timeout_s: int) -> int:
     return min(STAGE_LATENCY_P99_MS, int(timeout_s * 1000 * CANARY_LATENCY_SHARE))
 
 
+def check_snapstart(model: DeployedModel, ephemeral_mib: int) -> None:
+    """Refuse at synth what SnapStart does not support, rather than fail at deploy."""
+    conflict = model.manifest.cpu_deploy.snapstart_conflict()
+    if conflict is not None:
+        raise PackagingError(f"model {model.name}: {conflict}")
+    if ephemeral_mib > SNAPSTART_MAX_EPHEMERAL_MIB:
+        raise PackagingError(
+            f"model {model.name}: its served artifacts ({model.served_bytes / MiB:.0f} MiB) need {ephemeral_mib} MiB "
+            f"of /tmp (twice their size plus 256 MiB), but Lambda SnapStart supports at most "
+            f"{SNAPSTART_MAX_EPHEMERAL_MIB} MB of ephemeral storage, so it cannot be a zip function: set "
+            "`deploy.packaging: image` in its model.yaml"
+        )
+
+
 class OnnxFunction(Construct):
     """The function, its ``live`` alias (the API's target), its log group and its least-privilege role."""
 
@@ -88,15 +131,20 @@ class OnnxFunction(Construct):
         construct_id: str,
         *,
         model: DeployedModel,
-        code: lambda_.DockerImageCode,
+        code: lambda_.DockerImageCode | None,
         bucket: s3.IBucket,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         metrics_namespace: str,
+        zip_package: ZipPackage | None = None,
     ) -> None:
+        """``zip_package`` set: the zip function with SnapStart; else the container image ``code``."""
         super().__init__(scope, construct_id)
         manifest = model.manifest
         deploy = manifest.cpu_deploy  # memory, timeout and concurrency, defaults resolved by the schema
+        ephemeral_mib = ephemeral_storage_mib(model)
+        if zip_package is not None:
+            check_snapstart(model, ephemeral_mib)
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
         skip_log_group_kms(self.log_group)
         self.role = iam.Role(
@@ -145,21 +193,40 @@ class OnnxFunction(Construct):
                 f"the function's environment would take {size} bytes, over Lambda's {LAMBDA_ENVIRONMENT_BYTES}: "
                 "serve fewer versions at once"
             )
-        self.function = lambda_.DockerImageFunction(
-            self,
-            "Function",
-            code=code,
-            description=f"modelrail {model.name} {model.default_version} ({manifest.task.value})",
-            role=self.role,
-            log_group=self.log_group,
-            memory_size=deploy.memory_mb,
-            timeout=cdk.Duration.seconds(deploy.timeout_s),
-            ephemeral_storage_size=cdk.Size.mebibytes(ephemeral_storage_mib(model)),
-            reserved_concurrent_executions=deploy.reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
-            architecture=lambda_.Architecture.X86_64,
-            environment=environment,
-        )
+        common: dict[str, Any] = {
+            "description": f"modelrail {model.name} {model.default_version} ({manifest.task.value})",
+            "role": self.role,
+            "log_group": self.log_group,
+            "memory_size": deploy.memory_mb,
+            "timeout": cdk.Duration.seconds(deploy.timeout_s),
+            "ephemeral_storage_size": cdk.Size.mebibytes(ephemeral_mib),
+            "reserved_concurrent_executions": deploy.reserved_concurrency,
+            "tracing": lambda_.Tracing.ACTIVE,  # SPEC "Tracing"; CDK grants the role X-Ray's write actions
+            "architecture": lambda_.Architecture.ARM_64
+            if zip_package is not None and zip_package.platform is LambdaPlatform.ARM64
+            else lambda_.Architecture.X86_64,
+            "environment": environment,
+        }
+        if zip_package is not None:
+            self.function: lambda_.Function = lambda_.Function(
+                self,
+                "Function",
+                runtime=lambda_.Runtime.PYTHON_3_12,
+                handler=LAMBDA_ZIP_HANDLER,
+                # The folder's own hash would read 200 MB at every synth; the package key already hashes every
+                # input, and an unchanged key is an unchanged asset (no re-upload, no new version).
+                code=lambda_.Code.from_asset(
+                    str(zip_package.path), asset_hash=zip_package.key, asset_hash_type=cdk.AssetHashType.CUSTOM
+                ),
+                # Lambda initializes the function (imports, model fetch, session) when a version is published and
+                # restores new environments from that snapshot; the alias below points at a published version.
+                snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
+                **common,
+            )
+            acknowledge(self.function, "L1", ZIP_RUNTIME_REASON)
+        else:
+            assert code is not None  # the stack passes the image code whenever it passes no zip package
+            self.function = lambda_.DockerImageFunction(self, "Function", code=code, **common)
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
         skip_lambda_checks(self.function, reserved=deploy.reserved_concurrency is not None)
         # Recorded in the template so a deployment says exactly which bytes it serves.
@@ -169,6 +236,7 @@ class OnnxFunction(Construct):
             "modelrail:artifacts",
             {version: {"prefix": s.prefix, "sha256": s.file_sha256} for version, s in model.served.items()},
         )
+        cfn_function.add_metadata(SAM_RESOURCE_ID, model.name)
         version = self.function.current_version
         self.alias = lambda_.Alias(
             self,

@@ -27,6 +27,7 @@ from infra.constructs.observability import Observability
 from infra.constructs.onnx_function import OnnxFunction
 from infra.constructs.sagemaker_routes import SageMakerRoutes
 from infra.deployed_models import DeployedModel
+from modelrail.lambda_zip import ZipPackage
 from modelrail.routes import model_routes
 
 
@@ -49,11 +50,12 @@ class ModelStack(cdk.NestedStack):
         *,
         api: InferenceApi,
         observability: Observability,
-        code: lambda_.DockerImageCode,
+        code: lambda_.DockerImageCode | None,
         bucket: s3.IBucket,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         metrics_namespace: str,
+        zip_package: ZipPackage | None = None,
     ) -> OnnxFunction:
         """The model's Lambda function and alias, a method per route on the alias, and its alarms."""
         model = self.model
@@ -66,6 +68,7 @@ class ModelStack(cdk.NestedStack):
             log_retention=log_retention,
             removal_policy=removal_policy,
             metrics_namespace=metrics_namespace,
+            zip_package=zip_package,
         )
         # LambdaIntegration's own permission names the stage by reference (a Ref to the stage's stack's Stage),
         # and the stage's Deployment must wait for this stack: a cycle. The same proxy integration and one

@@ -28,7 +28,8 @@ from infra.scanners import allow_cfripper, skip_lambda_checks
 from infra.stacks.model_stack import ModelStack
 from modelrail import constants
 from modelrail.contract.auth import AuthMode
-from modelrail.manifest import Target
+from modelrail.lambda_zip import LambdaPlatform, ZipPackage, build_zip_package
+from modelrail.manifest import Packaging, Target
 from modelrail.routes import CATALOG_ROUTES
 
 API_RESOURCES_QUOTA = 300
@@ -39,6 +40,8 @@ BASIC_EXECUTION_POLICY = "AWSLambdaBasicExecutionRole"
 CDK_ASSET_BUCKET = "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
 """The default bootstrap's file-asset bucket, as cdk-nag prints it."""
 LAMBDA_DOCKERFILE = "functions/lambda_inference/Dockerfile"
+ZIP_CACHE_DIR = Path("build/lambda-zip")
+"""Where built zip packages are cached (ignored by git, like the rest of ``build/``), under the source root."""
 GPU_DOCKERFILE = "functions/sagemaker_inference/Dockerfile"
 IMAGE_EXCLUDES = (
     ".git",
@@ -83,6 +86,10 @@ class StageSettings:
     tags: dict[str, str] = field(default_factory=dict)
     api_resources_quota: int = API_RESOURCES_QUOTA
     """This account's "Resources per API" quota for REST APIs (300 unless raised through Service Quotas)."""
+    packaging: Packaging = Packaging.IMAGE
+    """CPU models' packaging where their manifest sets none (context ``packaging``)."""
+    zip_architecture: LambdaPlatform = LambdaPlatform.X86_64
+    """The instruction set of zip functions and their package (context ``zip_architecture``); images are x86_64."""
 
 
 class ScaleLimitError(ValueError):
@@ -171,23 +178,37 @@ class ModelrailStack(cdk.Stack):
     def _add_cpu_models(
         self, models: Sequence[DeployedModel], retention: logs.RetentionDays, removal: cdk.RemovalPolicy
     ) -> None:
+        packaging = {m.name: m.manifest.cpu_deploy.packaging_or(self.settings.packaging) for m in models}
+        root = self.settings.source_root
         # Same directory, Dockerfile and excludes for every function: one asset hash, one image, pushed once.
-        code = lambda_.DockerImageCode.from_image_asset(
-            str(self.settings.source_root),
-            file=LAMBDA_DOCKERFILE,
-            exclude=list(IMAGE_EXCLUDES),
-            platform=ecr_assets.Platform.LINUX_AMD64,
+        code = (
+            lambda_.DockerImageCode.from_image_asset(
+                str(root),
+                file=LAMBDA_DOCKERFILE,
+                exclude=list(IMAGE_EXCLUDES),
+                platform=ecr_assets.Platform.LINUX_AMD64,
+            )
+            if Packaging.IMAGE in packaging.values()
+            else None
+        )
+        # One package for every zip model too (the model comes from S3): built once, or taken from the cache.
+        package: ZipPackage | None = (
+            build_zip_package(root, root / ZIP_CACHE_DIR, platform=self.settings.zip_architecture)
+            if Packaging.ZIP in packaging.values()
+            else None
         )
         for model in models:
+            zipped = packaging[model.name] is Packaging.ZIP
             nested = self._model_stack(model)
             function = nested.add_cpu(
                 api=self.api,
                 observability=self.observability,
-                code=code,
+                code=None if zipped else code,
                 bucket=self.model_bucket.bucket,
                 log_retention=retention,
                 removal_policy=removal,
                 metrics_namespace=self.settings.metrics_namespace,
+                zip_package=package if zipped else None,
             )
             self._allow_origin(function.function)
             self._base_path(function.function)

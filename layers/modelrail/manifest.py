@@ -348,12 +348,13 @@ def declared_batch_axes(model: Model) -> dict[str, int | None]:
 
 
 class Packaging(StrEnum):
-    """How a CPU model's function is packaged. Only ``image`` for now; ``zip`` (with SnapStart) comes later."""
+    """How a CPU model's function is packaged; the model itself always comes from S3."""
 
     IMAGE = "image"
-    """A Lambda container image with the runtime layer; the model itself is fetched from S3 at first use."""
+    """A Lambda container image with the runtime layer (``cdk deploy`` builds it with Docker)."""
     ZIP = "zip"
-    """A zip package for the managed Python runtime, with SnapStart: the snapshot holds the loaded model."""
+    """A .zip package for the Python 3.12 managed runtime, built with pip's platform wheels (no Docker), with
+    SnapStart on published versions: the snapshot holds the loaded model."""
 
 
 class Canary(_Strict):
@@ -428,8 +429,39 @@ class CpuDeploy(_Strict):
     provisioned_concurrency: int | None = Field(
         default=None, ge=1, description="Environments kept initialized on the live alias."
     )
-    packaging: Packaging = Field(default=Packaging.IMAGE, description="Only `image` for now.")
+    packaging: Packaging = Field(
+        default=Packaging.IMAGE,
+        description=(
+            "`image`: a container image (Docker at deploy). `zip`: a Python 3.12 zip package with SnapStart, no "
+            "Docker needed; no provisioned concurrency, and the artifact must fit SnapStart's 512 MB of /tmp. "
+            "Unset, the stage's `packaging` context value decides (`image` unless set)."
+        ),
+    )
     releases: Releases = Field(default_factory=Releases)
+
+    def packaging_or(self, stage_default: Packaging) -> Packaging:
+        """The packaging this model deploys with: its own ``deploy.packaging`` when the manifest sets it, else
+        the stage's default (cdk context ``packaging``)."""
+        return self.packaging if "packaging" in self.model_fields_set else stage_default
+
+    def snapstart_conflict(self) -> str | None:
+        """Why this deploy block cannot run as a zip function with SnapStart, or ``None``."""
+        if self.provisioned_concurrency is not None:
+            # "SnapStart does not support provisioned concurrency, Amazon Elastic File System (Amazon EFS), or
+            # ephemeral storage greater than 512 MB." ("Improving startup performance with Lambda SnapStart")
+            return (
+                "`deploy.provisioned_concurrency` cannot be used with `packaging: zip`: Lambda SnapStart does not "
+                "support provisioned concurrency; remove it (SnapStart restores initialized environments on demand) "
+                "or set `deploy.packaging: image`"
+            )
+        return None
+
+    @model_validator(mode="after")
+    def _zip_supports_snapstart(self) -> CpuDeploy:
+        conflict = self.snapstart_conflict() if self.packaging is Packaging.ZIP else None
+        if conflict is not None:
+            raise ValueError(conflict)
+        return self
 
     @model_validator(mode="after")
     def _provisioned_within_reserved(self) -> CpuDeploy:

@@ -17,6 +17,8 @@ from modelrail.contract.auth import AuthMode
 
 LAMBDA_HANDLER: Final = "functions/lambda_inference/handler.py:handler"
 """The model function's handler (its image's ``CMD``, ``functions/lambda_inference/Dockerfile``)."""
+LAMBDA_ZIP_HANDLER: Final = LAMBDA_HANDLER.rsplit("/", 1)[1].replace(".py:", ".")
+"""The same handler in Lambda's ``module.function`` form, at the root of a zip package (``modelrail.lambda_zip``)."""
 SAGEMAKER_APP: Final = "functions/sagemaker_inference/serve.py:app"
 """The GPU container's ASGI app (its image's ``ENTRYPOINT``)."""
 CATALOG_CODE_DIR: Final = "functions/catalog"

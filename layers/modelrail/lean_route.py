@@ -36,4 +36,4 @@ class LeanRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The endpoint itself: it takes only the request, so there is nothing to solve or serialize."""
-        return self.endpoint  # type: ignore[return-value]
+        return self.endpoint

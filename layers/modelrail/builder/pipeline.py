@@ -21,7 +21,7 @@ from modelrail.builder.hashing import InputHasher
 from modelrail.builder.paths import BuildPaths
 from modelrail.builder.report import BuildReport
 from modelrail.builder.sources import DEFAULT_SCRIPT_TIMEOUT_S, ModelSource, prepare_source, source_key
-from modelrail.constants import BUILD_DIR, MANIFEST_JSON, MODEL_FILE, MODELS_DIR, REPORT_JSON
+from modelrail.constants import BUILD_DIR, MANIFEST_JSON, MODEL_DATA_FILE, MODEL_FILE, MODELS_DIR, REPORT_JSON
 from modelrail.manifest import (
     BuiltManifest,
     GraphOptimization,
@@ -34,7 +34,7 @@ from modelrail.manifest import (
 )
 from modelrail.store.current import ArtifactNotCurrentError, current_artifact
 
-RESERVED_FILES = {MODEL_FILE, MANIFEST_JSON, REPORT_JSON}
+RESERVED_FILES = {MODEL_FILE, MODEL_DATA_FILE, MANIFEST_JSON, REPORT_JSON}
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from modelrail.builder.report import (
 )
 from modelrail.builder.sessions import MEASURE_THREADS, graph_inputs, open_session, providers_for
 from modelrail.builder.sources import ModelSource
-from modelrail.constants import MODEL_FILE
+from modelrail.constants import MODEL_DATA_FILE, MODEL_FILE
 from modelrail.manifest import Bound, Gate, GraphOptimization, Manifest, QuantizationMode, Target
 
 DEFAULT_MAX_BATCH_SIZE = 32
@@ -103,10 +103,13 @@ class Steps:
                 outcome, served_session, gate_report = self._produce(context, fp32_session, providers, scratch, None)
                 outcome.notes.append(note)
         timing = self._latency(context, fp32_session, served_session)
+        served_bytes = sum(
+            path.stat().st_size for path in (served_path, self.staging / MODEL_DATA_FILE) if path.exists()
+        )
         sizes = SizeReport(
             fp32_bytes=self.source.fp32_model.stat().st_size,
-            served_bytes=served_path.stat().st_size,
-            ratio=round(served_path.stat().st_size / self.source.fp32_model.stat().st_size, 4),
+            served_bytes=served_bytes,
+            ratio=round(served_bytes / self.source.fp32_model.stat().st_size, 4),
         )
         report = BuildReport(
             name=manifest.name,

@@ -75,6 +75,10 @@ def test_minilm_is_fused_before_quantization_and_saved_optimized_for_this_onnxru
     assert found["MatMulInteger"] == 0
     assert found["Softmax"] == 0
     assert report["gate"]["passed"] is True  # type: ignore[index]
+    # The weights are external data beside the graph, recorded and verified like every artifact file.
+    assert set(manifest.files) == {"model.onnx", "model.onnx.data", "report.json", "tokenizer.json"}
+    assert manifest.files["model.onnx.data"].size > 20_000_000 > manifest.files["model.onnx"].size
+    assert report["sizes"]["served_bytes"] == manifest.files["model.onnx"].size + manifest.files["model.onnx.data"].size  # type: ignore[index]
 
 
 def test_the_runtime_loads_a_pre_optimized_graph_without_optimizing_it_and_answers_as_the_gate_measured(

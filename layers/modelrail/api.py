@@ -23,6 +23,7 @@ from modelrail.deadline import Deadline, after_fetch_reserve_s
 from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
 from modelrail.loader import LoadedModel, ModelLoader
 from modelrail.middleware import REQUEST_STATS_STATE
+from modelrail.responses import BodyResponse
 from modelrail.routes import SERVED_VERSION, Operation
 from modelrail.server_metadata import server_metadata
 from modelrail.settings import Settings
@@ -55,7 +56,7 @@ def binary_answers(request: Request) -> bool:
 
 def json_response(body: Any, status: int = 200) -> Response:
     """A compact JSON response."""
-    return Response(codecs.base.dump_json(body), status_code=status, media_type=codecs.base.JSON_MEDIA_TYPE)
+    return BodyResponse(codecs.base.dump_json(body), codecs.base.JSON_MEDIA_TYPE, status_code=status)
 
 
 class ModelApi:
@@ -126,7 +127,7 @@ class ModelApi:
             answer = dataclasses.replace(answer, binary_outputs=frozenset())
         encoded = codecs.response_codec(answer).encode(answer)
         _stats(request, inference_ms=(time.perf_counter() - started) * 1000)
-        return Response(encoded.body, media_type=encoded.media_type, headers=encoded.headers)
+        return BodyResponse(encoded.body, encoded.media_type, encoded.headers)
 
     async def predict(self, request: Request) -> Response:
         """Task API: instances in, predictions out."""
@@ -138,7 +139,7 @@ class ModelApi:
         answer = await self.call(request, operations.predict, model, decoded)
         encoded = codecs.V1_TASK.encode(answer)
         _stats(request, inference_ms=(time.perf_counter() - started) * 1000, instances=len(decoded.instances))
-        return Response(encoded.body, media_type=encoded.media_type)
+        return BodyResponse(encoded.body, encoded.media_type)
 
     async def metadata(self, request: Request) -> Response:
         """Model metadata: tensors, task, provider, processing."""

@@ -85,6 +85,7 @@ def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preloa
     from modelrail import openapi
     from modelrail.api import ModelApi
     from modelrail.errors import ModelrailError
+    from modelrail.lean_route import LeanRoute
     from modelrail.middleware import RequestContextMiddleware, RoutePathMiddleware
     from modelrail.responses import handle_exception
 
@@ -97,6 +98,7 @@ def _create_app(settings: Settings | None, *, loader: ModelLoader | None, preloa
         redoc_url=None,
         redirect_slashes=False,  # RoutePathMiddleware routes a trailing slash as API Gateway does
     )
+    app.router.route_class = LeanRoute  # handlers take the Request and return the Response (lean_route.py)
     handlers = api.handlers()
     docs = _docs()
     for route in [*app_routes(), *CATALOG_ROUTES]:

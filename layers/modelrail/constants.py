@@ -102,6 +102,9 @@ REPORT_JSON: Final = "report.json"
 """The build report: sizes, latency, gate metrics and thresholds."""
 MODEL_FILE: Final = "model.onnx"
 """The served model inside an artifact directory."""
+MODEL_DATA_FILE: Final = "model.onnx.data"
+"""A pre-optimized CPU model's weights, beside ``model.onnx`` as ONNX external data (ONNX Runtime maps the file
+into memory instead of parsing and copying the weights out of the graph's protobuf)."""
 
 # --- SageMaker container contract --------------------------------------------------------------------
 SAGEMAKER_MODEL_DIR: Final = "/opt/ml/model"

@@ -180,6 +180,7 @@ class ModelLoader:
                 spin=not self.settings.on_lambda,
                 require_cuda=self.settings.require_cuda,
                 batch_axes=declared_batch_axes(manifest.model),
+                graph=manifest.graph,
             )
             built = time.perf_counter()
             processor = _build_processor(artifact, session)

@@ -625,6 +625,31 @@ class ServingHints(_Strict):
     )
 
 
+class GraphOptimization(_Strict):
+    """How the build optimized ``model.onnx`` ahead of time, so sessions need not repeat it (``graph_options``)."""
+
+    level: Literal["none", "extended"] = Field(
+        default="none",
+        description=(
+            "`extended`: saved by ONNX Runtime after its basic and extended graph optimizations for `providers`; "
+            "the runtime then builds sessions with graph optimizations off, where its onnxruntime version and "
+            "execution provider match. `none`: the graph is optimized at every session build."
+        ),
+    )
+    onnxruntime: str | None = Field(default=None, description="The onnxruntime version that optimized it.")
+    providers: list[str] = Field(default_factory=list, description="The execution providers it was optimized for.")
+    fusions: dict[str, int] = Field(
+        default_factory=dict,
+        description="Transformer fusions applied before quantization (fused operator -> count); empty if none.",
+    )
+
+    @model_validator(mode="after")
+    def _pinned(self) -> GraphOptimization:
+        if self.level != "none" and (not self.onnxruntime or not self.providers):
+            raise ValueError(f"a `{self.level}` graph records the onnxruntime version and providers it was made for")
+        return self
+
+
 class BuiltManifest(_Strict):
     """``build/models/<name>/<version>/manifest.json``: everything needed to serve and verify an artifact.
 
@@ -646,6 +671,13 @@ class BuiltManifest(_Strict):
     model: Model = Field(description="The model part of the model.yaml it was built from, defaults resolved.")
     input_hash: str = Field(description="Content hash of everything the build read; unchanged inputs skip a rebuild.")
     built_at: str
+    graph: GraphOptimization | None = Field(
+        default=None,
+        description=(
+            "What the build optimized ahead of time. Absent in artifacts built before it was recorded: their "
+            "sessions optimize the graph at every build, with the options they were gated with."
+        ),
+    )
 
 
 # --- Loading and error messages --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from modelrail import metrics
 from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER
 from modelrail.errors import PayloadTooLargeError
-from modelrail.logs import get_logger, request_id_var
+from modelrail.logs import get_logger, log_fields, request_id_var
 from modelrail.metrics import MetricsEmitter
 from modelrail.responses import ERROR_CODE_STATE, as_modelrail_error, error_response
 from modelrail.routes import route_path
@@ -151,9 +151,11 @@ class RequestContextMiddleware:
         inference_ms = stats.get("inference_ms")
         if inference_ms is not None:
             self.emitter.emit({metrics.INFERENCE_MS: (inference_ms, "Milliseconds")})
-        log.info(
+        log_fields(
+            log,
+            logging.INFO,
             "request",
-            extra={
+            {
                 "method": scope.get("method"),
                 **_lambda_request_id(scope),
                 "path": scope.get("path"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
+
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -43,3 +46,26 @@ async def handle_exception(request: Request, exc: Exception) -> Response:
     error = as_modelrail_error(exc, method=request.method, path=request.url.path)
     setattr(request.state, ERROR_CODE_STATE, error.code)
     return error_response(error)
+
+
+@cache
+def _header_value(value: str) -> bytes:
+    return value.encode("latin-1")
+
+
+class BodyResponse(Response):
+    """A finished body: its raw headers are built directly (media types encoded once), with what Starlette's
+    ``Response`` would set: the given headers lower-cased, then ``content-length`` and ``content-type``."""
+
+    def __init__(
+        self, body: bytes, media_type: str, headers: Mapping[str, str] | None = None, *, status_code: int = 200
+    ) -> None:
+        """``body`` with its status; ``media_type`` is a non-``text/`` type, so it takes no charset."""
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = [
+            *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()),
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", _header_value(media_type)),
+        ]

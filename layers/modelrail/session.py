@@ -13,8 +13,9 @@ from modelrail.constants import ENV_PROVIDERS, ENV_REQUIRE_CUDA
 from modelrail.cuda_info import gpu_platform
 from modelrail.datatypes import NUMPY_BY_DATATYPE, datatype_of_ort
 from modelrail.errors import InvalidInputError, ModelUnavailableError, UnprocessableInputError
+from modelrail.graph_options import level_for, ort_level
 from modelrail.logs import get_logger
-from modelrail.manifest import TensorSpec
+from modelrail.manifest import GraphOptimization, TensorSpec
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -78,12 +79,16 @@ class ModelSession:
         spin: bool = True,
         require_cuda: bool = False,
         batch_axes: Mapping[str, int | None] | None = None,
+        graph: GraphOptimization | None = None,
     ) -> None:
-        """``batch_axes``: the declared ones (``processing.batch_axes``); the rest default from the graph."""
+        """``batch_axes``: the declared ones (``processing.batch_axes``); the rest default from the graph.
+
+        ``graph``: what the build optimized ahead of time (``BuiltManifest.graph``); ``modelrail.graph_options``
+        picks the optimization level from it, as the build's gate did.
+        """
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = inter_op_threads
@@ -100,6 +105,12 @@ class ModelSession:
         available = ort.get_available_providers()
         chosen = resolve_providers(requested, available=available, known=ort.get_all_providers())
         wants_cuda = CUDA in (requested or chosen)
+        level, fallback = level_for(graph, onnxruntime_version=ort.__version__, providers=chosen)
+        options.graph_optimization_level = ort_level(level)
+        if fallback is not None:
+            log.warning("pre-optimized graph not used as it is", extra={"reason": fallback})
+        self.graph_optimization: str = level
+        """``disabled`` for a pre-optimized graph loaded as built, else ``all`` (ORT optimizes at session build)."""
         self.platform: dict[str, str] = gpu_platform() if wants_cuda else {}
         """Driver, CUDA driver/runtime and ONNX Runtime versions, where CUDA was asked for (metadata, logs)."""
         try:
@@ -133,6 +144,7 @@ class ModelSession:
                 "provider": self.provider,
                 "providers": chosen,
                 "intra_op_threads": intra_op_threads,
+                "graph_optimization": level,
                 "onnxruntime": ort.__version__,
                 **self.platform,
             },

@@ -32,3 +32,18 @@ def test_errors_carry_their_code_and_roll_up_per_model() -> None:
     record = json.loads(stream.getvalue())
     assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["model", "code"], ["model"]]
     assert (record["code"], record["errors"]) == ("invalid_input", 1)
+
+
+def test_records_of_the_same_shape_keep_their_own_values_codes_and_timestamps() -> None:
+    """Each record's JSON is encoded once per shape and reused: only the values and the timestamp change."""
+    stream = io.StringIO()
+    emitter = MetricsEmitter(namespace="ns", model='odd "name"', stream=stream)
+    emitter.emit({metrics.INFERENCE_MS: (1.5, "Milliseconds")})
+    emitter.count(metrics.ERRORS, code="invalid_input")
+    emitter.emit({metrics.INFERENCE_MS: (2.25, "Milliseconds")})
+    emitter.count(metrics.ERRORS, code="model_not_found")
+    first, error, second, other = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert (first["model"], first["inference_ms"], second["inference_ms"]) == ('odd "name"', 1.5, 2.25)
+    assert first["_aws"] == {**second["_aws"], "Timestamp": first["_aws"]["Timestamp"]}
+    assert (error["code"], other["code"], other["errors"]) == ("invalid_input", "model_not_found", 1)
+    assert other["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["model", "code"], ["model"]]

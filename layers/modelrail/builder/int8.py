@@ -16,7 +16,7 @@ _CALIBRATION_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": 
 
 
 @contextlib.contextmanager
-def _quiet_ort_logging() -> Iterator[None]:
+def quiet_ort_logging() -> Iterator[None]:
     # ORT's quantization tools log through the root logger ("Please consider to run pre-processing", per-node
     # notes); the build prints its own progress, so silence them for the call.
     root = logging.getLogger()
@@ -41,7 +41,7 @@ def preprocess(source: Path, destination: Path) -> str:
     with (
         tempfile.TemporaryDirectory(prefix="modelrail-preprocess-") as scratch,
         contextlib.chdir(scratch),
-        _quiet_ort_logging(),
+        quiet_ort_logging(),
     ):
         try:
             quant_pre_process(str(source), str(destination))
@@ -73,7 +73,7 @@ def quantize_dynamic_int8(source: Path, destination: Path, quantization: Quantiz
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     check_node_names(source, quantization.exclude_nodes)
-    with _quiet_ort_logging():
+    with quiet_ort_logging():
         quantize_dynamic(
             str(source),
             str(destination),
@@ -107,7 +107,7 @@ def quantize_static_int8(
     with (
         tempfile.TemporaryDirectory(prefix="modelrail-calibrate-") as scratch,
         contextlib.chdir(scratch),
-        _quiet_ort_logging(),
+        quiet_ort_logging(),
     ):
         quantize_static(
             str(source),

@@ -21,9 +21,10 @@ from modelrail.builder.hashing import InputHasher
 from modelrail.builder.paths import BuildPaths
 from modelrail.builder.report import BuildReport
 from modelrail.builder.sources import DEFAULT_SCRIPT_TIMEOUT_S, ModelSource, prepare_source, source_key
-from modelrail.constants import BUILD_DIR, MANIFEST_JSON, MODEL_FILE, MODELS_DIR, REPORT_JSON
+from modelrail.constants import BUILD_DIR, MANIFEST_JSON, MODEL_DATA_FILE, MODEL_FILE, MODELS_DIR, REPORT_JSON
 from modelrail.manifest import (
     BuiltManifest,
+    GraphOptimization,
     Manifest,
     ManifestError,
     ServingHints,
@@ -33,7 +34,7 @@ from modelrail.manifest import (
 )
 from modelrail.store.current import ArtifactNotCurrentError, current_artifact
 
-RESERVED_FILES = {MODEL_FILE, MANIFEST_JSON, REPORT_JSON}
+RESERVED_FILES = {MODEL_FILE, MODEL_DATA_FILE, MANIFEST_JSON, REPORT_JSON}
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def _build(
     try:
         steps = Steps(manifest, source, staging, timings)
         report = steps.run()
-        _package(manifest, source, staging, report, digest)
+        _package(manifest, source, staging, report, digest, graph=steps.graph)
         publish(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -217,7 +218,15 @@ def _check_batch_axes(manifest: Manifest, fp32_model: Path) -> None:
         return
 
 
-def _package(manifest: Manifest, source: ModelSource, staging: Path, report: BuildReport, digest: str) -> None:
+def _package(
+    manifest: Manifest,
+    source: ModelSource,
+    staging: Path,
+    report: BuildReport,
+    digest: str,
+    *,
+    graph: GraphOptimization | None,
+) -> None:
     """Copy assets, then write report.json and finally manifest.json (which hashes every other file)."""
     from modelrail.builder.graph import tensor_specs
     from modelrail.manifest import declared_batch_axes
@@ -240,6 +249,7 @@ def _package(manifest: Manifest, source: ModelSource, staging: Path, report: Bui
         model=manifest.model,
         input_hash=digest,
         built_at=report.built_at,
+        graph=graph,
     )
     write_json(staging / MANIFEST_JSON, built.model_dump(mode="json"))
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelrail.builder.quantize import Precision
-from modelrail.manifest import Bound
+from modelrail.manifest import Bound, GraphOptimization
 
 
 class _Record(BaseModel):
@@ -83,6 +83,10 @@ class BuildReport(_Record):
     tools: dict[str, str]
     notes: list[str]
     built_at: str
+    graph: GraphOptimization | None = Field(
+        default=None,
+        description="What was optimized ahead of time (the manifest's `graph`); gate and latency ran on it.",
+    )
 
 
 TARGETS: dict[str, dict[str, float]] = {

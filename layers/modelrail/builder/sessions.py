@@ -9,7 +9,7 @@ import numpy as np
 
 from modelrail.builder.errors import BuildError
 from modelrail.builder.inputs import Feeds, GraphInput
-from modelrail.manifest import Target
+from modelrail.manifest import GraphOptimization, Target
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -26,16 +26,32 @@ def providers_for(target: Target) -> list[str]:
     return [CPU]
 
 
-def open_session(path: Path, *, providers: list[str] | None = None, threads: int = MEASURE_THREADS) -> Any:
-    """An ``InferenceSession`` for ``path`` with ORT's default (full) graph optimizations, like serving."""
+def open_session(
+    path: Path,
+    *,
+    providers: list[str] | None = None,
+    threads: int = MEASURE_THREADS,
+    graph: GraphOptimization | None = None,
+) -> Any:
+    """An ``InferenceSession`` for ``path`` at the graph optimization level serving uses for it.
+
+    That is ORT's default (full) optimization, or none for a graph the build pre-optimized for these providers
+    with this onnxruntime (``modelrail.graph_options``), so the gate measures exactly what serving runs.
+    """
     import onnxruntime as ort
 
+    from modelrail.graph_options import level_for, ort_level
+
+    chosen = providers or [CPU]
     options = ort.SessionOptions()
+    options.graph_optimization_level = ort_level(
+        level_for(graph, onnxruntime_version=ort.__version__, providers=chosen)[0]
+    )
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # warnings about unused initializers etc. are noise in build output
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=providers or [CPU])
+        return ort.InferenceSession(str(path), sess_options=options, providers=chosen)
     except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types, all plain Exceptions
         raise BuildError(f"ONNX Runtime cannot load {path}: {exc}") from None
 

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from modelrail.builder import latency, progress
-from modelrail.builder.errors import GateFailedError
+from modelrail.builder.errors import BuildError, GateFailedError
+from modelrail.builder.fusion import Fused, fuse_bert
 from modelrail.builder.gate import GateOutcome, run_gate
 from modelrail.builder.hashing import tool_versions
 from modelrail.builder.inputs import AdapterContext, Dataset, Feeds, load_dataset
 from modelrail.builder.inputs.synthetic import SYNTHESIZED, batchable, synthesize
+from modelrail.builder.offline import pre_optimize
 from modelrail.builder.quantize import QuantizeOutcome, quantize
 from modelrail.builder.report import (
     BuildReport,
@@ -27,8 +29,8 @@ from modelrail.builder.report import (
 )
 from modelrail.builder.sessions import MEASURE_THREADS, graph_inputs, open_session, providers_for
 from modelrail.builder.sources import ModelSource
-from modelrail.constants import MODEL_FILE
-from modelrail.manifest import Bound, Gate, Manifest, QuantizationMode
+from modelrail.constants import MODEL_DATA_FILE, MODEL_FILE
+from modelrail.manifest import Bound, Gate, GraphOptimization, Manifest, QuantizationMode, Target
 
 DEFAULT_MAX_BATCH_SIZE = 32
 """Batch limit for an ungated fp32 model (its answers do not depend on batch-mates)."""
@@ -39,6 +41,19 @@ FP16_DEFAULT_THRESHOLDS = {"cosine_mean": Bound(min=0.999), "cosine_min": Bound(
 """fp16 vs fp32 on synthesized inputs when the manifest has no `gate:`: outputs must point the same way."""
 SYNTHESIZED_BATCH_SIZES = [1, 2, 4, 8]
 """Batch sizes an fp16 model without a `gate:` is compared at (the most instances synthesized)."""
+FUSED_FILE = "fused.onnx"
+INT8_MODES = (QuantizationMode.DYNAMIC, QuantizationMode.STATIC)
+
+
+def fusion_applies(manifest: Manifest) -> bool:
+    """Transformer fusions are tried for gated int8 CPU models only.
+
+    The gate must judge them (an ungated fp32 model is served as exported), and fp16 fused kernels are GPU ones
+    (the CPU provider has no fp16 Attention, and a GPU model is gated wherever the build runs).
+    """
+    return (
+        manifest.quantization.mode in INT8_MODES and manifest.gate is not None and manifest.deploy.target is Target.CPU
+    )
 
 
 class Steps:
@@ -53,6 +68,8 @@ class Steps:
         self._datasets: dict[str, Dataset] = {}
         self._synthesized: Dataset | None = None
         self._max_batch_size = max_batch_size(manifest)
+        self.graph: GraphOptimization | None = None
+        """What ``model.onnx`` holds ahead of time, for ``manifest.json`` (set once the served model is written)."""
 
     def _dataset(self, name: str, context: AdapterContext) -> Dataset:
         if name not in self._datasets:
@@ -72,24 +89,27 @@ class Steps:
         served_path = self.staging / MODEL_FILE
         fp32_session = open_session(self.source.fp32_model)
         context = AdapterContext(manifest=manifest, inputs=graph_inputs(fp32_session), find_file=self.source.find)
-        with tempfile.TemporaryDirectory(prefix="modelrail-build-") as scratch:
-            mode = manifest.quantization.mode.value
-            with self._timed("quantize", f"quantize ({mode})"):
-                outcome = quantize(
-                    self.source.fp32_model,
-                    served_path,
-                    manifest.quantization,
-                    scratch=Path(scratch),
-                    calibration=lambda: self._calibration_feeds(context),
-                )
         providers = providers_for(manifest.deploy.target)
-        served_session = open_session(served_path, providers=providers)
-        gate_report = self._gate(context, fp32_session, served_session, providers[0])
-        timing = self._latency(context, fp32_session, served_session, outcome)
+        with tempfile.TemporaryDirectory(prefix="modelrail-build-") as scratch:
+            fused = self._fuse(Path(scratch)) if fusion_applies(manifest) else None
+            try:
+                outcome, served_session, gate_report = self._produce(context, fp32_session, providers, scratch, fused)
+            except Exception as exc:  # the gate, the quantizer or ORT refusing the fused graph
+                if fused is None:
+                    raise
+                # Fusing first is meant to help the gate, never to stand in its way: quantize the graph as exported.
+                note = f"{fused.describe()}: not used, the build failed with them ({str(exc).splitlines()[0]})"
+                progress.say(self.name, f"{note}; quantizing the graph as exported")
+                outcome, served_session, gate_report = self._produce(context, fp32_session, providers, scratch, None)
+                outcome.notes.append(note)
+        timing = self._latency(context, fp32_session, served_session)
+        served_bytes = sum(
+            path.stat().st_size for path in (served_path, self.staging / MODEL_DATA_FILE) if path.exists()
+        )
         sizes = SizeReport(
             fp32_bytes=self.source.fp32_model.stat().st_size,
-            served_bytes=served_path.stat().st_size,
-            ratio=round(served_path.stat().st_size / self.source.fp32_model.stat().st_size, 4),
+            served_bytes=served_bytes,
+            ratio=round(served_bytes / self.source.fp32_model.stat().st_size, 4),
         )
         report = BuildReport(
             name=manifest.name,
@@ -105,9 +125,46 @@ class Steps:
             tools=tool_versions(),
             notes=outcome.notes,
             built_at=now_iso(),
+            graph=self.graph,
         )
         self._summarise(report)
         return report
+
+    def _fuse(self, scratch: Path) -> Fused | None:
+        """The fp32 graph with transformer fusions (``scratch/fused.onnx``), if it is BERT-like."""
+        with self._timed("fuse", "transformer fusions (bert)"):
+            try:
+                fused = fuse_bert(self.source.fp32_model, scratch / FUSED_FILE)
+            except BuildError as exc:
+                progress.say(self.name, f"transformer fusions not applied: {exc}")
+                return None
+        progress.say(self.name, fused.describe() if fused else "not a BERT-like graph: no transformer fusions")
+        return fused
+
+    def _produce(
+        self, context: AdapterContext, fp32_session: Any, providers: list[str], scratch: str, fused: Fused | None
+    ) -> tuple[QuantizeOutcome, Any, GateReport | GateNotRequired]:
+        """Quantize (the fused graph, if any), pre-optimize into ``staging/model.onnx``, and gate those bytes."""
+        manifest = self.manifest
+        source = Path(scratch) / FUSED_FILE if fused else self.source.fp32_model
+        quantized = Path(scratch) / "quantized.onnx"
+        mode = manifest.quantization.mode.value
+        with self._timed("quantize", f"quantize ({mode}{', fused graph' if fused else ''})"):
+            outcome = quantize(
+                source,
+                quantized,
+                manifest.quantization,
+                scratch=Path(scratch),
+                calibration=lambda: self._calibration_feeds(context),
+            )
+        with self._timed("optimize", "save the graph as ONNX Runtime optimizes it"):
+            self.graph = pre_optimize(
+                quantized, self.staging / MODEL_FILE, manifest.deploy.target, fusions=fused.fusions if fused else {}
+            )
+        if fused is not None:
+            outcome.notes.append(fused.describe())
+        served_session = open_session(self.staging / MODEL_FILE, providers=providers, graph=self.graph)
+        return outcome, served_session, self._gate(context, fp32_session, served_session, providers[0])
 
     def _calibration_feeds(self, context: AdapterContext) -> Sequence[Feeds]:
         calibration = self.manifest.quantization.calibration
@@ -158,15 +215,13 @@ class Steps:
             raise GateFailedError(_gate_failure_message(self.manifest, outcome))
         return report
 
-    def _latency(
-        self, context: AdapterContext, fp32_session: Any, served_session: Any, outcome: QuantizeOutcome
-    ) -> LatencyReport:
+    def _latency(self, context: AdapterContext, fp32_session: Any, served_session: Any) -> LatencyReport:
         dataset = self._latency_dataset(context, fp32_session)
         feeds = latency.typical_instance(dataset)
         # Always timed on CPU with one thread: the latency targets are about Lambda-sized CPU functions.
         cpu_served = served_session if served_session.get_providers()[0] == "CPUExecutionProvider" else None
         with self._timed("latency", "time fp32 and served model at batch 1"):
-            served = cpu_served or open_session(self.staging / MODEL_FILE)
+            served = cpu_served or open_session(self.staging / MODEL_FILE, graph=self.graph)
             measured = latency.measure(fp32_session, served, feeds)
         return LatencyReport(
             threads=MEASURE_THREADS,

@@ -70,8 +70,11 @@ class ImageClassificationProcessor:
         image = _decode(index, instance)
         processing = self.processing
         image = _flatten_alpha(image, background=0 if processing.ink == "light" else 255)
-        image = image.convert("L" if processing.color == "grayscale" else "RGB")
-        image = image.resize((processing.width, processing.height), resample=_bilinear())
+        mode, size = ("L" if processing.color == "grayscale" else "RGB"), (processing.width, processing.height)
+        if image.mode != mode:  # Pillow would copy an image already in the mode, or already at the size
+            image = image.convert(mode)
+        if image.size != size:
+            image = image.resize(size, resample=_bilinear())
         pixels = np.asarray(image, dtype=np.float32)
         if pixels.ndim == 2:
             pixels = pixels[..., None]

@@ -31,23 +31,29 @@ def error_of(api: JobsApi, evt: dict[str, Any]) -> ModelrailError:
 def test_inline_submit_writes_the_input_and_queues_one_message(api: JobsApi, bucket: JobBucket, queue: str) -> None:
     answer = submit(api, {"instances": ["a", {"b": 1}, "ü"]})
     job_id = answer["job_id"]
-    assert contract.JOB_ID.fullmatch(job_id) and answer["status"] == "queued" and "upload" not in answer
+    assert contract.JOB_ID.fullmatch(job_id)
+    assert answer["status"] == "queued"
+    assert "upload" not in answer
     body = boto3.client("s3").get_object(Bucket=BUCKET, Key=contract.input_key(job_id))["Body"].read()
     assert body.decode().splitlines() == ['"a"', '{"b":1}', '"ü"']
     assert messages(queue) == [{"job_id": job_id, "model": MODEL}]
     status = answer_json(api.answer(event("GET", f"/v1/jobs/{job_id}")))
     assert status["status"] == "queued"
     assert status["counts"] == {"done": 0, "total": 3, "errors": 0}
-    assert status["created_at"].endswith("Z") and status["finished_at"] is None
+    assert status["created_at"].endswith("Z")
+    assert status["finished_at"] is None
 
 
 def test_upload_submit_returns_a_presigned_put_url_for_the_input(api: JobsApi, queue: str) -> None:
     answer = submit(api, {"upload": True})
     upload = answer["upload"]
-    assert upload["method"] == "PUT" and upload["max_lines"] == contract.MAX_LINES
-    assert contract.input_key(answer["job_id"]) in upload["url"] and "X-Amz-Signature=" in upload["url"]
+    assert upload["method"] == "PUT"
+    assert upload["max_lines"] == contract.MAX_LINES
+    assert contract.input_key(answer["job_id"]) in upload["url"]
+    assert "X-Amz-Signature=" in upload["url"]
     status = answer_json(api.answer(event("GET", f"/v1/jobs/{answer['job_id']}")))
-    assert status["upload"]["received"] is False and status["counts"]["total"] is None
+    assert status["upload"]["received"] is False
+    assert status["counts"]["total"] is None
 
 
 @pytest.mark.parametrize(
@@ -70,17 +76,20 @@ def test_bad_submit_bodies_are_clear_4xx(api: JobsApi, body: Any, status: int, c
 def test_submit_limits_lines_bytes_content_type_and_json(api: JobsApi, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(contract, "MAX_LINES", 3)
     error = error_of(api, event("POST", f"/v1/models/{MODEL}/jobs", {"instances": ["a"] * 4}))
-    assert error.status == 400 and "at most 3" in error.message
+    assert error.status == 400
+    assert "at most 3" in error.message
     monkeypatch.setattr(jobs_api, "MAX_BODY_BYTES", 10)
     error = error_of(api, event("POST", f"/v1/models/{MODEL}/jobs", {"instances": ["a" * 20]}))
-    assert (error.status, error.code) == (413, "payload_too_large") and '{"upload": true}' in error.message
+    assert (error.status, error.code) == (413, "payload_too_large")
+    assert '{"upload": true}' in error.message
     monkeypatch.setattr(jobs_api, "MAX_BODY_BYTES", 6 * 1024 * 1024)
     error = error_of(
         api, event("POST", f"/v1/models/{MODEL}/jobs", {"upload": True}, headers={"Content-Type": "text/csv"})
     )
     assert error.status == 415
     error = error_of(api, event("POST", f"/v1/models/{MODEL}/jobs", raw=b'{"instances": [NaN]}'))
-    assert error.status == 400 and "NaN" in error.message
+    assert error.status == 400
+    assert "NaN" in error.message
 
 
 def test_a_model_that_takes_no_jobs_is_404(api: JobsApi) -> None:
@@ -110,7 +119,8 @@ def test_iam_callers_own_their_jobs_by_arn(api: JobsApi) -> None:
 def test_cancel_marks_an_unfinished_job_and_leaves_a_finished_one(api: JobsApi, bucket: JobBucket) -> None:
     job_id = submit(api, {"instances": ["a"]})["job_id"]
     cancelled = answer_json(api.answer(event("DELETE", f"/v1/jobs/{job_id}")))
-    assert cancelled["status"] == "cancelled" and bucket.cancelled(job_id)
+    assert cancelled["status"] == "cancelled"
+    assert bucket.cancelled(job_id)
     done_id = submit(api, {"instances": ["a"]})["job_id"]
     state = bucket.load(done_id)
     assert state is not None
@@ -118,14 +128,16 @@ def test_cancel_marks_an_unfinished_job_and_leaves_a_finished_one(api: JobsApi, 
     bucket.save(state)
     bucket.put(contract.results_key(done_id), b'{"prediction":1}\n')
     answer = answer_json(api.answer(event("DELETE", f"/v1/jobs/{done_id}")))
-    assert answer["status"] == "succeeded" and not bucket.cancelled(done_id)
+    assert answer["status"] == "succeeded"
+    assert not bucket.cancelled(done_id)
     assert contract.results_key(done_id) in answer["results"]["url"]
 
 
 def test_a_queue_that_refuses_the_message_fails_the_job_and_answers_503(bucket: JobBucket) -> None:
     api = JobsApi(bucket, boto3.client("sqs"), {MODEL: "https://sqs.us-east-1.amazonaws.com/123456789012/missing"})
     error = error_of(api, event("POST", f"/v1/models/{MODEL}/jobs", {"instances": ["a"]}))
-    assert (error.status, error.code) == (503, "model_unavailable") and error.retry_after_s
+    assert (error.status, error.code) == (503, "model_unavailable")
+    assert error.retry_after_s
 
 
 def test_the_handler_answers_the_spec_error_body_and_never_raises(
@@ -140,12 +152,14 @@ def test_the_handler_answers_the_spec_error_body_and_never_raises(
         ok = handler.handle_event(event("POST", f"/v1/models/{MODEL}/jobs", {"instances": ["a"]}), None)
         assert ok["statusCode"] == 202
         bad = handler.handle_event(event("POST", f"/v1/models/{MODEL}/jobs", {"instances": 1}), None)
-        assert bad["statusCode"] == 400 and set(json.loads(bad["body"])) >= {"error", "code"}
+        assert bad["statusCode"] == 400
+        assert set(json.loads(bad["body"])) >= {"error", "code"}
     finally:
         handler.api_from_env.cache_clear()
     monkeypatch.setenv(contract.ENV_JOB_QUEUES, "not json")
     try:
         broken = handler.handle_event(event("GET", f"/v1/jobs/{'0' * 32}"), None)
-        assert broken["statusCode"] == 500 and contract.ENV_JOB_QUEUES in json.loads(broken["body"])["error"]
+        assert broken["statusCode"] == 500
+        assert contract.ENV_JOB_QUEUES in json.loads(broken["body"])["error"]
     finally:
         handler.api_from_env.cache_clear()

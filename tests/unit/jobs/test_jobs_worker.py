@@ -92,8 +92,10 @@ def test_results_are_one_line_per_input_line_in_order(bucket: JobBucket, monkeyp
     assert worker(bucket, Lengths()).run(JOB, plenty) == "succeeded"
     assert results(bucket) == [{"prediction": index % 7 + 1} for index in range(11)]
     state = bucket.load(JOB)
-    assert state is not None and (state.done, state.total, state.chunk, state.error_count) == (11, 11, 3, 0)
-    assert state.started_at and state.finished_at
+    assert state is not None
+    assert (state.done, state.total, state.chunk, state.error_count) == (11, 11, 3, 0)
+    assert state.started_at
+    assert state.finished_at
 
 
 def test_a_malformed_line_fails_only_that_line(bucket: JobBucket, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,9 +112,12 @@ def test_a_malformed_line_fails_only_that_line(bucket: JobBucket, monkeypatch: p
         (7, "invalid_input"),
     ]
     assert "line 4: expected a string, got int" in found[3]["error"]
-    assert "not JSON" in found[1]["error"] and "UTF-8" in found[4]["error"]
+    assert "not JSON" in found[1]["error"]
+    assert "UTF-8" in found[4]["error"]
     state = bucket.load(JOB)
-    assert state is not None and state.error_count == 4 and [e.line for e in state.errors] == [2, 4, 5, 7]
+    assert state is not None
+    assert state.error_count == 4
+    assert [e.line for e in state.errors] == [2, 4, 5, 7]
 
 
 def test_errors_listed_in_the_status_are_capped(bucket: JobBucket, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +125,9 @@ def test_errors_listed_in_the_status_are_capped(bucket: JobBucket, monkeypatch: 
     make_job(bucket, b"1\n" * 10 + b'"ok"\n' * 30, upload=True)
     assert worker(bucket, Lengths()).run(JOB, plenty) == "succeeded"
     state = bucket.load(JOB)
-    assert state is not None and state.error_count == 10 and len(state.errors) == 3
+    assert state is not None
+    assert state.error_count == 10
+    assert len(state.errors) == 3
 
 
 @pytest.mark.parametrize(
@@ -134,7 +141,9 @@ def test_an_upload_that_is_not_json_lines_fails_the_job(bucket: JobBucket, lines
     make_job(bucket, lines, upload=True)
     assert worker(bucket, Lengths()).run(JOB, plenty) == "failed"
     state = bucket.load(JOB)
-    assert state is not None and state.error is not None and words in state.error["message"]
+    assert state is not None
+    assert state.error is not None
+    assert words in state.error["message"]
 
 
 def test_an_upload_over_the_limit_fails_the_job(bucket: JobBucket, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +151,8 @@ def test_an_upload_over_the_limit_fails_the_job(bucket: JobBucket, monkeypatch: 
     make_job(bucket, texts(5), upload=True)
     assert worker(bucket, Lengths()).run(JOB, plenty) == "failed"
     state = bucket.load(JOB)
-    assert state is not None and state.error == {
+    assert state is not None
+    assert state.error == {
         "code": "payload_too_large",
         "message": f"the upload is {len(texts(5))} bytes; a job's input is at most 10",
     }
@@ -162,7 +172,9 @@ def test_a_missing_upload_waits_then_fails_once_the_url_expired(bucket: JobBucke
     make_job(bucket, b"", upload=True, expires_in_s=-1)
     assert worker(bucket, Lengths()).run(JOB, plenty) == "failed"
     state = bucket.load(JOB)
-    assert state is not None and state.error is not None and state.error["code"] == "upload_missing"
+    assert state is not None
+    assert state.error is not None
+    assert state.error["code"] == "upload_missing"
 
 
 @pytest.mark.parametrize("crash_in", ["predict", "checkpoint"])
@@ -190,7 +202,9 @@ def test_a_killed_worker_resumes_without_lost_or_duplicated_lines(
         monkeypatch.setattr(JobBucket, "save", original)
         assert bucket.exists(contract.part_key(JOB, 2))
     state = bucket.load(JOB)
-    assert state is not None and state.status is JobStatus.RUNNING and state.done == 8
+    assert state is not None
+    assert state.status is JobStatus.RUNNING
+    assert state.done == 8
     again = Lengths()
     assert worker(bucket, again).run(JOB, plenty) == "succeeded"
     assert sum(len(call) for call in again.calls) == 23 - 8  # resumed at the checkpoint, not from the start
@@ -206,7 +220,9 @@ def test_near_the_timeout_it_checkpoints_and_continues_in_a_new_message(
     assert worker(bucket, Lengths(), continuations).run(JOB, lambda: 1000) == "continued"
     assert continuations == [(JOB, 0)]
     state = bucket.load(JOB)
-    assert state is not None and state.done == 4 and state.invocations == 1
+    assert state is not None
+    assert state.done == 4
+    assert state.invocations == 1
     assert worker(bucket, Lengths()).run(JOB, plenty) == "succeeded"
     assert len(results(bucket)) == 10
 
@@ -216,7 +232,9 @@ def test_cancel_stops_the_job_at_its_next_chunk(bucket: JobBucket) -> None:
     bucket.put(contract.cancel_key(JOB), b"now", "text/plain")
     assert worker(bucket, Lengths()).run(JOB, plenty) == "cancelled"
     state = bucket.load(JOB)
-    assert state is not None and state.status is JobStatus.CANCELLED and not bucket.exists(contract.results_key(JOB))
+    assert state is not None
+    assert state.status is JobStatus.CANCELLED
+    assert not bucket.exists(contract.results_key(JOB))
 
 
 def test_a_model_that_cannot_load_now_hands_the_message_back(bucket: JobBucket) -> None:
@@ -233,7 +251,8 @@ def test_a_finished_job_is_left_alone(bucket: JobBucket) -> None:
     make_job(bucket, texts(3))
     assert worker(bucket, Lengths()).run(JOB, plenty) == "succeeded"
     again = Lengths()
-    assert worker(bucket, again).run(JOB, plenty) == "succeeded" and again.calls == []
+    assert worker(bucket, again).run(JOB, plenty) == "succeeded"
+    assert again.calls == []
 
 
 def test_large_results_are_assembled_by_multipart_upload(bucket: JobBucket, monkeypatch: pytest.MonkeyPatch) -> None:

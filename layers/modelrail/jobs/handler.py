@@ -47,13 +47,14 @@ def s3_client() -> Any:
 @cache
 def api_from_env() -> JobsApi:
     """The process's API, configured once from its environment."""
-    import boto3
-
     configure_logging(level=os.environ.get(constants.ENV_LOG_LEVEL, "INFO").upper(), model="jobs", version=None)
     bucket = os.environ.get(contract.ENV_JOB_BUCKET)
     if not bucket:
         raise JobsConfigError(f"env {contract.ENV_JOB_BUCKET} is not set")
-    return JobsApi(JobBucket(s3_client(), bucket), boto3.client("sqs"), read_queues(os.environ))
+    queues = read_queues(os.environ)
+    import boto3  # Lambda's Python runtime includes boto3: the function's only dependency
+
+    return JobsApi(JobBucket(s3_client(), bucket), boto3.client("sqs"), queues)
 
 
 def handle_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:

@@ -22,6 +22,9 @@ from modelrail.contract import jobs as contract
 INLINE_MAX_BYTES = 4 * 1024 * 1024
 """Files up to this size whose every line is JSON go inline (the API takes 6 MB); others are uploaded."""
 BAR_WIDTH = 30
+UPLOAD_HEADERS = {"Content-Type": "application/octet-stream"}
+"""urllib would send ``application/x-www-form-urlencoded``, which local mode's moto server stores as an empty
+object (it parses the body as a form); S3 keeps the bytes whatever the type, and the presigned URL signs none."""
 
 Call = Callable[[str, str, Any], Any]
 """``(method, path under the API's base URL, JSON payload or None) -> the JSON answer``; raises ``JobError`` on
@@ -85,7 +88,8 @@ def put_file(url: str, path: Path, *, timeout_s: float = 600.0) -> None:
     """PUT the file to a presigned URL (what ``curl -T FILE URL`` does)."""
     size = path.stat().st_size
     with path.open("rb") as data:
-        request = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Length": str(size)})  # noqa: S310
+        headers = UPLOAD_HEADERS | {"Content-Length": str(size)}
+        request = urllib.request.Request(url, data=data, method="PUT", headers=headers)  # noqa: S310 # https URL
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:  # nosec B310 # noqa: S310
                 response.read()

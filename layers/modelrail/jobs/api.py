@@ -223,6 +223,7 @@ class JobsApi:
             "started_at": state.started_at,
             "finished_at": state.finished_at,
             "updated_at": state.updated_at,
+            "invocations": state.invocations,
         }
         if state.error is not None:
             body["error"] = state.error

@@ -15,7 +15,7 @@ from typing import Any
 
 from modelrail.contract import jobs as contract
 from modelrail.jobs.state import JobBucket
-from modelrail.jobs.worker import Worker, records
+from modelrail.jobs.worker import Worker, job_message
 from modelrail.logs import get_logger, request_id_var
 
 log = get_logger("jobs.worker")
@@ -137,15 +137,30 @@ def worker_from_env() -> Worker:
 
 
 def handle_sqs_event(event: Any, context: Any) -> dict[str, Any]:
-    """The worker's Lambda handler: an SQS event (batch size 1) in; raising hands the message back for a retry."""
+    """The worker's Lambda handler: an SQS event in, ``{"batchItemFailures": [...]}`` out.
+
+    A message whose job raised is reported as a batch item failure, so the event source leaves it on the queue
+    (it comes back after the visibility timeout, and goes to the dead-letter queue after its last receive); the
+    others are deleted ("Implementing partial batch responses", docs.aws.amazon.com/lambda/latest/operatorguide/
+    sqs-retries.html). Lambda reads ``batchItemFailures`` only when the event source mapping has
+    ``ReportBatchItemFailures``: the stack sets it, local mode's event source honours it.
+    """
     token = request_id_var.set(getattr(context, "aws_request_id", None))
     try:
         worker = worker_from_env()
-        outcomes = {}
-        for message in records(event):
-            remaining = getattr(context, "get_remaining_time_in_millis", None) or (lambda: 900_000)
-            outcomes[message["job_id"]] = worker.run(message["job_id"], remaining)
-            log.info("job message handled", extra={"job_id": message["job_id"], "outcome": outcomes[message["job_id"]]})
-        return {"jobs": outcomes}
+        failures = []
+        remaining = getattr(context, "get_remaining_time_in_millis", None) or (lambda: contract.WORKER_TIMEOUT_S * 1000)
+        for record in (event or {}).get("Records", []):
+            try:
+                message = job_message(record.get("body"))
+                outcome = worker.run(message["job_id"], remaining)
+            except Exception:
+                log.exception(
+                    "job message failed; it goes back to the queue", extra={"message_id": record.get("messageId")}
+                )
+                failures.append({"itemIdentifier": str(record.get("messageId"))})
+                continue
+            log.info("job message handled", extra={"job_id": message["job_id"], "outcome": outcome})
+        return {"batchItemFailures": failures}
     finally:
         request_id_var.reset(token)

@@ -280,12 +280,9 @@ class Worker:
         return status.value
 
 
-def records(event: Any) -> list[dict[str, str]]:
-    """The job messages of an SQS event (``Records[].body``); a malformed one raises ``ValueError``."""
-    found = []
-    for record in (event or {}).get("Records", []):
-        body = json.loads(record.get("body") or "")
-        if not isinstance(body, dict) or not contract.JOB_ID.fullmatch(str(body.get("job_id"))):
-            raise ValueError('not a job message: expected {"job_id": <32 hex digits>, "model": <name>}')
-        found.append({"job_id": str(body["job_id"]), "model": str(body.get("model"))})
-    return found
+def job_message(body: str) -> dict[str, str]:
+    """A queue message's ``{"job_id", "model"}``; anything else raises ``ValueError``."""
+    document = json.loads(body or "")
+    if not isinstance(document, dict) or not contract.JOB_ID.fullmatch(str(document.get("job_id"))):
+        raise ValueError('not a job message: expected {"job_id": <32 hex digits>, "model": <name>}')
+    return {"job_id": str(document["job_id"]), "model": str(document.get("model"))}

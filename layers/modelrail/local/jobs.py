@@ -4,7 +4,8 @@ the jobs API function, one job worker function per model, and an event source pe
 The event source does what Lambda's SQS event source mapping does, one batch of one message at a time
 (docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, services-sqs-configure.html): it long-polls the queue,
 invokes the worker synchronously with the SQS event, deletes the message when the invocation succeeds, and
-leaves it when the invocation fails, times out or its process dies, so it becomes visible again after the
+leaves it when the invocation fails, times out or its process dies, or its answer lists the message in
+``batchItemFailures`` (the stack's mapping sets ``ReportBatchItemFailures``), so it becomes visible again after the
 queue's visibility timeout; after ``contract.MAX_RECEIVE_COUNT`` receives the queue's redrive policy moves it to
 the dead-letter queue. The stack sets the visibility timeout to six times the worker's timeout, as AWS advises
 for throttled retries; local mode has no throttling and uses the worker's timeout plus a margin, so a killed
@@ -166,6 +167,17 @@ def sqs_event(message: Mapping[str, Any], *, queue_arn: str) -> dict[str, Any]:
     }
 
 
+def _reported_failed(payload: bytes, message_id: str) -> bool:
+    """Whether the function's answer lists the message in ``batchItemFailures`` (the stack's event source mapping
+    has ``ReportBatchItemFailures``)."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return False
+    failures = answer.get("batchItemFailures") if isinstance(answer, dict) else None
+    return any(isinstance(item, dict) and item.get("itemIdentifier") == message_id for item in failures or [])
+
+
 class SqsEventSource(threading.Thread):
     """Lambda's SQS event source mapping for one function, batch size 1: long poll, invoke, delete on success."""
 
@@ -223,7 +235,7 @@ class SqsEventSource(threading.Thread):
             self.say(f"not invoked: {exc}")
             return
         seconds = time.perf_counter() - started
-        if invocation.function_error is None:
+        if invocation.function_error is None and not _reported_failed(invocation.payload, message["MessageId"]):
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             self.say(f"message {message['MessageId'][:8]} handled in {seconds:.1f} s; deleted")
             return

@@ -1,7 +1,7 @@
 """Local mode's SQS event source against the embedded moto server and a real function process: a message is
-deleted when the invocation succeeds; when it fails it comes back after the visibility timeout, and after
-``MAX_RECEIVE_COUNT`` receives the redrive policy moves it to the dead-letter queue
-(docs.aws.amazon.com/lambda/latest/dg/with-sqs.html)."""
+deleted when the invocation succeeds; when it fails, or its answer lists it in ``batchItemFailures``, it comes
+back after the visibility timeout, and after ``MAX_RECEIVE_COUNT`` receives the redrive policy moves it to the
+dead-letter queue (docs.aws.amazon.com/lambda/latest/dg/with-sqs.html)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def handler(event, context):
         seen.write(body["job_id"] + "\\n")
     if body["model"] == "fail":
         raise RuntimeError("this message fails")
-    return {"ok": True}
+    if body["model"] == "report":
+        return {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    return {"batchItemFailures": []}
 """
 
 
@@ -79,7 +81,9 @@ def test_success_deletes_failure_retries_then_dead_letters(jobs: tuple[LocalJobs
     wait_until(lambda: counts(local, queue) == (0, 0), 10)
 
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"job_id": "bad", "model": "fail"}))
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"job_id": "reported", "model": "report"}))
     visibility_s = 1 + 5
-    wait_until(lambda: counts(local, dlq)[0] == 1, (contract.MAX_RECEIVE_COUNT + 2) * visibility_s + 10)
+    wait_until(lambda: counts(local, dlq)[0] == 2, (2 * contract.MAX_RECEIVE_COUNT + 2) * visibility_s + 10)
     assert seen.read_text().split().count("bad") == contract.MAX_RECEIVE_COUNT
+    assert seen.read_text().split().count("reported") == contract.MAX_RECEIVE_COUNT
     assert counts(local, queue) == (0, 0)

@@ -15,7 +15,7 @@ from modelrail.contract.jobs import JobStatus
 from modelrail.errors import InvalidInputError, ModelUnavailableError
 from modelrail.jobs import worker as worker_module
 from modelrail.jobs.state import JobBucket, JobState
-from modelrail.jobs.worker import Worker, records
+from modelrail.jobs.worker import Worker, job_message
 from tests.unit.jobs.conftest import BUCKET, MODEL
 
 JOB = "a" * 32
@@ -266,8 +266,27 @@ def test_large_results_are_assembled_by_multipart_upload(bucket: JobBucket, monk
     assert results(bucket) == [{"prediction": index % 7 + 1} for index in range(25)]
 
 
-def test_records_reads_job_messages_and_refuses_others() -> None:
-    event = {"Records": [{"body": json.dumps({"job_id": JOB, "model": MODEL})}]}
-    assert records(event) == [{"job_id": JOB, "model": MODEL}]
+def test_job_message_reads_job_messages_and_refuses_others() -> None:
+    assert job_message(json.dumps({"job_id": JOB, "model": MODEL})) == {"job_id": JOB, "model": MODEL}
     with pytest.raises(ValueError, match="not a job message"):
-        records({"Records": [{"body": json.dumps({"job_id": "../x"})}]})
+        job_message(json.dumps({"job_id": "../x"}))
+
+
+def test_the_handler_reports_a_failed_message_as_a_batch_item_failure(
+    bucket: JobBucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelrail.jobs import runtime
+
+    make_job(bucket, texts(3))
+    good = worker(bucket, Lengths())
+    monkeypatch.setattr(runtime, "worker_from_env", lambda: good)
+    event = {
+        "Records": [
+            {"messageId": "m-good", "body": json.dumps({"job_id": JOB, "model": MODEL})},
+            {"messageId": "m-bad", "body": "not json"},
+        ]
+    }
+    assert runtime.handle_sqs_event(event, None) == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
+    state = bucket.load(JOB)
+    assert state is not None
+    assert state.status is JobStatus.SUCCEEDED

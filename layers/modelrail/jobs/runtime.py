@@ -77,7 +77,6 @@ class EndpointPredictor:
         """The endpoint's predictions for the instances; its 4xx/5xx error body becomes the same typed error."""
         from botocore.exceptions import ClientError
 
-        from modelrail.contract.statuses import error_for_status
         from modelrail.routes import Operation, custom_attributes
 
         try:
@@ -89,16 +88,32 @@ class EndpointPredictor:
                 Body=json.dumps({"instances": list(instances)}).encode(),
             )
         except ClientError as exc:
-            found: Any = exc.response
-            status = int(found.get("OriginalStatusCode") or found["ResponseMetadata"]["HTTPStatusCode"])
-            message = exc.response.get("Error", {}).get("Message", "the endpoint failed")
-            raise error_for_status(status)(message) from None
+            raise _endpoint_error(exc.response) from None
         predictions: list[Any] = json.loads(answer["Body"].read())["predictions"]
         return predictions
 
     def encode(self, prediction: Any) -> bytes:
         """Compact JSON."""
         return json.dumps(prediction, separators=(",", ":")).encode()
+
+
+def _endpoint_error(response: Any) -> Exception:
+    """A failed ``InvokeEndpoint`` as the typed error the GPU route would answer (``contract.sagemaker``'s table)."""
+    from modelrail.contract.sagemaker import model_error, sagemaker_error
+    from modelrail.contract.statuses import error_for_status
+
+    error = response.get("Error", {})
+    message = str(error.get("Message", ""))
+    if error.get("Code") == "ModelError":
+        status = response.get("OriginalStatusCode")
+        answer = model_error(None if status is None else int(status), str(response.get("OriginalMessage", "")), message)
+    else:
+        answer = sagemaker_error(int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)), message)
+    try:
+        text = str(json.loads(answer.body).get("error", message))
+    except (ValueError, AttributeError):
+        text = message
+    return error_for_status(answer.status)(text)
 
 
 def send_continuation(job_id: str, delay_s: int) -> None:

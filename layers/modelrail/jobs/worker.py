@@ -195,6 +195,8 @@ class Worker:
                 raise JobFailedError("invalid_input", f"the input ended after {state.done} of {total} lines")
             body, errors = self._chunk(predictor, chunk, first=state.done + 1)
             self.bucket.put(contract.part_key(state.job_id, state.chunk), body)
+            if self._superseded(state):
+                return "superseded"
             state.done += len(chunk)
             state.offset = chunk[-1].end
             state.chunk += 1
@@ -207,6 +209,16 @@ class Worker:
                 return "continued"
         self._assemble(state)
         return self._finish(state, JobStatus.SUCCEEDED)
+
+    def _superseded(self, state: JobState) -> bool:
+        """Whether another worker has checkpointed past the chunk this one just wrote (SQS delivers at least once:
+        a duplicate message may run the same job at the same time). Both write the same parts; the one behind stops
+        rather than overwrite the other's checkpoint with an older one."""
+        latest = self.bucket.load(state.job_id)
+        if latest is None or (latest.chunk <= state.chunk and latest.status not in TERMINAL):
+            return False
+        log.info("another worker is further on this job; stopping", extra={"job_id": state.job_id})
+        return True
 
     def _chunk(self, predictor: Predictor, chunk: list[RawLine], *, first: int) -> tuple[bytes, list[LineError]]:
         """One part's bytes: a result line per input line, in order; and the chunk's line errors."""

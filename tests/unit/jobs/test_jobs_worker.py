@@ -247,6 +247,22 @@ def test_a_model_that_cannot_load_now_hands_the_message_back(bucket: JobBucket) 
         worker(bucket, Unavailable()).run(JOB, plenty)
 
 
+def test_a_worker_behind_another_on_the_same_job_stops(bucket: JobBucket, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_module, "CHUNK_LINES", 4)
+    make_job(bucket, texts(12))
+
+    class Overtaken(Lengths):
+        def predict(self, instances: Sequence[Any]) -> list[Any]:
+            state = bucket.load(JOB)  # a duplicate delivery's worker checkpoints chunk 2 meanwhile
+            assert state is not None
+            if state.chunk == 1:
+                state.chunk, state.done = 2, 8
+                bucket.save(state)
+            return super().predict(instances)
+
+    assert worker(bucket, Overtaken()).run(JOB, plenty) == "superseded"
+
+
 def test_a_finished_job_is_left_alone(bucket: JobBucket) -> None:
     make_job(bucket, texts(3))
     assert worker(bucket, Lengths()).run(JOB, plenty) == "succeeded"

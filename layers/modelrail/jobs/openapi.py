@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelrail.contract import jobs as contract
+from modelrail.jobs.api import MAX_BODY_BYTES
 from modelrail.routes import JOB_ID_PARAMETER, JOB_ROUTES, Operation
 
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
@@ -25,7 +26,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "malformed body: neither or both of `instances` and `upload`, no instances, too many, not JSON",
         404: "no such model (or it takes no jobs), or no such job for this caller",
-        413: f'an inline body over {contract.MAX_LINE_BYTES // (1024 * 1024)} MB: submit {{"upload": true}}',
+        413: f'an inline body over {MAX_BODY_BYTES // (1024 * 1024)} MB: submit {{"upload": true}}',
         415: "a Content-Type other than application/json",
         503: "the model's job queue did not take the job; retry",
     }

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "modelrail.local.cli",  # local up, invoke
     "modelrail.push",  # push
     "modelrail.tune.cli",  # tune NAME
+    "modelrail.jobs.cli",  # job MODEL FILE.jsonl
 )
 # The optional extra of layers/pyproject.toml each command's heavy dependencies come from.
 EXTRA_OF_COMMAND = {"init": "build", "build": "build", "local": "local", "invoke": "local", "tune": "local"}

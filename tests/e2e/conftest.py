@@ -22,6 +22,10 @@ from modelrail.local.up import READY_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "e2e-local-key"
+OTHER_API_KEY = "e2e-other-key"
+"""A second key of the same usage plan: it may call every route, but not see the first key's jobs."""
+JOB_TIMEOUT_S = 30
+"""The job workers' timeout here: a killed worker's message comes back within it (plus a margin)."""
 START_TIMEOUT_S = 900
 """Generous: local up builds any model that is missing (CI builds them before the tests)."""
 
@@ -71,10 +75,22 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     log = tmp_path_factory.mktemp("local-up") / "local-up.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MODELRAIL_LOCAL_JOB_TIMEOUT_S": str(JOB_TIMEOUT_S)}
     with log.open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "modelrail.cli", "local", "up", "--port", "0", "--api-key", API_KEY],
+            [
+                sys.executable,
+                "-m",
+                "modelrail.cli",
+                "local",
+                "up",
+                "--port",
+                "0",
+                "--api-key",
+                API_KEY,
+                "--api-key",
+                OTHER_API_KEY,
+            ],
             cwd=ROOT,
             stdout=sink,
             stderr=subprocess.STDOUT,

@@ -114,6 +114,11 @@ def test_openapi_describes_every_route_of_every_deployed_model() -> None:
     }
     assert document["security"] == [{"apiKey": []}]
     assert "ErrorBody" in document["components"]["schemas"]
+    submit = paths["/v1/models/{name}/jobs"]["post"]
+    assert submit["parameters"][0]["schema"]["enum"] == ["minilm"]  # CPU models take jobs, GPU models do not yet
+    assert {"202", "400", "403", "404", "413"} <= set(submit["responses"])
+    assert set(paths["/v1/jobs/{job_id}"]) == {"get", "delete"}
+    assert "JobState" in document["components"]["schemas"]
 
 
 def test_openapi_for_iam_and_for_no_auth() -> None:

@@ -73,6 +73,7 @@ def build_openapi(
         operation = paths.get(route.path, {}).get(route.method.lower())
         if operation is not None and route.operation in _CATALOG_SUMMARIES:
             operation["summary"] = operation["description"] = _CATALOG_SUMMARIES[route.operation]
+    _add_job_paths(document, entries, auth=auth)
     paths["/openapi.json"] = {
         "get": {
             "summary": "This document.",
@@ -97,3 +98,21 @@ def build_openapi(
         }
         document["security"] = [{"sigv4": []}]
     return document
+
+
+def _add_job_paths(document: dict[str, Any], entries: Sequence[CatalogEntry], *, auth: str) -> None:
+    """The job routes, for the models that take jobs: every CPU model (its job worker is its own function's image);
+    GPU models take none yet."""
+    job_models = [entry.name for entry in entries if entry.target == "cpu"]
+    if not job_models:
+        return
+    from modelrail.jobs.openapi import SCHEMAS, job_paths
+
+    for path, operations in job_paths(job_models).items():
+        for operation in operations.values():
+            for status, text in documented_answers(auth).items():
+                operation["responses"].setdefault(
+                    status, {"description": text, "content": {"application/json": {"schema": _ERROR_REF}}}
+                )
+        document["paths"][path] = operations
+    document.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)

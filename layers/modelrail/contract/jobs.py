@@ -13,6 +13,7 @@ Job bucket layout (every key built here, from a validated job id and model name 
     jobs/<job_id>/input.jsonl         instances, one JSON value per line (inline submit or presigned PUT)
     jobs/<job_id>/parts/<chunk>.jsonl results of one chunk, written before the checkpoint that counts it
     jobs/<job_id>/results.jsonl       the whole result, one line per input line, in input order
+    jobs/<job_id>/cancel              written by ``DELETE /v1/jobs/<id>``; the worker stops at its next chunk
 
 This module is stdlib only and holds names and limits; the behaviour lives in ``modelrail.jobs``.
 """
@@ -39,6 +40,30 @@ JOB_ID = re.compile(r"[0-9a-f]{32}")
 """A job id: 32 lowercase hex digits (uuid4), checked before it reaches any key, header or log line."""
 
 KEY_PREFIX: Final = "jobs/"
+
+# Limits: stated here once, enforced by the jobs API (4xx) and the worker (a failed job or a failed line), and
+# documented in docs/serving.md. The stack's bucket lifecycle reads EXPIRY_DAYS.
+MAX_LINES: Final = 100_000
+"""Instances (lines) per job, inline or uploaded."""
+MAX_UPLOAD_BYTES: Final = 1024 * 1024 * 1024
+"""An uploaded JSON Lines file's size (1 GiB); a presigned PUT cannot cap it, so the worker checks it first."""
+MAX_LINE_BYTES: Final = 6 * 1024 * 1024
+"""One line: at most what one synchronous request to the model could carry (Lambda's 6 MB)."""
+UPLOAD_URL_EXPIRY_S: Final = 3600
+"""How long the presigned PUT URL of an upload job works; a job with no upload by then fails."""
+RESULTS_URL_EXPIRY_S: Final = 3600
+"""How long each presigned GET URL of the results works (every ``GET /v1/jobs/<id>`` makes a fresh one)."""
+EXPIRY_DAYS: Final = 7
+"""Everything under ``jobs/`` expires this many days after it was written (the job bucket's lifecycle rule)."""
+MAX_LISTED_ERRORS: Final = 100
+"""Per-line errors listed in the job's status; the count covers all, and results.jsonl has every one."""
+WORKER_TIMEOUT_S: Final = 900
+"""A CPU model's job worker function timeout (Lambda's maximum, 15 minutes)."""
+QUEUE_VISIBILITY_TIMEOUT_S: Final = 6 * WORKER_TIMEOUT_S
+"""AWS: "set the source queue's visibility timeout to at least six times the configuration timeout on your
+function" (docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
+MAX_RECEIVE_COUNT: Final = 5
+"""Deliveries of one message before the queue's redrive policy moves it to the dead-letter queue."""
 
 
 class JobStatus(StrEnum):
@@ -75,3 +100,13 @@ def part_key(job_id: str, chunk: int) -> str:
 
 def results_key(job_id: str) -> str:
     return f"{job_prefix(job_id)}results.jsonl"
+
+
+def cancel_key(job_id: str) -> str:
+    return f"{job_prefix(job_id)}cancel"
+
+
+def job_message(job_id: str, model: str) -> dict[str, str]:
+    """The body (as JSON) of every message on a model's job queue: which job, for which model."""
+    job_prefix(job_id)
+    return {"job_id": job_id, "model": model}

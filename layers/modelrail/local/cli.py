@@ -8,15 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from modelrail import constants as c
+from modelrail.contract import jobs as jobs_contract
 
 DEFAULT_PORT = 3000
 API_KEY_ENV = "MODELRAIL_LOCAL_API_KEY"
-"""Where ``local up`` reads the API key from when ``--api-key`` is not given."""
+"""Where ``local up`` reads the API key from when ``--api-key`` is not given (several: comma-separated)."""
+JOB_TIMEOUT_ENV = "MODELRAIL_LOCAL_JOB_TIMEOUT_S"
+"""Where ``local up`` reads the job workers' timeout from when ``--job-timeout-s`` is not given."""
+
+
+def _env_keys() -> list[str] | None:
+    keys = [key.strip() for key in os.environ.get(API_KEY_ENV, "").split(",") if key.strip()]
+    return keys or None
 
 
 def _run_up(args: argparse.Namespace) -> int:
     from modelrail.local import up
 
+    if args.api_key is None:
+        args.api_key = _env_keys()
     return up.run(args)
 
 
@@ -50,9 +60,17 @@ def register(subparsers: Any) -> None:
     up.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port on 127.0.0.1 (default: %(default)s)")
     up.add_argument(
         "--api-key",
-        default=os.environ.get(API_KEY_ENV) or None,
-        help=f"require this key in header {c.API_KEY_HEADER}, as the cloud API does (default: env {API_KEY_ENV}; "
-        "none: no key required)",
+        action="append",
+        default=None,
+        help=f"require this key in header {c.API_KEY_HEADER}, as the cloud API does; repeat for several keys, "
+        f"each owning its own jobs (default: env {API_KEY_ENV}, comma-separated; none: no key required)",
+    )
+    up.add_argument(
+        "--job-timeout-s",
+        type=float,
+        default=float(os.environ.get(JOB_TIMEOUT_ENV) or jobs_contract.WORKER_TIMEOUT_S),
+        help="the job workers' timeout: a worker hands its job on to a new invocation before it runs out, and a "
+        f"killed worker's job resumes after it (default: env {JOB_TIMEOUT_ENV}, else %(default).0f as in the stack)",
     )
     up.add_argument(
         "--no-warm", action="store_true", help="leave each model's cold start to its first request (as on Lambda)"

@@ -22,13 +22,15 @@ import httpx
 
 from modelrail import constants as c
 from modelrail.contract import functions as fn
+from modelrail.contract import jobs as jobs_contract
 from modelrail.contract.auth import AuthMode
 from modelrail.contract.catalog_entry import CatalogEntry
 from modelrail.local.events import HttpRequest, build_proxy_event, parse_proxy_response
 from modelrail.local.gateway import Integration
+from modelrail.local.jobs import LocalJobs
 from modelrail.local.lambda_function import DEFAULT_CONCURRENCY, FunctionConfig, LambdaFunction
 from modelrail.local.lambda_integration import LambdaIntegration
-from modelrail.local.routing import CATALOG, RouteTable
+from modelrail.local.routing import CATALOG, JOBS, RouteTable
 from modelrail.local.s3 import EmbeddedS3
 from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
 from modelrail.local.sagemaker_integration import SageMakerIntegration
@@ -99,6 +101,8 @@ class LocalDeployment:
         catalog_manifests: Sequence[Manifest] | None = None,
         output: TextIO | None = None,
         base_path: str | None = None,
+        jobs: bool = False,
+        job_timeout_s: float = jobs_contract.WORKER_TIMEOUT_S,
     ) -> None:
         self.models = list(models)
         self.base_path = base_path
@@ -109,6 +113,13 @@ class LocalDeployment:
         self.s3 = EmbeddedS3()
         self.functions: dict[str, LambdaFunction] = {}
         self.endpoints: dict[str, SageMakerEndpoint] = {}
+        self.with_jobs = jobs
+        """Whether CPU models take jobs (``local up``: yes; ``modelrail invoke`` runs one function and needs none)."""
+        self.job_timeout_s = job_timeout_s
+        """The job workers' timeout (the stack's is ``contract.jobs.WORKER_TIMEOUT_S``)."""
+        self.jobs: LocalJobs | None = None
+        self.job_workers: dict[str, LambdaFunction] = {}
+        """CPU model name -> its job worker function, fed by the model's queue."""
         self._workdir: Path | None = None
 
     def say(self, message: str) -> None:
@@ -123,7 +134,8 @@ class LocalDeployment:
 
     def start(self, *, warm: bool = True) -> None:
         """Start the bucket, seed it, start every function and endpoint, and wait until each can answer."""
-        for relative in (fn.LAMBDA_HANDLER, fn.CATALOG_HANDLER_FILE, fn.SAGEMAKER_APP):
+        handlers = (fn.LAMBDA_HANDLER, fn.CATALOG_HANDLER_FILE, fn.SAGEMAKER_APP)
+        for relative in (*handlers, jobs_contract.JOB_API_HANDLER, jobs_contract.JOB_WORKER_HANDLER):
             if not (self.root / relative.partition(":")[0]).is_file():
                 raise DeploymentError(
                     f"{self.root / relative.partition(':')[0]} is missing; run from the repository root"
@@ -149,19 +161,12 @@ class LocalDeployment:
                 self.functions[model.name] = self._function(model, pushed[model.name])
         if self.catalog_manifests is not None:
             self.functions[CATALOG] = self._catalog()
-        for function in self.functions.values():
+        self._jobs(pushed)
+        for function in (*self.functions.values(), *self.job_workers.values()):
             function.start()
         for endpoint in self.endpoints.values():
             endpoint.start()
-        for name, function in self.functions.items():
-            init_ms = function.wait_ready()
-            if function.snapshot is not None and function.snapshot.init_ms is not None:
-                self.say(
-                    f"{name}: SnapStart snapshot taken after a {function.snapshot.init_ms / 1000:.1f} s init; "
-                    f"environment 1 restored from it in {init_ms:.0f} ms"
-                )
-            else:
-                self.say(f"{name}: function initialized in {init_ms / 1000:.1f} s")
+        self._wait_ready()
         if warm:
             asyncio.run(self._warm())
         for name, endpoint in self.endpoints.items():
@@ -169,22 +174,67 @@ class LocalDeployment:
             self.say(f"{name}: SageMaker container in service after {waited_ms / 1000:.1f} s (/ping answers 200)")
         self.say(f"started in {time.perf_counter() - started:.1f} s")
 
-    def _function(self, model: LocalModel, pushed: PushedArtifact) -> LambdaFunction:
+    def _wait_ready(self) -> None:
+        """Wait for every function's first environment (or SnapStart restore), then start the job event sources."""
+        for function in (*self.functions.values(), *self.job_workers.values()):
+            init_ms = function.wait_ready()
+            name = function.config.name
+            if function.snapshot is not None and function.snapshot.init_ms is not None:
+                self.say(
+                    f"{name}: SnapStart snapshot taken after a {function.snapshot.init_ms / 1000:.1f} s init; "
+                    f"environment 1 restored from it in {init_ms:.0f} ms"
+                )
+            else:
+                self.say(f"{name}: function initialized in {init_ms / 1000:.1f} s")
+        if self.jobs is not None:
+            self.jobs.start_sources(self.job_workers)
+            for name, queue in self.jobs.queues.items():
+                self.say(f"{name}: job worker polls {queue} (timeout {self.job_timeout_s:.0f} s)")
+
+    def _function_env(self, model: LocalModel, pushed: PushedArtifact, *, timeout_s: float) -> dict[str, str]:
         manifest = model.manifest
-        memory_mb = manifest.cpu_deploy.memory_mb  # its defaults live in the schema, as for the stack
-        timeout_s = manifest.cpu_deploy.timeout_s
-        env = {
+        return {
             **fn.model_function_env(
                 [pushed],
                 default_version=pushed.version,
                 bucket=pushed.bucket,
                 metrics_namespace=c.DEFAULT_METRICS_NAMESPACE,
-                timeout_s=timeout_s,
+                timeout_s=int(timeout_s),
             ),
             **self._base_path_env(),
-            **lambda_environment(manifest.name, memory_mb, self.root),
+            **lambda_environment(manifest.name, manifest.cpu_deploy.memory_mb, self.root),
             **self.s3.env(),
         }
+
+    def _jobs(self, pushed: dict[str, PushedArtifact]) -> None:
+        """The job bucket, a queue per CPU model, the jobs API function and a worker function per CPU model."""
+        models = [model for model in self.models if model.target is Target.CPU]
+        if not models or not self.with_jobs:
+            return
+        self.jobs = LocalJobs(
+            self.s3, [model.name for model in models], worker_timeout_s=self.job_timeout_s, output=self.output
+        )
+        self.jobs.create()
+        self.say(f"job bucket {self.jobs.bucket}; a job queue (+ dead-letter queue) per CPU model")
+        api_env = lambda_environment(JOBS, 256, self.root)
+        self.functions[JOBS] = self.jobs.api_function(root=self.root, tmp_root=self._scratch(JOBS), lambda_env=api_env)
+        for model in models:
+            env = self._function_env(model, pushed[model.name], timeout_s=self.job_timeout_s)
+            env.update(lambda_environment(f"{model.name}-{JOBS}", model.manifest.cpu_deploy.memory_mb, self.root))
+            self.job_workers[model.name] = self.jobs.worker_function(
+                model.name,
+                root=self.root,
+                model_env=env,
+                memory_mb=model.manifest.cpu_deploy.memory_mb,
+                tmp_root=self._scratch(f"{model.name}-{JOBS}"),
+                tmp_variables=(c.ENV_CACHE_DIR, "TMPDIR"),
+            )
+
+    def _function(self, model: LocalModel, pushed: PushedArtifact) -> LambdaFunction:
+        manifest = model.manifest
+        memory_mb = manifest.cpu_deploy.memory_mb  # its defaults live in the schema, as for the stack
+        timeout_s = manifest.cpu_deploy.timeout_s
+        env = self._function_env(model, pushed, timeout_s=timeout_s)
         config = FunctionConfig(
             name=manifest.name,
             handler=str(self.root / fn.LAMBDA_HANDLER),
@@ -272,7 +322,9 @@ class LocalDeployment:
 
     def route_table(self) -> RouteTable:
         """The routes of every served model, plus the catalog's."""
-        return RouteTable.for_models({model.name: [model.manifest.version] for model in self.models})
+        return RouteTable.for_models(
+            {model.name: [model.manifest.version] for model in self.models}, jobs=list(self.job_workers)
+        )
 
     def integrations(self) -> dict[str, Integration]:
         """Compute name -> what answers its routes."""
@@ -284,7 +336,9 @@ class LocalDeployment:
 
     def stop(self) -> None:
         """Stop every process and the bucket; remove the scratch directories."""
-        for function in self.functions.values():
+        if self.jobs is not None:
+            self.jobs.stop()
+        for function in (*self.job_workers.values(), *self.functions.values()):
             function.close()
         for endpoint in self.endpoints.values():
             endpoint.close()

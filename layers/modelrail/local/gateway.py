@@ -14,7 +14,7 @@ import hmac
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qsl, quote
 
@@ -74,7 +74,7 @@ class Gateway:
         table: RouteTable,
         integrations: Mapping[str, Integration],
         *,
-        api_key: str | None,
+        api_key: str | Sequence[str] | None,
         port: int,
         output: TextIO | None = None,
         max_body_bytes: int = API_GATEWAY_MAX_REQUEST_BYTES,
@@ -84,7 +84,10 @@ class Gateway:
             raise ValueError(f"no integration for {', '.join(missing)}")
         self.table = table
         self.integrations = dict(integrations)
-        self.api_key = api_key
+        keys = [api_key] if isinstance(api_key, str) else list(api_key or [])
+        self.api_keys = tuple(keys)
+        """The keys of the usage plan (a job belongs to the key that submitted it); none: no key required."""
+        self.api_key = self.api_keys[0] if self.api_keys else None
         self.port = port
         self.output = output if output is not None else sys.stderr
         self.max_body_bytes = max_body_bytes
@@ -139,7 +142,9 @@ class Gateway:
             return answers.REQUEST_TOO_LARGE.response(), "gateway"
         match = self.table.match(scope["method"], scope["path"])
         given = next((v for k, v in reversed(headers) if k.lower() == API_KEY_HEADER), None)
-        key_ok = self.api_key is None or (given is not None and hmac.compare_digest(given, self.api_key))
+        key_ok = not self.api_keys or (
+            given is not None and any(hmac.compare_digest(given.encode(), key.encode()) for key in self.api_keys)
+        )
         if match is None:
             return self._no_route(scope["path"], headers, key_ok=key_ok), "gateway"
         if not key_ok:

@@ -6,10 +6,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from modelrail.routes import CATALOG_ROUTES, Route, model_routes, route_path
+from modelrail.routes import CATALOG_ROUTES, JOB_ROUTES, Route, job_submit_route, model_routes, route_path
 
 CATALOG = "catalog"
 """The compute answering ``routes.CATALOG_ROUTES``; a reserved name in local mode."""
+JOBS = "jobs"
+"""The compute answering ``routes.JOB_ROUTES`` and every model's job submit route; reserved too."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,19 @@ class RouteTable:
         self._all_resources = [_compile(path) for path in sorted(prefixes)]
 
     @classmethod
-    def for_models(cls, models: Mapping[str, Sequence[str]]) -> RouteTable:
-        """Every model's routes (name -> served versions) plus the catalog's."""
-        if CATALOG in models:
-            raise ValueError(
-                f"a model may not be called `{CATALOG}` in local mode: that name is the catalog function's"
-            )
+    def for_models(cls, models: Mapping[str, Sequence[str]], *, jobs: Sequence[str] = ()) -> RouteTable:
+        """Every model's routes (name -> served versions) plus the catalog's; with ``jobs`` (models that take
+        jobs), the jobs function's routes too."""
+        for reserved in (CATALOG, JOBS):
+            if reserved in models:
+                raise ValueError(
+                    f"a model may not be called `{reserved}` in local mode: that name is the {reserved} function's"
+                )
         pairs = [(route, name) for name, versions in models.items() for route in model_routes(name, versions=versions)]
         pairs += [(route, CATALOG) for route in CATALOG_ROUTES]
+        if jobs:
+            pairs += [(job_submit_route(name), JOBS) for name in jobs]
+            pairs += [(route, JOBS) for route in JOB_ROUTES]
         return cls(pairs)
 
     def match(self, method: str, path: str) -> RouteMatch | None:

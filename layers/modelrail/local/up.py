@@ -31,7 +31,7 @@ def ready_lines(table: RouteTable, *, base_url: str, api_key: bool, kinds: dict[
     lines = [f"{READY_PREFIX} {base_url} ({auth}; Ctrl-C stops it)"]
     width = max(len(route.path) for route, _ in table.routes)
     for route, compute in sorted(table.routes, key=lambda pair: (pair[1] != CATALOG, pair[1], pair[0].path)):
-        lines.append(f"  {route.method:<4} {base_url}{route.path:<{width}}  -> {compute} ({kinds[compute]})")
+        lines.append(f"  {route.method:<6} {base_url}{route.path:<{width}}  -> {compute} ({kinds[compute]})")
     return lines
 
 
@@ -108,7 +108,12 @@ def run(args: argparse.Namespace, *, output: TextIO | None = None) -> int:
 
         models = resolve_models(args.names, models_dir=args.models_dir, build_dir=args.build_dir, say=say)
         deployment = LocalDeployment(
-            models, root=Path.cwd(), catalog_manifests=[model.manifest for model in models], output=out
+            models,
+            root=Path.cwd(),
+            catalog_manifests=[model.manifest for model in models],
+            output=out,
+            jobs=True,
+            job_timeout_s=args.job_timeout_s,
         )
         deployment.start(warm=not args.no_warm)
         table = deployment.route_table()
@@ -116,7 +121,7 @@ def run(args: argparse.Namespace, *, output: TextIO | None = None) -> int:
         kinds = dict.fromkeys(deployment.functions, "Lambda function")
         kinds.update(dict.fromkeys(deployment.endpoints, "SageMaker container, CPU provider here"))
         kinds[CATALOG] = "Lambda function"
-        lines = ready_lines(table, base_url=f"http://{LOOPBACK}:{port}", api_key=args.api_key is not None, kinds=kinds)
+        lines = ready_lines(table, base_url=f"http://{LOOPBACK}:{port}", api_key=bool(args.api_key), kinds=kinds)
         signal.signal(signal.SIGTERM, previous)
         serve_gateway(gateway, sock, ready_lines=lines, output=out)
         print("[local] stopping ...", file=out, flush=True)

@@ -98,3 +98,22 @@ def test_resources_on_the_way_exist_with_or_without_a_trailing_slash(path: str) 
     assert TABLE.has_resource(path)
     assert TABLE.has_resource(f"{path}/")
     assert not TABLE.has_resource(f"/nope{path}/")
+
+
+def test_models_that_take_jobs_get_the_job_routes_on_the_jobs_function() -> None:
+    from modelrail.local.routing import JOBS
+
+    table = RouteTable.for_models(VERSIONS, jobs=["minilm"])
+    submit = table.match("POST", "/v1/models/minilm/jobs")
+    assert submit is not None
+    assert (submit.compute, submit.route.operation) == (JOBS, Operation.V1_JOB_SUBMIT)
+    status = table.match("GET", f"/v1/jobs/{'a' * 32}")
+    assert status is not None
+    assert (status.compute, status.path_parameters) == (JOBS, {"job_id": "a" * 32})
+    cancel = table.match("DELETE", f"/v1/jobs/{'a' * 32}")
+    assert cancel is not None
+    assert cancel.route.operation is Operation.V1_JOB_CANCEL
+    assert table.match("POST", "/v1/models/digits/jobs") is None  # no worker, no route: as in the stack
+    assert TABLE.match("GET", f"/v1/jobs/{'a' * 32}") is None
+    with pytest.raises(ValueError, match="jobs"):
+        RouteTable.for_models({JOBS: ["1"]})

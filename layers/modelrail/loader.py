@@ -67,6 +67,12 @@ class ModelLoader:
         self._s3_client: S3Client | None = None
         self._renewed = False
 
+    def sibling(self, settings: Settings) -> ModelLoader:
+        """A loader of another artifact (another served version) sharing this one's metrics, fetch and S3 client."""
+        loader = ModelLoader(settings, self.emitter, fetch=self._fetch)
+        loader._s3_client = self._s3_client
+        return loader
+
     @property
     def loaded(self) -> LoadedModel | None:
         """The model if it has loaded, without trying to load it."""

@@ -221,7 +221,7 @@ def resolve_artifacts(names: Iterable[str], *, models_dir: Path, build_dir: Path
     wanted = list(names) or list(manifests)
     if not wanted:
         raise PushError(f"no models found: {models_dir} has no */{c.MANIFEST_YAML}")
-    artifacts = []
+    artifacts: list[Artifact] = []
     for name in wanted:
         if name not in manifests:
             raise PushError(f"no model `{name}` in {models_dir}; known: {', '.join(manifests) or 'none'}")
@@ -266,8 +266,7 @@ def run(args: argparse.Namespace) -> int:
         artifacts = resolve_artifacts(args.names, models_dir=args.models_dir, build_dir=args.build_dir)
         client = boto3.client("s3", endpoint_url=args.endpoint_url)
         pushed = [
-            push_artifact(client, bucket=args.bucket, artifact=artifact, progress=progress)
-            for artifact in artifacts
+            push_artifact(client, bucket=args.bucket, artifact=artifact, progress=progress) for artifact in artifacts
         ]
     except (PushError, ModelrailError) as exc:
         print(f"modelrail push: {exc}", file=sys.stderr)

@@ -17,7 +17,7 @@ from modelrail.settings import Settings
 
 
 class ServedVersions:
-    """The loaders of every version this process serves, the default one first."""
+    """The loaders of every version this process serves: the default one's, and one per other version."""
 
     def __init__(self, settings: Settings, default: ModelLoader) -> None:
         self.settings = settings
@@ -27,7 +27,7 @@ class ServedVersions:
 
     @property
     def versions(self) -> list[str] | None:
-        """Served versions, default first; None when not configured (the artifact's own version is the one)."""
+        """Served versions; None when not configured (the artifact's own version is the one)."""
         return self.settings.versions
 
     def loader(self, version: str | None) -> ModelLoader:

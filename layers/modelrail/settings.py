@@ -154,11 +154,11 @@ class Settings(BaseModel):
 
     @property
     def versions(self) -> list[str] | None:
-        """The versions this process serves on pinned routes, default first; None when it is not told (a model
-        directory alone: the artifact's own version is the one)."""
-        if self.model_version is None:
-            return None
-        return [self.model_version, *(v for v in self.served_versions or () if v != self.model_version)]
+        """The versions this process serves on pinned routes, in the deployment's order; None when it is not told (a
+        model directory alone: the artifact's own version is the one)."""
+        if self.served_versions is not None:
+            return list(self.served_versions)
+        return [self.model_version] if self.model_version is not None else None
 
     def for_version(self, version: str) -> Settings:
         """These settings for another served version: its artifact location and pinned sha256."""

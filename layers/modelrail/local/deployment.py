@@ -353,10 +353,11 @@ class LocalDeployment:
             for model in self.models:
                 if model.target is Target.GPU:
                     continue
-                for key in self._computes[model.name].values():
-                    await self._warm_function(model.name, key, client)
+                keys = list(self._computes[model.name].values())
+                for key in keys:
+                    await self._warm_function(model.name, key, client, say_version=len(keys) > 1)
 
-    async def _warm_function(self, name: str, key: str, client: httpx.AsyncClient) -> None:
+    async def _warm_function(self, name: str, key: str, client: httpx.AsyncClient, *, say_version: bool) -> None:
         path = f"/v2/models/{name}/ready"
         event = build_proxy_event(HttpRequest("GET", path, headers=[("Host", "localhost")]), resource=path)
         started = time.perf_counter()
@@ -368,7 +369,8 @@ class LocalDeployment:
         answer = parse_proxy_response(invocation.payload)
         if answer.status == 200:
             version = {k.lower(): v for k, v in answer.headers}.get(c.MODEL_VERSION_HEADER.lower(), "?")
-            self.say(f"{key}: model loaded (default version {version}), ready answered 200 in {seconds:.1f} s")
+            loaded = f"model loaded (default version {version})" if say_version else "model loaded"
+            self.say(f"{key}: {loaded}, ready answered 200 in {seconds:.1f} s")
         else:
             detail = answer.body.decode("utf-8", "replace")[:500]
             self.say(f"{key}: model NOT loaded ({answer.status}): {detail}; requests answer 503 until fixed")

@@ -126,7 +126,7 @@ def test_an_unknown_version_is_404_naming_the_served_ones(versions: tuple[Upload
             answer = method(f"{url}{path}")
             assert answer.status_code == 404, answer.text
             assert answer.json()["code"] == "version_not_found"
-            assert "served versions: `2`, `1`" in answer.json()["error"]
+            assert "served versions: `1`, `2`" in answer.json()["error"]
             assert MODEL_VERSION_HEADER not in answer.headers
         odd = httpx.get(f"{url}/v2/models/tiny/versions/%3Cscript%3E")
         assert odd.status_code == 404

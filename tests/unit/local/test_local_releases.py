@@ -95,3 +95,20 @@ def test_zero_percent_never_reaches_the_canary_and_pinned_routes_reach_their_ver
 def test_weights_must_sum_to_100() -> None:
     with pytest.raises(ValueError, match="sum to 100"):
         ReleaseIntegration(weighted=[(Named("a"), 60), (Named("b"), 60)], pinned={}, rng=model_rng(None, "x"))
+
+
+def test_the_readmes_release_example_is_valid_for_digits() -> None:
+    """README, "Release a new model version": models/digits/model.yaml at version 2 plus its `releases:` block."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[3]
+    section = (root / "README.md").read_text(encoding="utf-8").split("## Release a new model version", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    text = (
+        (root / "models" / "digits" / "model.yaml").read_text(encoding="utf-8").replace('version: "1"', 'version: "2"')
+    )
+    readme = release_plan(parse_manifest(yaml.safe_load(text + block)))
+    assert readme == ReleasePlan(served=("1", "2"), live="1", canary="2", percent=10, bake_minutes=10)
+    assert readme.weights() == {"1": 90, "2": 10}

@@ -120,7 +120,10 @@ class ModelApi:
             raise VersionNotFoundError(
                 f"model `{manifest.name}` has no version {asked}; the served version is `{manifest.version}`"
             )
-        request.scope.setdefault("state", {})[MODEL_VERSION_STATE] = manifest.version
+        state = request.scope.setdefault("state", {})
+        state[MODEL_VERSION_STATE] = manifest.version
+        if version is not None:  # the request log line says which version a pinned request reached
+            state.setdefault(REQUEST_STATS_STATE, {})["model_version"] = manifest.version
         return model
 
     async def infer(self, request: Request) -> Response:

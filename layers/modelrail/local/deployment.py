@@ -76,8 +76,9 @@ class LocalModel:
 
 
 def catalog_json(manifests: Sequence[Manifest]) -> str:
-    """The deployed-model list for these models, as the catalog reads it from the bucket."""
-    entries = [CatalogEntry(m.name, m.version, m.task.value, m.deploy.target.value).as_json() for m in manifests]
+    """The deployed-model list for these models, as the catalog reads it from the bucket (each with its live
+    version: what its unversioned routes answer outside a canary's share)."""
+    entries = [CatalogEntry(m.name, m.live_version, m.task.value, m.deploy.target.value).as_json() for m in manifests]
     return json.dumps(entries, separators=(",", ":"))
 
 

@@ -60,6 +60,11 @@ class LocalModel:
     """Served version -> its verified artifact (``store.current.served_artifacts``)."""
 
     @property
+    def artifact(self) -> Artifact:
+        """The artifact of the manifest's own version (the one ``modelrail build`` builds)."""
+        return self.artifacts[self.manifest.version]
+
+    @property
     def plan(self) -> ReleasePlan:
         """Served versions, live, canary and weights."""
         return release_plan(self.manifest)

@@ -74,7 +74,7 @@ class ModelLoader:
         """A loader of another artifact (another served version) sharing this one's metrics, fetch and S3 client;
         its loads leave the log context (the default version) as it is."""
         loader = ModelLoader(settings, self.emitter, fetch=self._fetch, log_context=False)
-        loader._s3_client = self._s3_client
+        loader._s3_client = self.s3_client  # after a SnapStart restore: the renewed one
         return loader
 
     @property

@@ -178,9 +178,10 @@ def test_every_served_version_is_pushed(repo: Path, s3: S3, capsys: pytest.Captu
     assert [line.split("\t")[:2] for line in lines] == [["tiny", "1"], ["tiny", "2"]]
     stored = objects(s3)
     for version in ("1", "2"):
-        assert stored[f"models/tiny/{version}/manifest.json"] == (
-            repo / "build" / "tiny" / version / "manifest.json"
-        ).read_bytes()
+        assert (
+            stored[f"models/tiny/{version}/manifest.json"]
+            == (repo / "build" / "tiny" / version / "manifest.json").read_bytes()
+        )
 
 
 def test_an_older_served_version_that_is_not_built_names_the_way_out(

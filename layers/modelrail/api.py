@@ -19,12 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from modelrail import codecs, operations
 from modelrail.binary_media import response_is_binary
 from modelrail.codecs.content_encoding import decode_body
+from modelrail.constants import MODEL_VERSION_HEADER
 from modelrail.deadline import Deadline, after_fetch_reserve_s
 from modelrail.errors import ModelNotFoundError, ModelrailError, VersionNotFoundError
 from modelrail.loader import LoadedModel, ModelLoader
 from modelrail.middleware import REQUEST_STATS_STATE
-from modelrail.responses import BodyResponse
+from modelrail.responses import MODEL_VERSION_STATE, BodyResponse
 from modelrail.routes import SERVED_VERSION, Operation
+from modelrail.served import ServedVersions
 from modelrail.server_metadata import server_metadata
 from modelrail.settings import Settings
 
@@ -54,17 +56,20 @@ def binary_answers(request: Request) -> bool:
     return True
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    """A compact JSON response."""
-    return BodyResponse(codecs.base.dump_json(body), codecs.base.JSON_MEDIA_TYPE, status_code=status)
+def json_response(body: Any, status: int = 200, *, version: str | None = None) -> Response:
+    """A compact JSON response (naming the model version that produced it, if one did)."""
+    headers = {MODEL_VERSION_HEADER: version} if version is not None else None
+    return BodyResponse(codecs.base.dump_json(body), codecs.base.JSON_MEDIA_TYPE, headers, status_code=status)
 
 
 class ModelApi:
-    """The handlers of every operation, over one lazily loaded model."""
+    """The handlers of every operation, over the lazily loaded served versions of one model."""
 
     def __init__(self, settings: Settings, loader: ModelLoader) -> None:
         self.settings = settings
         self.loader = loader
+        """The default version's loader (unversioned routes)."""
+        self.served = ServedVersions(settings, loader)
 
     async def call(self, request: Request, function: Callable[..., T], *args: Any) -> T:
         """Run blocking model work inline under Lambda, in the threadpool under a concurrent server."""
@@ -72,13 +77,15 @@ class ModelApi:
             return function(*args)
         return await run_in_threadpool(function, *args)
 
-    def check_name(self, request: Request) -> None:
-        """404 for another model's path, before reading the body or loading anything."""
+    def check_name(self, request: Request) -> ModelLoader:
+        """404 for another model's path or a version not served, before reading the body or loading anything;
+        returns the loader of the route's version."""
         name = request.path_params.get("name")
         wanted = self.settings.model_name
         if name is not None and wanted is not None and name != wanted:
             asked = f"model `{name}`" if _NAME.fullmatch(name) else "that model"
             raise ModelNotFoundError(f"{asked} is not served here; this endpoint serves `{wanted}`")
+        return self.served.loader(request.path_params.get("version"))
 
     async def body(self, request: Request) -> bytes:
         """The request body as its sender meant it (gzip inflated; any other Content-Encoding is a 415)."""
@@ -96,13 +103,14 @@ class ModelApi:
         return deadline
 
     async def model(self, request: Request) -> LoadedModel:
-        """The loaded model (loading it on first use), after checking the path's name and version."""
-        self.check_name(request)
+        """The route's model version (the default on unversioned routes), loaded on first use, after checking the
+        path's name and version."""
+        loader = self.check_name(request)
         name = request.path_params.get("name")
         version = request.path_params.get("version")
-        model = self.loader.loaded
+        model = loader.loaded
         if model is None:
-            model = await self.call(request, self.loader.get, self.load_deadline(request))
+            model = await self.call(request, loader.get, self.load_deadline(request))
         manifest = model.manifest
         if name is not None and name != manifest.name:
             raise ModelNotFoundError(f"model `{name}` is not served here; this endpoint serves `{manifest.name}`")
@@ -112,6 +120,10 @@ class ModelApi:
             raise VersionNotFoundError(
                 f"model `{manifest.name}` has no version {asked}; the served version is `{manifest.version}`"
             )
+        state = request.scope.setdefault("state", {})
+        state[MODEL_VERSION_STATE] = manifest.version
+        if version is not None:  # the request log line says which version a pinned request reached
+            state.setdefault(REQUEST_STATS_STATE, {})["model_version"] = manifest.version
         return model
 
     async def infer(self, request: Request) -> Response:
@@ -127,7 +139,9 @@ class ModelApi:
             answer = dataclasses.replace(answer, binary_outputs=frozenset())
         encoded = codecs.response_codec(answer).encode(answer)
         _stats(request, inference_ms=(time.perf_counter() - started) * 1000)
-        return BodyResponse(encoded.body, encoded.media_type, encoded.headers)
+        return BodyResponse(
+            encoded.body, encoded.media_type, {**encoded.headers, MODEL_VERSION_HEADER: model.manifest.version}
+        )
 
     async def predict(self, request: Request) -> Response:
         """Task API: instances in, predictions out."""
@@ -139,16 +153,17 @@ class ModelApi:
         answer = await self.call(request, operations.predict, model, decoded)
         encoded = codecs.V1_TASK.encode(answer)
         _stats(request, inference_ms=(time.perf_counter() - started) * 1000, instances=len(decoded.instances))
-        return BodyResponse(encoded.body, encoded.media_type)
+        return BodyResponse(encoded.body, encoded.media_type, {MODEL_VERSION_HEADER: model.manifest.version})
 
     async def metadata(self, request: Request) -> Response:
         """Model metadata: tensors, task, provider, processing."""
-        return json_response(operations.metadata(await self.model(request)))
+        model = await self.model(request)
+        return json_response(operations.metadata(model, versions=self.served.versions), version=model.manifest.version)
 
     async def model_ready(self, request: Request) -> Response:
         """200 once the model has loaded (loading it if needed)."""
         model = await self.model(request)
-        return json_response({"name": model.manifest.name, "ready": True})
+        return json_response({"name": model.manifest.name, "ready": True}, version=model.manifest.version)
 
     async def catalog(self, request: Request) -> Response:
         """This process's model."""

@@ -50,6 +50,10 @@ ENV_CORS_ORIGIN: Final = "MODELRAIL_CORS_ORIGIN"
 """The one origin browsers may call the API from (the stack's ``cors_origin``): every answer carries it in
 ``Access-Control-Allow-Origin``. Unset: CORS off, no such header."""
 CORS_ALLOW_ORIGIN_HEADER: Final = "Access-Control-Allow-Origin"
+CORS_EXPOSE_HEADERS_HEADER: Final = "Access-Control-Expose-Headers"
+MODEL_VERSION_HEADER: Final = "X-Modelrail-Model-Version"
+"""Response header naming the model version that produced an answer (also in the body: OIP ``model_version``,
+task API ``version``); with CORS on, browsers may read it (``Access-Control-Expose-Headers``)."""
 ENV_API_BASE_PATH: Final = "MODELRAIL_API_BASE_PATH"
 """The base path of the custom domain's mapping to this API (the stack's ``base_path`` context, e.g. ``prod``):
 requests through that domain arrive with ``path`` = ``/prod/v1/...`` and the functions strip it. Unset: none."""

@@ -57,15 +57,25 @@ class ModelLoader:
         emitter: MetricsEmitter,
         *,
         fetch: Callable[[Settings], Artifact] | None = None,
+        log_context: bool = True,
     ) -> None:
         self.settings = settings
         self.emitter = emitter
         self._fetch = fetch
+        self._log_context = log_context
+        """Whether a load sets the process's log context (model, version): the default version's loader does."""
         self._lock = threading.Lock()
         self._model: LoadedModel | None = None
         self._extensions_ready: threading.Event | None = None
         self._s3_client: S3Client | None = None
         self._renewed = False
+
+    def sibling(self, settings: Settings) -> ModelLoader:
+        """A loader of another artifact (another served version) sharing this one's metrics, fetch and S3 client;
+        its loads leave the log context (the default version) as it is."""
+        loader = ModelLoader(settings, self.emitter, fetch=self._fetch, log_context=False)
+        loader._s3_client = self.s3_client  # after a SnapStart restore: the renewed one
+        return loader
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -197,7 +207,8 @@ class ModelLoader:
             session_ms=(built - session_started) * 1000,
         )
         self.emitter.model = manifest.name  # the artifact is the authority once it has been verified
-        set_model_context(model=manifest.name, version=manifest.version)
+        if self._log_context:
+            set_model_context(model=manifest.name, version=manifest.version)
         self.emitter.emit(
             {
                 metrics.MODEL_FETCH_MS: (model.fetch_ms, "Milliseconds"),
@@ -207,6 +218,7 @@ class ModelLoader:
         log.info(
             "model loaded",
             extra={
+                "model_version": manifest.version,
                 "source": artifact.location,
                 "manifest_sha256": artifact.manifest_sha256,
                 "provider": session.provider,

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelrail import metrics
-from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER
+from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER, CORS_EXPOSE_HEADERS_HEADER, MODEL_VERSION_HEADER
 from modelrail.errors import PayloadTooLargeError
 from modelrail.logs import get_logger, log_fields, request_id_var
 from modelrail.metrics import MetricsEmitter
@@ -79,8 +79,15 @@ class RequestContextMiddleware:
         self.app = app
         self.emitter = emitter
         self.max_request_bytes = max_request_bytes
-        self._cors_header = (
-            (CORS_ALLOW_ORIGIN_HEADER.lower().encode("latin-1"), cors_origin.encode("latin-1")) if cors_origin else None
+        # With CORS on, a browser may also read which model version answered (a CORS response exposes only the
+        # safelisted headers unless Access-Control-Expose-Headers names more).
+        self._cors_headers = (
+            [
+                (CORS_ALLOW_ORIGIN_HEADER.lower().encode("latin-1"), cors_origin.encode("latin-1")),
+                (CORS_EXPOSE_HEADERS_HEADER.lower().encode("latin-1"), MODEL_VERSION_HEADER.encode("latin-1")),
+            ]
+            if cors_origin
+            else None
         )
         self._cold = True
 
@@ -108,8 +115,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["started"] = True
-                if self._cors_header is not None:  # every answer, errors included, as API Gateway's own ones
-                    message = {**message, "headers": [*message.get("headers", ()), self._cors_header]}
+                if self._cors_headers is not None:  # every answer, errors included, as API Gateway's own ones
+                    message = {**message, "headers": [*message.get("headers", ()), *self._cors_headers]}
             await send(message)
 
         if self._cold:

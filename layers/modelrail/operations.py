@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelrail.codecs import InferRequest, InferResponse, NamedTensor, PredictRequest, PredictResponse
@@ -89,12 +89,15 @@ def tensor_metadata(spec: TensorSpec) -> dict[str, Any]:
     return {"name": spec.name, "datatype": spec.datatype, "shape": list(spec.shape), "parameters": parameters}
 
 
-def metadata(model: LoadedModel) -> dict[str, Any]:
-    """Open Inference Protocol model metadata plus what callers of the task API need to know."""
+def metadata(model: LoadedModel, *, versions: Sequence[str] | None = None) -> dict[str, Any]:
+    """Open Inference Protocol model metadata plus what callers of the task API need to know.
+
+    ``versions``: every version served side by side (default: the model's own); the tensors are ``model``'s.
+    """
     manifest = model.manifest
     return {
         "name": manifest.name,
-        "versions": [manifest.version],
+        "versions": list(versions or [manifest.version]),
         "platform": PLATFORM,
         "inputs": [tensor_metadata(spec) for spec in model.session.inputs],
         "outputs": [tensor_metadata(spec) for spec in model.session.outputs],

@@ -1,10 +1,15 @@
-"""``modelrail push``: upload built artifacts to an S3 bucket at ``models/<name>/<version>/`` and verify them.
+"""``modelrail push``: upload every served version's artifact to ``models/<name>/<version>/`` and verify it.
 
-The local artifact is verified against its own manifest first, so a corrupt build is never uploaded. Every file
-goes up with its sha256 (S3 rejects a body that does not match), ``manifest.json`` last: a reader that finds the
-manifest finds every file it names. Then each object is read back and hashed. An existing version with a
-different manifest is refused unless ``--force``: a deployed function pins that manifest's sha256 and would
-refuse to serve a replaced one.
+Each local artifact is verified against its manifest first, so a corrupt build is never uploaded. Every file goes
+up with its sha256 (S3 rejects a body that does not match), ``manifest.json`` last: a reader that finds the
+manifest finds every file it names. Then each object is read back and hashed.
+
+A version is immutable: a deployed function pins its manifest's sha256, and every function version serves every
+served version on its pinned routes. So the same bytes again are a no-op, and other bytes under a version the
+bucket already holds are refused. The manifest is written with ``If-None-Match: *`` (S3 conditional writes,
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html: the write fails with 412
+Precondition Failed when the key exists, or 409 ConditionalRequestConflict while another conditional write of it
+is in flight), so two pushes racing to create one version cannot both win either.
 """
 
 from __future__ import annotations
@@ -94,17 +99,34 @@ def _hash_object(client: S3Client, bucket: str, key: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _put(client: S3Client, bucket: str, key: str, path: Path, *, sha256: str, content_type: str) -> None:
+_EXISTS_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+"""What a create-only write answers when the key exists (412) or another create of it is in flight (409)."""
+
+
+def _put(
+    client: S3Client, bucket: str, key: str, path: Path, *, sha256: str, content_type: str, create_only: bool = False
+) -> None:
     with path.open("rb") as handle:
-        client.put_object(
-            Bucket=bucket, Key=key, Body=handle, ChecksumSHA256=_b64_sha256(sha256), ContentType=content_type
-        )
+        if create_only:
+            client.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=handle,
+                ChecksumSHA256=_b64_sha256(sha256),
+                ContentType=content_type,
+                IfNoneMatch="*",
+            )
+        else:
+            client.put_object(
+                Bucket=bucket, Key=key, Body=handle, ChecksumSHA256=_b64_sha256(sha256), ContentType=content_type
+            )
 
 
 def push_artifact(
-    client: S3Client, *, bucket: str, artifact: Artifact, force: bool = False, progress: Progress | None = None
+    client: S3Client, *, bucket: str, artifact: Artifact, progress: Progress | None = None
 ) -> PushedArtifact:
-    """Upload one verified artifact (manifest last), then read every object back and check its sha256."""
+    """Upload one verified artifact (manifest last, create-only), then read every object back and check its sha256;
+    a version the bucket holds is only verified, or refused (``PushError``) when its bytes differ."""
     say = progress or (lambda _line: None)
     manifest = artifact.manifest
     prefix = c.artifact_prefix(manifest.name, manifest.version)
@@ -117,16 +139,8 @@ def push_artifact(
             raise PushError(f"{name} is {entry.size / 1024**3:.1f} GiB; push uploads files of up to 5 GiB only")
 
     existing = _remote_manifest_sha256(client, bucket, manifest_key)
-    if existing == artifact.manifest_sha256:
-        say(f"{manifest.name} {manifest.version}: s3://{bucket}/{prefix} already holds this artifact; verifying")
-        _verify(client, bucket, prefix, artifact)
-        return PushedArtifact(manifest.name, manifest.version, bucket, prefix, existing, len(files) + 1, total, False)
-    if existing is not None and not force:
-        raise PushError(
-            f"s3://{bucket}/{manifest_key} already exists with a different manifest (sha256 {existing}); deployed "
-            f"functions pin it. Bump `version` in models/{manifest.name}/{c.MANIFEST_YAML} and rebuild, or pass "
-            "--force to replace it"
-        )
+    if existing is not None:
+        return _already_there(client, bucket, artifact, existing, say)
 
     for name, entry in files:
         say(f"{manifest.name} {manifest.version}: uploading {name} ({human_size(entry.size)})")
@@ -139,12 +153,47 @@ def push_artifact(
             content_type="application/octet-stream",
         )
     say(f"{manifest.name} {manifest.version}: uploading {c.MANIFEST_JSON}")
-    _put(client, bucket, manifest_key, manifest_path, sha256=artifact.manifest_sha256, content_type="application/json")
+    try:
+        _put(
+            client,
+            bucket,
+            manifest_key,
+            manifest_path,
+            sha256=artifact.manifest_sha256,
+            content_type="application/json",
+            create_only=True,
+        )
+    except Exception as exc:
+        if _error_code(exc) not in _EXISTS_CODES:
+            raise
+        # Another push created this version meanwhile: the same bytes are fine, others are refused.
+        existing = _remote_manifest_sha256(client, bucket, manifest_key)
+        if existing is None:
+            raise
+        return _already_there(client, bucket, artifact, existing, say)
     _verify(client, bucket, prefix, artifact)
     say(f"{manifest.name} {manifest.version}: verified {len(files) + 1} objects at s3://{bucket}/{prefix}")
     return PushedArtifact(
         manifest.name, manifest.version, bucket, prefix, artifact.manifest_sha256, len(files) + 1, total, True
     )
+
+
+def _already_there(client: S3Client, bucket: str, artifact: Artifact, existing: str, say: Progress) -> PushedArtifact:
+    """The bucket holds this version: verified and unchanged when it is these bytes, else ``PushError``."""
+    manifest = artifact.manifest
+    prefix = c.artifact_prefix(manifest.name, manifest.version)
+    if existing != artifact.manifest_sha256:
+        raise PushError(
+            f"s3://{bucket}/{prefix}{c.MANIFEST_JSON} already holds {manifest.name} version {manifest.version} with "
+            f"other bytes (manifest sha256 {existing}, this build's is {artifact.manifest_sha256}); a version is "
+            f"immutable: deployed functions pin it and serve it on its pinned routes. Set a new `version` in "
+            f"models/{manifest.name}/{c.MANIFEST_YAML} and run `modelrail build {manifest.name}`"
+        )
+    say(f"{manifest.name} {manifest.version}: s3://{bucket}/{prefix} already holds this artifact; verifying")
+    _verify(client, bucket, prefix, artifact)
+    files = len(manifest.files) + 1
+    size = sum(entry.size for entry in manifest.files.values()) + artifact.path(c.MANIFEST_JSON).stat().st_size
+    return PushedArtifact(manifest.name, manifest.version, bucket, prefix, existing, files, size, False)
 
 
 def _verify(client: S3Client, bucket: str, prefix: str, artifact: Artifact) -> None:
@@ -160,23 +209,24 @@ def _verify(client: S3Client, bucket: str, prefix: str, artifact: Artifact) -> N
 
 
 def resolve_artifacts(names: Iterable[str], *, models_dir: Path, build_dir: Path) -> list[Artifact]:
-    """The named models' artifacts (all models when none are named), each current for its model.yaml and intact.
+    """The artifact of every version the named models serve (all models when none are named), each intact, the
+    manifest's own version current for its model.yaml (``store.current.served_artifacts``).
 
     A stale one (built from an older model.yaml) is refused with the command that rebuilds it, as synth does.
     """
     from modelrail.manifest import ManifestError, discover_manifests, load_manifest
-    from modelrail.store.current import ArtifactNotCurrentError, current_artifact
+    from modelrail.store.current import ArtifactNotCurrentError, served_artifacts
 
     manifests = discover_manifests(models_dir)
     wanted = list(names) or list(manifests)
     if not wanted:
         raise PushError(f"no models found: {models_dir} has no */{c.MANIFEST_YAML}")
-    artifacts = []
+    artifacts: list[Artifact] = []
     for name in wanted:
         if name not in manifests:
             raise PushError(f"no model `{name}` in {models_dir}; known: {', '.join(manifests) or 'none'}")
         try:
-            artifacts.append(current_artifact(load_manifest(manifests[name]), build_dir))
+            artifacts += served_artifacts(load_manifest(manifests[name]), build_dir).values()
         except (ManifestError, ArtifactNotCurrentError) as exc:
             raise PushError(str(exc)) from None
     return artifacts
@@ -188,8 +238,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "push",
         help="upload built models to an S3 bucket and verify them",
         description=(
-            "Upload build/models/<name>/<version>/ to s3://BUCKET/models/<name>/<version>/ (manifest.json last), "
-            "then read every object back and check its sha256. Uses your normal AWS credentials and region."
+            "Upload build/models/<name>/<version>/ of every version a model serves (deploy.releases.served) to "
+            "s3://BUCKET/models/<name>/<version>/ (manifest.json last, create-only), then read every object back and "
+            "check its sha256. A version is immutable: the same bytes again change nothing, other bytes under a "
+            "version the bucket holds are refused. Uses your normal AWS credentials and region."
         ),
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help="models to push (default: all in --models-dir)")
@@ -197,7 +249,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--models-dir", type=Path, default=Path(c.MODELS_DIR), help="default: %(default)s")
     parser.add_argument("--build-dir", type=Path, default=Path(c.BUILD_DIR), help="default: %(default)s")
     parser.add_argument("--endpoint-url", help="an S3-compatible endpoint instead of AWS (or set AWS_ENDPOINT_URL_S3)")
-    parser.add_argument("--force", action="store_true", help="replace a version the bucket holds with other content")
     parser.set_defaults(run=run)
 
 
@@ -215,8 +266,7 @@ def run(args: argparse.Namespace) -> int:
         artifacts = resolve_artifacts(args.names, models_dir=args.models_dir, build_dir=args.build_dir)
         client = boto3.client("s3", endpoint_url=args.endpoint_url)
         pushed = [
-            push_artifact(client, bucket=args.bucket, artifact=artifact, force=args.force, progress=progress)
-            for artifact in artifacts
+            push_artifact(client, bucket=args.bucket, artifact=artifact, progress=progress) for artifact in artifacts
         ]
     except (PushError, ModelrailError) as exc:
         print(f"modelrail push: {exc}", file=sys.stderr)

@@ -11,9 +11,13 @@ from starlette.exceptions import HTTPException
 
 from modelrail import errors
 from modelrail.codecs.base import JSON_MEDIA_TYPE, dump_json
+from modelrail.constants import MODEL_VERSION_HEADER
 from modelrail.contract.statuses import error_for_status
 from modelrail.logs import request_id_var
 
+MODEL_VERSION_STATE = "modelrail_model_version"
+"""Key in ``request.state`` naming the model version a request reached (``api.ModelApi.model``), so an error it
+answers names that version too."""
 ERROR_CODE_STATE = "modelrail_error_code"
 """Key in ``request.state`` where the handler leaves the error code, for the errors metric."""
 
@@ -45,7 +49,11 @@ async def handle_exception(request: Request, exc: Exception) -> Response:
     """The app's one exception handler."""
     error = as_modelrail_error(exc, method=request.method, path=request.url.path)
     setattr(request.state, ERROR_CODE_STATE, error.code)
-    return error_response(error)
+    response = error_response(error)
+    version = getattr(request.state, MODEL_VERSION_STATE, None)
+    if isinstance(version, str):  # the error came from a known model version (e.g. a bad input to it)
+        response.headers[MODEL_VERSION_HEADER] = version
+    return response
 
 
 @cache

@@ -12,7 +12,10 @@ end of the JSON header itself (the first JSON value of the body; the raw tensor 
 has the same gap: ``InvokeEndpoint`` answers only ``Body``, ``ContentType``, ``CustomAttributes`` and
 ``InvokedProductionVariant`` (SageMaker API reference, ``InvokeEndpoint``), so a binary answer would reach the
 caller without the header that says where its JSON part ends. Outputs are therefore always sent as JSON data
-here, which every Open Inference Protocol client decodes.
+here, which every Open Inference Protocol client decodes. The version that answered goes back in the response's
+custom attributes (the bare version, e.g. ``2``), which ``InvokeEndpoint`` forwards verbatim as ``CustomAttributes``
+("the model must set the custom attribute to be included on the way back", SageMaker API reference,
+``InvokeEndpoint``); the integration maps it to ``X-Modelrail-Model-Version``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,12 @@ from fastapi import FastAPI, Request, Response
 from modelrail.api import BINARY_ANSWERS_SCOPE, ModelApi
 from modelrail.app import create_app
 from modelrail.codecs.base import BINARY_HEADER, JSON_MEDIA_TYPE, dump_json, parse_json
-from modelrail.constants import MANIFEST_JSON, SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER, SAGEMAKER_MODEL_DIR
+from modelrail.constants import (
+    MANIFEST_JSON,
+    MODEL_VERSION_HEADER,
+    SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER,
+    SAGEMAKER_MODEL_DIR,
+)
 from modelrail.errors import InvalidInputError, ModelrailError
 from modelrail.loader import ModelLoader
 from modelrail.responses import error_response
@@ -146,7 +154,13 @@ def create_sagemaker_app(
         operation, version = await _operation(request)
         if operation is Operation.OPENAPI:
             return Response(dump_json(app.openapi()), media_type=JSON_MEDIA_TYPE)
-        return await handlers[operation](await _as_received(request, operation, version))
+        response = await handlers[operation](await _as_received(request, operation, version))
+        answered = response.headers.get(MODEL_VERSION_HEADER)
+        if answered is not None:
+            # InvokeEndpoint returns only the body, its type, the variant and these custom attributes (forwarded
+            # verbatim when the container sets them): the version that answered reaches the caller this way.
+            response.headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER] = answered
+        return response
 
     app.add_api_route("/ping", ping, methods=["GET"], include_in_schema=False)
     app.add_api_route("/invocations", invocations, methods=["POST"], include_in_schema=False)

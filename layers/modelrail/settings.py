@@ -7,19 +7,29 @@ few variables itself: pydantic-settings cost a cold start 20 to 80 ms of imports
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelrail import constants as c
-from modelrail.routes import normalize_base_path
+from modelrail.routes import SERVED_VERSION, normalize_base_path
 
 LAMBDA_MB_PER_VCPU = 1769
 """Lambda allots one vCPU per 1,769 MB of memory (up to 6 vCPUs at 10,240 MB)."""
+
+
+class ServedVersion(BaseModel):
+    """Where one served version's artifact is and the sha256 that pins it (``MODELRAIL_SERVED_VERSIONS``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str = Field(min_length=1)
+    manifest_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 def _env(name: str, field: str) -> AliasChoices:
@@ -39,6 +49,10 @@ class Settings(BaseModel):
     manifest_sha256: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{64}$", validation_alias=_env(c.ENV_MANIFEST_SHA256, "manifest_sha256")
     )
+    served_versions: dict[Annotated[str, Field(pattern=SERVED_VERSION.pattern)], ServedVersion] | None = Field(
+        default=None, validation_alias=_env(c.ENV_SERVED_VERSIONS, "served_versions")
+    )
+    """Every version the pinned routes answer (``contract.functions.served_versions_env``); None: the default alone."""
     model_dir: Path | None = Field(default=None, validation_alias=_env(c.ENV_MODEL_DIR, "model_dir"))
     cache_dir: Path = Field(default=Path(c.DEFAULT_CACHE_DIR), validation_alias=_env(c.ENV_CACHE_DIR, "cache_dir"))
     intra_op_threads: int | None = Field(
@@ -95,6 +109,25 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()] or None
         return value
 
+    @field_validator("served_versions", mode="before")
+    @classmethod
+    def _parse_served_versions(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else None
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _default_is_served(self) -> Settings:
+        if self.served_versions is not None and self.model_version not in self.served_versions:
+            raise ValueError(
+                f"{c.ENV_MODEL_VERSION} ({self.model_version}) must be one of the versions in {c.ENV_SERVED_VERSIONS} "
+                f"({', '.join(self.served_versions)})"
+            )
+        return self
+
     @field_validator("api_base_path", mode="before")
     @classmethod
     def _base_path(cls, value: object) -> object:
@@ -118,6 +151,23 @@ class Settings(BaseModel):
         if self.model_name and self.model_version:
             return c.artifact_prefix(self.model_name, self.model_version)
         return None
+
+    @property
+    def versions(self) -> list[str] | None:
+        """The versions this process serves on pinned routes, in the deployment's order; None when it is not told (a
+        model directory alone: the artifact's own version is the one)."""
+        if self.served_versions is not None:
+            return list(self.served_versions)
+        return [self.model_version] if self.model_version is not None else None
+
+    def for_version(self, version: str) -> Settings:
+        """These settings for another served version: its artifact location and pinned sha256."""
+        if self.served_versions is None or version not in self.served_versions:
+            raise KeyError(version)
+        served = self.served_versions[version]
+        return self.model_copy(
+            update={"model_version": version, "model_prefix": served.prefix, "manifest_sha256": served.manifest_sha256}
+        )
 
     @property
     def resolved_fetch_budget_s(self) -> float:

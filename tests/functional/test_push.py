@@ -117,7 +117,7 @@ def test_pushing_the_same_artifact_again_changes_nothing(
     assert "uploading" not in out.err
 
 
-def test_a_different_artifact_under_the_same_version_is_refused_unless_forced(
+def test_a_different_artifact_under_the_same_version_is_refused(
     repo: Path, s3: S3, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert push(repo, s3) == 0
@@ -129,11 +129,72 @@ def test_a_different_artifact_under_the_same_version_is_refused_unless_forced(
     capsys.readouterr()
     assert push(repo, s3) == 1
     err = capsys.readouterr().err
-    assert "already exists with a different manifest" in err
-    assert "Bump `version`" in err
+    assert "already holds tiny version 1 with other bytes" in err
+    assert "a version is immutable" in err
+    assert "Set a new `version` in models/tiny/model.yaml" in err
     assert objects(s3) == before
-    assert push(repo, s3, "--force") == 0
-    assert objects(s3)["models/tiny/1/manifest.json"] == manifest_path.read_bytes()
+    with pytest.raises(SystemExit):  # there is no option to replace a version
+        push(repo, s3, "--force")
+    assert objects(s3) == before
+
+
+def racing_client(s3: S3, manifest: bytes) -> Any:
+    """A client whose push loses the race: another push writes ``manifest`` between this one's check (no manifest
+    yet) and its own manifest write."""
+    client = boto3.client("s3", endpoint_url=s3.url)
+    other = boto3.client("s3", endpoint_url=s3.url)
+
+    def race(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].endswith("model.onnx"):
+            other.put_object(Bucket=s3.bucket, Key="models/tiny/1/manifest.json", Body=manifest)
+
+    client.meta.events.register("provide-client-params.s3.PutObject", race)
+    return client
+
+
+def test_a_version_created_by_another_push_meanwhile_is_not_overwritten(repo: Path, s3: S3) -> None:
+    """The manifest is created only if absent (If-None-Match: *): a push that loses the race to create a version
+    is refused when the winner pushed other bytes, and ends as a no-op when it pushed the same."""
+    artifact = load_local_dir(repo / "build" / "tiny" / "1", manifest_sha256=None)
+    winner = b'{"pushed": "by another push"}'
+    with pytest.raises(PushError, match="already holds tiny version 1 with other bytes"):
+        push_artifact(racing_client(s3, winner), bucket=s3.bucket, artifact=artifact)
+    assert objects(s3)["models/tiny/1/manifest.json"] == winner
+
+    boto3.client("s3", endpoint_url=s3.url).delete_object(Bucket=s3.bucket, Key="models/tiny/1/manifest.json")
+    same = (repo / "build" / "tiny" / "1" / "manifest.json").read_bytes()
+    pushed = push_artifact(racing_client(s3, same), bucket=s3.bucket, artifact=artifact)
+    assert not pushed.uploaded
+    assert objects(s3)["models/tiny/1/manifest.json"] == same
+
+
+def test_every_served_version_is_pushed(repo: Path, s3: S3, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "models" / "tiny" / "model.yaml").write_text(
+        MODEL_YAML.replace('"1"', '"2"') + "deploy:\n  releases: {served: ['1', '2'], live: '1'}\n", encoding="utf-8"
+    )
+    tensor_artifact(repo / "build" / "tiny" / "2", version="2")
+    assert push(repo, s3) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [["tiny", "1"], ["tiny", "2"]]
+    stored = objects(s3)
+    for version in ("1", "2"):
+        assert (
+            stored[f"models/tiny/{version}/manifest.json"]
+            == (repo / "build" / "tiny" / version / "manifest.json").read_bytes()
+        )
+
+
+def test_an_older_served_version_that_is_not_built_names_the_way_out(
+    repo: Path, s3: S3, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "models" / "tiny" / "model.yaml").write_text(
+        MODEL_YAML + "deploy:\n  releases: {served: ['0', '1']}\n", encoding="utf-8"
+    )
+    assert push(repo, s3) == 1
+    err = capsys.readouterr().err
+    assert "served version 0 is not built" in err
+    assert "remove it from `served`" in err
+    assert objects(s3) == {}
 
 
 def test_a_corrupt_local_artifact_is_never_uploaded(repo: Path, s3: S3, capsys: pytest.CaptureFixture[str]) -> None:

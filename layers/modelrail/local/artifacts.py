@@ -1,7 +1,8 @@
 """The models local mode serves: each ``model.yaml`` with a current, verified build, (re)building the others first.
 
 Current means what ``cdk synth`` and ``modelrail push`` mean (``modelrail.store.current``): an artifact built
-from an older ``model.yaml`` is never served.
+from an older ``model.yaml`` is never served. Older versions that ``deploy.releases.served`` lists are served as
+they were built, once verified (``served_artifacts``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from modelrail import constants as c
 from modelrail.local.deployment import DeploymentError, LocalModel
 from modelrail.manifest import Manifest, ManifestError, discover_manifests, load_manifest
-from modelrail.store.current import ArtifactNotCurrentError, current_artifact
+from modelrail.store.current import ArtifactNotCurrentError, current_artifact, served_artifacts
 
 
 def load_manifests(names: Sequence[str], *, models_dir: Path) -> list[Manifest]:
@@ -70,14 +71,14 @@ def build_stale(
 def resolve_models(
     names: Sequence[str], *, models_dir: Path, build_dir: Path, say: Callable[[str], None]
 ) -> list[LocalModel]:
-    """Manifests plus artifacts that are current and intact for them, (re)building the others first."""
+    """Manifests plus the artifacts of every version they serve, current and intact, (re)building the others first."""
     manifests = load_manifests(names, models_dir=models_dir)
     build_stale(manifests, models_dir=models_dir, build_dir=build_dir, say=say)
     models = []
     for manifest in manifests:
         try:
-            artifact = current_artifact(manifest, build_dir)
-        except ArtifactNotCurrentError as exc:  # e.g. changed again while it was being built
+            artifacts = served_artifacts(manifest, build_dir)
+        except ArtifactNotCurrentError as exc:  # e.g. changed again while it was being built, or an old one gone
             raise DeploymentError(str(exc)) from None
-        models.append(LocalModel(manifest=manifest, artifact=artifact))
+        models.append(LocalModel(manifest=manifest, artifacts=artifacts))
     return models

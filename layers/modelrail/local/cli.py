@@ -11,6 +11,8 @@ from modelrail import constants as c
 from modelrail.contract import jobs as jobs_contract
 
 DEFAULT_PORT = 3000
+CANARY_SEED_ENV = "MODELRAIL_LOCAL_CANARY_SEED"
+"""Where ``local up`` reads the canary split's seed from when ``--seed`` is not given."""
 API_KEY_ENV = "MODELRAIL_LOCAL_API_KEY"
 """Where ``local up`` reads the API key from when ``--api-key`` is not given (several: comma-separated)."""
 JOB_TIMEOUT_ENV = "MODELRAIL_LOCAL_JOB_TIMEOUT_S"
@@ -74,6 +76,12 @@ def register(subparsers: Any) -> None:
     )
     up.add_argument(
         "--no-warm", action="store_true", help="leave each model's cold start to its first request (as on Lambda)"
+    )
+    up.add_argument(
+        "--seed",
+        default=os.environ.get(CANARY_SEED_ENV) or None,
+        help="seed of the canary split of unversioned requests, to replay the same sequence "
+        f"(default: env {CANARY_SEED_ENV}; none: a fresh sequence)",
     )
     _common(up)
     up.set_defaults(run=_run_up)

@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -25,11 +25,13 @@ from modelrail.contract import functions as fn
 from modelrail.contract import jobs as jobs_contract
 from modelrail.contract.auth import AuthMode
 from modelrail.contract.catalog_entry import CatalogEntry
+from modelrail.contract.releases import ReleasePlan, release_plan
 from modelrail.local.events import HttpRequest, build_proxy_event, parse_proxy_response
 from modelrail.local.gateway import Integration
 from modelrail.local.jobs import LocalJobs
 from modelrail.local.lambda_function import DEFAULT_CONCURRENCY, FunctionConfig, LambdaFunction
 from modelrail.local.lambda_integration import LambdaIntegration
+from modelrail.local.releases import ReleaseIntegration, model_rng
 from modelrail.local.routing import CATALOG, JOBS, RouteTable
 from modelrail.local.s3 import EmbeddedS3
 from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
@@ -50,10 +52,22 @@ class DeploymentError(Exception):
 
 @dataclass(frozen=True)
 class LocalModel:
-    """A model to serve: its current ``model.yaml`` (deployment settings) and its verified build."""
+    """A model to serve: its current ``model.yaml`` (deployment settings) and the verified build of every version it
+    serves (``deploy.releases.served``)."""
 
     manifest: Manifest
-    artifact: Artifact
+    artifacts: Mapping[str, Artifact]
+    """Served version -> its verified artifact (``store.current.served_artifacts``)."""
+
+    @property
+    def artifact(self) -> Artifact:
+        """The artifact of the manifest's own version (the one ``modelrail build`` builds)."""
+        return self.artifacts[self.manifest.version]
+
+    @property
+    def plan(self) -> ReleasePlan:
+        """Served versions, live, canary and weights."""
+        return release_plan(self.manifest)
 
     @property
     def name(self) -> str:
@@ -67,8 +81,9 @@ class LocalModel:
 
 
 def catalog_json(manifests: Sequence[Manifest]) -> str:
-    """The deployed-model list for these models, as the catalog reads it from the bucket."""
-    entries = [CatalogEntry(m.name, m.version, m.task.value, m.deploy.target.value).as_json() for m in manifests]
+    """The deployed-model list for these models, as the catalog reads it from the bucket (each with its live
+    version: what its unversioned routes answer outside a canary's share)."""
+    entries = [CatalogEntry(m.name, m.live_version, m.task.value, m.deploy.target.value).as_json() for m in manifests]
     return json.dumps(entries, separators=(",", ":"))
 
 
@@ -76,6 +91,11 @@ def function_concurrency(manifest: Manifest) -> int:
     """How many execution environments local mode runs at most for a CPU model: its ``reserved_concurrency`` (the
     function's ceiling in the cloud too), else ``DEFAULT_CONCURRENCY``."""
     return manifest.cpu_deploy.reserved_concurrency or DEFAULT_CONCURRENCY
+
+
+def function_key(name: str, version: str) -> str:
+    """The compute name of a model's other function version or variant: ``<name>@<its version>``."""
+    return f"{name}@{version}"
 
 
 def lambda_environment(name: str, memory_mb: int, root: Path) -> dict[str, str]:
@@ -103,8 +123,11 @@ class LocalDeployment:
         base_path: str | None = None,
         jobs: bool = False,
         job_timeout_s: float = jobs_contract.WORKER_TIMEOUT_S,
+        canary_seed: str | None = None,
     ) -> None:
         self.models = list(models)
+        self.canary_seed = canary_seed
+        """Seeds each model's canary split (``local.releases.model_rng``); None: a fresh sequence per start."""
         self.base_path = base_path
         """A custom domain's base path mapping (``routes.normalize_base_path``), set in functions as the stack does."""
         self.root = root
@@ -112,7 +135,13 @@ class LocalDeployment:
         self.output = output if output is not None else sys.stderr
         self.s3 = EmbeddedS3()
         self.functions: dict[str, LambdaFunction] = {}
+        """Compute name -> function. A CPU model's current function version is under its name; while a canary takes
+        a share, the previous one (default = the live version) is under ``function_key(name, live)``."""
         self.endpoints: dict[str, SageMakerEndpoint] = {}
+        """Compute name -> container: a GPU model's live version's variant under its name, other served versions'
+        under ``function_key(name, version)``."""
+        self._computes: dict[str, dict[str, str]] = {}
+        """Model name -> default (CPU) or served (GPU) version -> compute name."""
         self.with_jobs = jobs
         """Whether CPU models take jobs (``local up``: yes; ``modelrail invoke`` runs one function and needs none)."""
         self.job_timeout_s = job_timeout_s
@@ -151,14 +180,18 @@ class LocalDeployment:
         started = time.perf_counter()
         self.s3.start()
         self.say(f"embedded S3 on {self.s3.endpoint_url}, bucket {self.s3.bucket}")
-        pushed = {item.name: item for item in self.s3.seed([model.artifact for model in self.models])}
+        pushed = {
+            (item.name, item.version): item
+            for item in self.s3.seed([artifact for model in self.models for artifact in model.artifacts.values()])
+        }
         for item in pushed.values():
             self.say(f"uploaded {item.name} {item.version} to {item.url} ({item.files} files, {human_size(item.size)})")
         for model in self.models:
+            served = [pushed[model.name, version] for version in model.plan.served]
             if model.target is Target.GPU:
-                self.endpoints[model.name] = self._endpoint(model, pushed[model.name])
+                self._add_endpoints(model, served)
             else:
-                self.functions[model.name] = self._function(model, pushed[model.name])
+                self._add_functions(model, served)
         if self.catalog_manifests is not None:
             self.functions[CATALOG] = self._catalog()
         self._jobs(pushed)
@@ -191,13 +224,15 @@ class LocalDeployment:
             for name, queue in self.jobs.queues.items():
                 self.say(f"{name}: job worker polls {queue} (timeout {self.job_timeout_s:.0f} s)")
 
-    def _function_env(self, model: LocalModel, pushed: PushedArtifact, *, timeout_s: float) -> dict[str, str]:
+    def _function_env(
+        self, model: LocalModel, served: Sequence[PushedArtifact], *, default_version: str, timeout_s: float
+    ) -> dict[str, str]:
         manifest = model.manifest
         return {
             **fn.model_function_env(
-                [pushed],
-                default_version=pushed.version,
-                bucket=pushed.bucket,
+                served,
+                default_version=default_version,
+                bucket=self.s3.bucket,
                 metrics_namespace=c.DEFAULT_METRICS_NAMESPACE,
                 timeout_s=int(timeout_s),
             ),
@@ -206,7 +241,7 @@ class LocalDeployment:
             **self.s3.env(),
         }
 
-    def _jobs(self, pushed: dict[str, PushedArtifact]) -> None:
+    def _jobs(self, pushed: Mapping[tuple[str, str], PushedArtifact]) -> None:
         """The job bucket, a queue per CPU model, the jobs API function and a worker function per CPU model."""
         models = [model for model in self.models if model.target is Target.CPU]
         if not models or not self.with_jobs:
@@ -219,7 +254,9 @@ class LocalDeployment:
         api_env = lambda_environment(JOBS, 256, self.root)
         self.functions[JOBS] = self.jobs.api_function(root=self.root, tmp_root=self._scratch(JOBS), lambda_env=api_env)
         for model in models:
-            env = self._function_env(model, pushed[model.name], timeout_s=self.job_timeout_s)
+            # A job runs on the live version (every served version stays reachable on the pinned routes).
+            served = [pushed[model.name, version] for version in model.plan.served]
+            env = self._function_env(model, served, default_version=model.plan.live, timeout_s=self.job_timeout_s)
             env.update(lambda_environment(f"{model.name}-{JOBS}", model.manifest.cpu_deploy.memory_mb, self.root))
             self.job_workers[model.name] = self.jobs.worker_function(
                 model.name,
@@ -230,20 +267,32 @@ class LocalDeployment:
                 tmp_variables=(c.ENV_CACHE_DIR, "TMPDIR"),
             )
 
-    def _function(self, model: LocalModel, pushed: PushedArtifact) -> LambdaFunction:
+    def _add_functions(self, model: LocalModel, served: Sequence[PushedArtifact]) -> None:
+        """The current function version and, while a canary takes a share, the previous one (default = live)."""
+        plan = model.plan
+        defaults = [plan.current_default, *([plan.live] if plan.splits else [])]
+        keys = self._computes[model.name] = {}
+        for number, default in enumerate(defaults):
+            key = model.name if number == 0 else function_key(model.name, default)
+            keys[default] = key
+            self.functions[key] = self._function(model, served, default_version=default, key=key)
+
+    def _function(
+        self, model: LocalModel, served: Sequence[PushedArtifact], *, default_version: str, key: str
+    ) -> LambdaFunction:
         manifest = model.manifest
         memory_mb = manifest.cpu_deploy.memory_mb  # its defaults live in the schema, as for the stack
         timeout_s = manifest.cpu_deploy.timeout_s
-        env = self._function_env(model, pushed, timeout_s=timeout_s)
+        env = self._function_env(model, served, default_version=default_version, timeout_s=timeout_s)
         config = FunctionConfig(
-            name=manifest.name,
+            name=key,
             handler=str(self.root / fn.LAMBDA_HANDLER),
             env=env,
             memory_mb=memory_mb,
             timeout_s=float(timeout_s),
             concurrency=function_concurrency(manifest),
             # Each execution environment has its own /tmp: the model cache and TMPDIR.
-            tmp_root=self._scratch(manifest.name),
+            tmp_root=self._scratch(key),
             tmp_variables=(c.ENV_CACHE_DIR, "TMPDIR"),
             # Zip packaging deploys with SnapStart: environments are restored from one initialized process.
             snapstart=manifest.cpu_deploy.packaging is Packaging.ZIP,
@@ -253,12 +302,20 @@ class LocalDeployment:
     def _base_path_env(self) -> dict[str, str]:
         return {c.ENV_API_BASE_PATH: self.base_path} if self.base_path else {}
 
-    def _endpoint(self, model: LocalModel, pushed: PushedArtifact) -> SageMakerEndpoint:
-        manifest = model.manifest
+    def _add_endpoints(self, model: LocalModel, served: Sequence[PushedArtifact]) -> None:
+        """One container per served version, as the stack makes one production variant per version."""
+        live = model.plan.live
+        keys = self._computes[model.name] = {}
+        for pushed in served:
+            key = model.name if pushed.version == live else function_key(model.name, pushed.version)
+            keys[pushed.version] = key
+            self.endpoints[key] = self._endpoint(model, pushed, key=key)
+
+    def _endpoint(self, model: LocalModel, pushed: PushedArtifact, *, key: str) -> SageMakerEndpoint:
         # SageMaker copies the model data (the artifact's S3 prefix) into /opt/ml/model before the container starts.
-        model_dir = self._scratch(manifest.name, "opt-ml-model")
+        model_dir = self._scratch(key, "opt-ml-model")
         copied = self.s3.download_prefix(pushed.prefix, model_dir)
-        self.say(f"{manifest.name}: model data copied from {pushed.url} ({human_size(copied)})")
+        self.say(f"{key}: model data copied from {pushed.url} ({human_size(copied)})")
         env = {
             **fn.gpu_container_env(
                 pushed,
@@ -266,11 +323,11 @@ class LocalDeployment:
                 metrics_namespace=c.DEFAULT_METRICS_NAMESPACE,
                 require_cuda=False,  # local mode runs the GPU container on the CPU provider by design
             ),
-            c.ENV_CACHE_DIR: str(self._scratch(manifest.name, "tmp")),
+            c.ENV_CACHE_DIR: str(self._scratch(key, "tmp")),
             **self.s3.env(),
         }
         return SageMakerEndpoint(
-            EndpointConfig(name=manifest.name, app=str(self.root / fn.SAGEMAKER_APP), env=env), output=self.output
+            EndpointConfig(name=key, app=str(self.root / fn.SAGEMAKER_APP), env=env), output=self.output
         )
 
     def _catalog(self) -> LambdaFunction:
@@ -300,38 +357,60 @@ class LocalDeployment:
         the caller's first request, and a model that cannot load says so at start-up."""
         async with httpx.AsyncClient() as client:
             for model in self.models:
-                function = self.functions.get(model.name)
-                if function is None:
+                if model.target is Target.GPU:
                     continue
-                path = f"/v2/models/{model.name}/ready"
-                event = build_proxy_event(HttpRequest("GET", path, headers=[("Host", "localhost")]), resource=path)
-                started = time.perf_counter()
-                invocation = await function.invoke(event, client=client)
-                seconds = time.perf_counter() - started
-                if invocation.function_error:
-                    self.say(f"{model.name}: the handler failed while loading the model: {invocation.payload[:500]!r}")
-                    continue
-                answer = parse_proxy_response(invocation.payload)
-                if answer.status == 200:
-                    self.say(f"{model.name}: model loaded, ready answered 200 in {seconds:.1f} s")
-                else:
-                    detail = answer.body.decode("utf-8", "replace")[:500]
-                    self.say(
-                        f"{model.name}: model NOT loaded ({answer.status}): {detail}; requests answer 503 until fixed"
-                    )
+                keys = list(self._computes[model.name].values())
+                for key in keys:
+                    await self._warm_function(model.name, key, client, say_version=len(keys) > 1)
+
+    async def _warm_function(self, name: str, key: str, client: httpx.AsyncClient, *, say_version: bool) -> None:
+        path = f"/v2/models/{name}/ready"
+        event = build_proxy_event(HttpRequest("GET", path, headers=[("Host", "localhost")]), resource=path)
+        started = time.perf_counter()
+        invocation = await self.functions[key].invoke(event, client=client)
+        seconds = time.perf_counter() - started
+        if invocation.function_error:
+            self.say(f"{key}: the handler failed while loading the model: {invocation.payload[:500]!r}")
+            return
+        answer = parse_proxy_response(invocation.payload)
+        if answer.status == 200:
+            version = {k.lower(): v for k, v in answer.headers}.get(c.MODEL_VERSION_HEADER.lower(), "?")
+            loaded = f"model loaded (default version {version})" if say_version else "model loaded"
+            self.say(f"{key}: {loaded}, ready answered 200 in {seconds:.1f} s")
+        else:
+            detail = answer.body.decode("utf-8", "replace")[:500]
+            self.say(f"{key}: model NOT loaded ({answer.status}): {detail}; requests answer 503 until fixed")
 
     def route_table(self) -> RouteTable:
-        """The routes of every served model, plus the catalog's."""
+        """The routes of every served model (each served version pinned), plus the catalog's."""
         return RouteTable.for_models(
-            {model.name: [model.manifest.version] for model in self.models}, jobs=list(self.job_workers)
+            {model.name: model.plan.served for model in self.models}, jobs=list(self.job_workers)
         )
 
+    def release_integration(self, model: LocalModel) -> ReleaseIntegration:
+        """The model's ``live`` alias and pinned routes (``local.releases``) over its functions or containers."""
+        plan = model.plan
+        keys = self._computes[model.name]
+        if model.target is Target.GPU:
+            each: dict[str, Integration] = {v: SageMakerIntegration(self.endpoints[k]) for v, k in keys.items()}
+            weighted = [(each[version], weight) for version, weight in plan.weights().items()]
+            pinned = each
+        else:
+            by_default = {v: LambdaIntegration(self.functions[k], output=self.output) for v, k in keys.items()}
+            weighted = [(by_default[version], weight) for version, weight in plan.weights().items() if weight]
+            current = by_default[plan.current_default]  # it serves every version on the pinned routes
+            pinned = dict.fromkeys(plan.served, current)
+        return ReleaseIntegration(weighted=weighted, pinned=pinned, rng=model_rng(self.canary_seed, model.name))
+
     def integrations(self) -> dict[str, Integration]:
-        """Compute name -> what answers its routes."""
+        """Compute name -> what answers its routes (a model's name: its release integration)."""
+        models = {model.name for model in self.models}
         found: dict[str, Integration] = {
-            name: LambdaIntegration(fn, output=self.output) for name, fn in self.functions.items()
+            name: LambdaIntegration(function, output=self.output)
+            for name, function in self.functions.items()
+            if name not in models  # the catalog, the jobs API
         }
-        found.update({name: SageMakerIntegration(endpoint) for name, endpoint in self.endpoints.items()})
+        found.update({model.name: self.release_integration(model) for model in self.models})
         return found
 
     def stop(self) -> None:

@@ -24,7 +24,7 @@ from modelrail.local.deployment import DeploymentError, LocalDeployment
 from modelrail.local.events import proxy_response_document, request_from_event
 from modelrail.local.lambda_integration import RequestContext
 from modelrail.local.routing import CATALOG
-from modelrail.local.sagemaker_integration import SageMakerIntegration
+from modelrail.manifest import Target
 from modelrail.routes import BasePathError, normalize_base_path
 
 
@@ -52,7 +52,8 @@ async def _invoke_endpoint(deployment: LocalDeployment, name: str, event: dict[s
     match = deployment.route_table().match(request.method, request.path)
     if match is None or match.compute != name:
         raise EventError(f"{request.method} {request.path} is not a route of model {name}")
-    integration = SageMakerIntegration(deployment.endpoints[name])
+    model = next(model for model in deployment.models if model.name == name)
+    integration = deployment.release_integration(model)
     async with httpx.AsyncClient() as client:
         context = RequestContext(request_id=str(uuid.uuid4()), port=0, client=client)
         return proxy_response_document(await integration(request, match, context))
@@ -66,7 +67,7 @@ async def _invoke_function(deployment: LocalDeployment, name: str, event: dict[s
 
 def invoke_event(deployment: LocalDeployment, name: str, event: dict[str, Any]) -> tuple[Any, bool]:
     """Run one event through a started deployment's function or endpoint: (response document, function failed)."""
-    if name in deployment.endpoints:
+    if any(model.name == name and model.target is Target.GPU for model in deployment.models):
         return asyncio.run(_invoke_endpoint(deployment, name, event)), False
     return asyncio.run(_invoke_function(deployment, name, event))
 

@@ -50,6 +50,8 @@ class EndpointAnswer:
     """SageMaker's own message for a ModelError without a container answer."""
     timed_out: bool = False
     """The caller's timeout passed first (API Gateway's 29 s is shorter than SageMaker's 60 s)."""
+    custom_attributes: str | None = None
+    """What the container set in its answer's custom attributes (``InvokeEndpoint``'s ``CustomAttributes``)."""
 
 
 class SageMakerEndpoint:
@@ -132,7 +134,13 @@ class SageMakerEndpoint:
         except httpx.TransportError as exc:
             return EndpointAnswer(False, 0, message=f"the container failed without an answer ({type(exc).__name__})")
         ok = 200 <= response.status_code < 300
-        return EndpointAnswer(ok, response.status_code, response.content, response.headers.get("content-type"))
+        return EndpointAnswer(
+            ok,
+            response.status_code,
+            response.content,
+            response.headers.get("content-type"),
+            custom_attributes=response.headers.get(SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER),
+        )
 
     def stop(self) -> None:
         """Stop the container process."""

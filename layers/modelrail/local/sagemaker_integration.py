@@ -6,7 +6,10 @@ VTL is rendered from): POST routes pass the caller's bytes and Content-Type thro
 take only their template's content types (415 otherwise; no Content-Type counts as JSON), GET routes send ``{}``;
 the operation rides in the custom-attributes header with ``;version=<v>`` on versioned routes (the route's own
 literal version, never a request value). The container's 200 answer passes on byte for byte; a container error
-comes back with the container's own status and body, Retry-After on 429 and 503.
+comes back with the container's own status and body, Retry-After on 429 and 503. The version that answered (the
+container's response custom attributes, ``InvokeEndpoint``'s ``CustomAttributes``) becomes the
+``X-Modelrail-Model-Version`` header, the mapping an API Gateway integration response makes from
+``integration.response.header.X-Amzn-SageMaker-Custom-Attributes``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import base64
 
 from modelrail.binary_media import media_type
+from modelrail.constants import MODEL_VERSION_HEADER
 from modelrail.contract.sagemaker import ErrorAnswer, model_error, sagemaker_error
 from modelrail.errors import PayloadTooLargeError
 from modelrail.invoke_endpoint import JSON_CONTENT_TYPE, body_encoding, invoke_rule, template_content_types
@@ -22,7 +26,7 @@ from modelrail.local.events import HttpRequest, ProxyResponse
 from modelrail.local.lambda_integration import API_GATEWAY_TIMEOUT_S, RequestContext
 from modelrail.local.routing import RouteMatch
 from modelrail.local.sagemaker_endpoint import MAX_PAYLOAD_BYTES, EndpointAnswer, SageMakerEndpoint
-from modelrail.routes import custom_attributes
+from modelrail.routes import SERVED_VERSION, custom_attributes
 
 
 def _response(answer: ErrorAnswer) -> ProxyResponse:
@@ -70,7 +74,11 @@ class SageMakerIntegration:
         if answer.timed_out:
             return answers.INTEGRATION_TIMEOUT.response()
         if answer.ok:
-            return ProxyResponse(200, [("Content-Type", answer.content_type or JSON_CONTENT_TYPE)], answer.body)
+            headers = [("Content-Type", answer.content_type or JSON_CONTENT_TYPE)]
+            version = answer.custom_attributes
+            if version is not None and SERVED_VERSION.fullmatch(version):  # the container's CustomAttributes
+                headers.append((MODEL_VERSION_HEADER, version))
+            return ProxyResponse(200, headers, answer.body)
         if answer.status == 0 and answer.message.startswith("Endpoint "):  # SageMaker's 400 ValidationError
             return _response(sagemaker_error(400, answer.message))
         return model_error_response(answer)

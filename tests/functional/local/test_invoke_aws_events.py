@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from modelrail.constants import MODEL_VERSION_HEADER
 from modelrail.local.deployment import LocalDeployment
 from modelrail.local.invoke import invoke_event
 from tests.support.bundled_deployment import BASE_PATH, CPU_MODEL, GPU_MODEL
@@ -329,3 +330,14 @@ def test_a_path_outside_the_base_path_is_still_the_apis_404(bundled_local: Local
     status, document = answer(bundled_local, model, event)
     assert status == 404
     assert document["code"] == "not_found"
+
+
+@pytest.mark.parametrize("model", [CPU_MODEL, GPU_MODEL])
+def test_every_answer_names_its_version_in_a_header(bundled_local: LocalDeployment, model: str) -> None:
+    """The Lambda function sets X-Modelrail-Model-Version itself; the GPU container's answer carries the version in
+    its custom attributes, which the SageMaker integration maps to the same header."""
+    for method, path, body in routes(model):
+        document, failed = invoke_event(bundled_local, model, rest_v1(method, path, body))
+        assert not failed, document
+        headers = {name.lower(): value for name, value in (document.get("headers") or {}).items()}
+        assert headers.get(MODEL_VERSION_HEADER.lower()) == "1", (path, headers)

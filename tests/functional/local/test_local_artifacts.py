@@ -17,13 +17,13 @@ def test_a_missing_artifact_is_built_first_with_progress(tmp_path: Path, capsys:
     said: list[str] = []
     models = resolve_models([], models_dir=tmp_path / "models", build_dir=tmp_path / "build", say=said.append)
     assert [model.name for model in models] == ["tiny"]
-    assert models[0].artifact.directory == tmp_path / "build" / "tiny" / "1"
+    assert models[0].artifacts["1"].directory == tmp_path / "build" / "tiny" / "1"
     assert len(said) == 1
     assert said[0].startswith("model `tiny` version 1 is not built (")
     assert said[0].endswith("; run `modelrail build tiny`; building it now")
     assert "[tiny] built" in capsys.readouterr().err  # the build's own progress lines
     again = resolve_models(["tiny"], models_dir=tmp_path / "models", build_dir=tmp_path / "build", say=said.append)
-    assert again[0].artifact.manifest_sha256 == models[0].artifact.manifest_sha256
+    assert again[0].artifacts["1"].manifest_sha256 == models[0].artifacts["1"].manifest_sha256
     assert len(said) == 1  # nothing rebuilt
 
 
@@ -45,7 +45,7 @@ def test_an_artifact_changed_after_its_build_is_rebuilt_saying_why(tmp_path: Pat
     assert len(said) == 1
     assert "version 1 is damaged: " in said[0]
     assert "model.onnx has sha256" in said[0]
-    assert model.artifact.path("model.onnx").read_bytes() != b"changed"
+    assert model.artifacts["1"].path("model.onnx").read_bytes() != b"changed"
 
 
 def test_unknown_names_and_empty_folders_are_clear(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def zip_model() -> LocalModel:
     skip_unless_built(MODEL)
     [model] = resolve_models([MODEL], models_dir=ROOT / MODELS_DIR, build_dir=ROOT / BUILD_DIR, say=print)
     deploy = model.manifest.deploy.model_copy(update={"packaging": Packaging.ZIP})
-    return LocalModel(model.manifest.model_copy(update={"deploy": deploy}), model.artifact)
+    return LocalModel(model.manifest.model_copy(update={"deploy": deploy}), {model.manifest.version: model.artifact})
 
 
 @pytest.fixture(scope="module")

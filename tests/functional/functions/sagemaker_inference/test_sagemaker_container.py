@@ -80,6 +80,8 @@ def test_v2_infer_by_header_and_by_body(endpoint: str) -> None:
     assert by_header.status_code == by_body.status_code == 200
     assert by_header.content == by_body.content
     assert by_header.json()["outputs"][0]["shape"] == [1, 384]
+    # InvokeEndpoint passes on only the custom attributes: the container names the version that answered there.
+    assert by_header.headers[HEADER] == by_header.json()["model_version"]
 
 
 TOKENS = {"input_ids": [101, 7592, 2088, 102], "attention_mask": [1, 1, 1, 1], "token_type_ids": [0, 0, 0, 0]}

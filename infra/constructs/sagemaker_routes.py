@@ -37,10 +37,10 @@ from infra.sagemaker_requests import (
     request_parameters,
     request_templates,
 )
-from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER
+from modelrail.constants import CORS_ALLOW_ORIGIN_HEADER, MODEL_VERSION_HEADER, SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
 from modelrail.routes import model_routes
 
-RESPONSE_HEADERS = ("Content-Type", "Retry-After")
+RESPONSE_HEADERS = ("Content-Type", "Retry-After", MODEL_VERSION_HEADER)
 TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
 
 
@@ -76,6 +76,12 @@ class SageMakerRoutes(Construct):
                 content_handling=apigw.ContentHandling.CONVERT_TO_BINARY,
                 response_parameters={
                     "method.response.header.Content-Type": "integration.response.header.Content-Type",
+                    # The container answers with the bare version that answered in its custom attributes
+                    # (modelrail.sagemaker), which InvokeEndpoint returns in this header; local mode maps it alike
+                    # (modelrail.local.sagemaker_integration).
+                    f"method.response.header.{MODEL_VERSION_HEADER}": (
+                        f"integration.response.header.{SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER}"
+                    ),
                     **cors,
                 },
             ),

@@ -282,6 +282,20 @@ def test_pinned_routes_target_their_variant_and_unversioned_routes_none(gpu: Syn
         assert parameters[header] == f"'v-{version}'"
 
 
+def test_every_gpu_answer_names_the_version_the_container_reports(gpu: SynthResult) -> None:
+    # The container puts the bare version in its response custom attributes; the 200 answer maps it to the header
+    # every Lambda answer carries too, on pinned and unversioned routes alike.
+    version_header = "method.response.header.X-Modelrail-Model-Version"
+    for path in ("/v2/models/tiny-gpu/infer", "/v2/models/tiny-gpu/versions/2/infer", "/v1/models/tiny-gpu/predict"):
+        method = gpu.methods()[("POST", path)]
+        ok = next(r for r in method["Integration"]["IntegrationResponses"] if r["StatusCode"] == "200")
+        assert ok["ResponseParameters"][version_header] == (
+            "integration.response.header.X-Amzn-SageMaker-Custom-Attributes"
+        )
+        declared = next(r for r in method["MethodResponses"] if r["StatusCode"] == "200")
+        assert version_header in declared["ResponseParameters"]
+
+
 def test_every_variant_scales_on_its_own(gpu: SynthResult) -> None:
     targets = [
         t["Properties"]["ResourceId"] for t in gpu.of_type("AWS::ApplicationAutoScaling::ScalableTarget").values()

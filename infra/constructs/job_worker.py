@@ -159,9 +159,16 @@ class JobWorker(Construct):
         )
         # Job objects: read the input and state, write parts, checkpoints and results. The key layout has no model
         # segment (jobs/<id>/...), so the prefix is every job's; a worker only touches the job its message names,
-        # and only the jobs API function (which checks the caller owns the job) sends those messages.
+        # and only the jobs API function (which checks the caller owns the job) sends those messages. results.jsonl
+        # is a multipart upload: s3:PutObject covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload,
+        # AbortMultipartUpload (an upload cut short) is its own action (S3 user guide, "Multipart upload API and
+        # permissions").
         job_objects = job_bucket.arn_for_objects(f"{jobs.KEY_PREFIX}*")
-        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[job_objects]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], resources=[job_objects]
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],

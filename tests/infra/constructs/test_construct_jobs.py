@@ -231,6 +231,7 @@ def test_worker_role_reads_its_own_artifact_and_job_objects_and_sends_to_its_own
         assert allowed(statements, "s3:PutObject") == [
             r for r in get if r.endswith(f"/{jobs.KEY_PREFIX}*")
         ]  # writes job objects only, never the model bucket
+        assert allowed(statements, "s3:AbortMultipartUpload") == allowed(statements, "s3:PutObject")
         assert not allowed(statements, "s3:DeleteObject")
         queue_id, _ = queues(with_gpu)[job_queue.queue_name(stack, name)]
         own = json.dumps({"Fn::GetAtt": [queue_id, "Arn"]}, sort_keys=True)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from fake_repo import TINY, SynthResult, is_job_worker
+from fake_repo import TINY, FakeRepo, SynthResult, is_job_worker, synth
 
 from infra.constructs import job_queue, job_worker
 from infra.constructs.job_bucket import ABORT_MULTIPART_DAYS, JOB_EXPIRY_DAYS
@@ -387,3 +387,14 @@ def test_stack_attributes_expose_the_job_pieces(with_gpu: SynthResult) -> None:
     assert stack.job_bucket is not None
     assert set(stack.job_queue_names) == {"tiny", "tiny-b"}
     assert {name for name, nested in stack.model_stacks.items() if nested.job_worker is not None} == {"tiny", "tiny-b"}
+
+
+def test_a_stage_of_gpu_models_only_has_no_job_pieces(fake_repo: FakeRepo) -> None:
+    """GPU models take no jobs yet (docs/deploy.md, "Jobs"): no bucket, queue, function or route is made for them."""
+    result = synth(fake_repo, models=["tiny-gpu"], context={"gpu_models": "true"})
+    assert result.stack.jobs is None
+    assert result.stack.job_bucket is None
+    for cfn_type in ("AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping"):
+        result.template.resource_count_is(cfn_type, 0)
+    assert not [path for _, path in result.methods() if "jobs" in path]
+    assert "JobBucketName" not in result.template.to_json()["Outputs"]

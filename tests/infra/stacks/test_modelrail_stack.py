@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match
-from fake_repo import CDK_CONTEXT, FakeRepo, SynthResult, app_context, is_job_worker
+from fake_repo import CDK_CONTEXT, REPO_ROOT, FakeRepo, SynthResult, app_context, is_job_worker
 
 from infra.app import build_app
 from infra.constructs.inference_api import CATCH_ALL_PATH
 from infra.stacks.modelrail_stack import LAMBDA_DOCKERFILE
+from modelrail.contract.jobs import JOB_WORKER_HANDLER
 from modelrail.routes import CATALOG_ROUTES, JOB_ROUTES, job_submit_route, model_routes
 
 RESOURCE_WIDE_ACTIONS = {
@@ -263,3 +265,16 @@ def test_each_model_is_a_nested_stack_the_stage_deployment_waits_for(with_gpu: S
         v for v in parent.values() if v["Type"] == "AWS::ApiGateway::Method" and "Integration" in v["Properties"]
     ]
     assert all(m["Properties"]["Integration"]["Type"] in {"AWS_PROXY", "MOCK"} for m in model_methods)
+
+
+def test_the_lambda_image_holds_the_job_worker_the_stack_runs(with_gpu: SynthResult) -> None:
+    """Each worker runs the model image with the worker's handler as CMD: the image must contain that module."""
+    dockerfile = (REPO_ROOT / LAMBDA_DOCKERFILE).read_text(encoding="utf-8")
+    path, _, function = JOB_WORKER_HANDLER.partition(":")
+    assert f'COPY {path} "${{LAMBDA_TASK_ROOT}}/"' in dockerfile
+    commands = {
+        json.dumps(f["Properties"]["ImageConfig"]["Command"])
+        for f in with_gpu.of_type("AWS::Lambda::Function").values()
+        if "ImageConfig" in f["Properties"]
+    }
+    assert commands == {json.dumps([f"{Path(path).stem}.{function}"])}

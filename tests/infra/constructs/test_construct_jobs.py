@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from fake_repo import TINY, FakeRepo, SynthResult, is_job_worker, synth
+from fake_repo import TINY, FakeRepo, SynthResult, is_job_worker, make_release_repo, synth
 
 from infra.constructs import job_queue, job_worker
 from infra.constructs.job_bucket import ABORT_MULTIPART_DAYS, JOB_EXPIRY_DAYS
@@ -398,3 +398,22 @@ def test_a_stage_of_gpu_models_only_has_no_job_pieces(fake_repo: FakeRepo) -> No
         result.template.resource_count_is(cfn_type, 0)
     assert not [path for _, path in result.methods() if "jobs" in path]
     assert "JobBucketName" not in result.template.to_json()["Outputs"]
+
+
+def test_jobs_run_on_the_live_version_during_a_canary(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The worker's default is the live version (a canary's share is of synchronous traffic); it may read every
+    served version's artifact, as the model function may, and nothing else."""
+    canary = {"served": ["3", "4", "5"], "live": "4", "canary": {"version": "5", "percent": 10, "bake_minutes": 5}}
+    repo = make_release_repo(tmp_path_factory.mktemp("jobs-canary"), {**TINY, "version": "5"}, canary, older=["3", "4"])
+    result = synth(repo, models=["tiny"])
+    [(_, worker)] = workers(result).values()
+    env = worker["Properties"]["Environment"]["Variables"]
+    assert env["MODELRAIL_MODEL_VERSION"] == "4"
+    assert env["MODELRAIL_MODEL_PREFIX"] == "models/tiny/4/"
+    assert set(json.loads(env["MODELRAIL_SERVED_VERSIONS"])) == {"3", "4", "5"}
+    get = allowed(role_statements(result, worker["Properties"]["Role"]["Fn::GetAtt"][0]), "s3:GetObject")
+    assert sorted(r.rsplit("/models/", 1)[1] for r in get if "/models/" in r) == [
+        "tiny/3/*",
+        "tiny/4/*",
+        "tiny/5/*",
+    ]

@@ -21,7 +21,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.onnx_function import ZIP_RUNTIME_REASON
+from infra.constructs.onnx_function import SAM_RESOURCE_ID, ZIP_RUNTIME_REASON
 from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_finding
 from infra.scanners import skip_checkov, skip_lambda_checks, skip_log_group_kms
 from modelrail.contract import jobs
@@ -47,6 +47,11 @@ JOB_CONCURRENCY_REASON = (
     "No reservation: the event source's maximum concurrency bounds how many workers a model's jobs run at once "
     "without taking concurrency away from every other function in the account, as a reservation would."
 )
+
+
+def sam_resource_id(model_name: str) -> str:
+    """The worker's name for SAM CLI (``SamResourceId``), beside its model function's ``<model>``."""
+    return f"{model_name}-jobs"
 
 
 def image_cmd(handler: str) -> list[str]:
@@ -124,6 +129,9 @@ class JobWorker(Construct):
             self.function = lambda_.DockerImageFunction(
                 self, "Function", code=code, architecture=lambda_.Architecture.X86_64, **common
             )
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, cdk.CfnResource)
+        cfn_function.add_metadata(SAM_RESOURCE_ID, sam_resource_id(model_name))  # `sam local invoke <model>-jobs`
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
         skip_lambda_checks(self.function)
         skip_checkov(self.function, "CKV_AWS_116", JOB_DLQ_REASON)

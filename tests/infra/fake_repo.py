@@ -114,8 +114,11 @@ class SynthResult:
 
 
 def is_job_worker(function: dict[str, Any]) -> bool:
-    """Whether a synthesized ``AWS::Lambda::Function`` is a model's job worker (the image with the worker's CMD)."""
-    return bool(function["Properties"].get("ImageConfig", {}).get("Command") == image_cmd(JOB_WORKER_HANDLER))
+    """Whether a synthesized ``AWS::Lambda::Function`` is a model's job worker: the image with the worker's CMD, or
+    the zip package with the worker's handler."""
+    props = function["Properties"]
+    worker = image_cmd(JOB_WORKER_HANDLER)
+    return bool(props.get("ImageConfig", {}).get("Command") == worker or props.get("Handler") == worker[0])
 
 
 def write_model(models_dir: Path, fields: dict[str, Any]) -> Path:

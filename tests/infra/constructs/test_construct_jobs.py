@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from fake_repo import TINY, FakeRepo, SynthResult, is_job_worker, make_release_repo, synth
+from fake_repo import TINY, FakeRepo, SynthResult, is_job_worker, make_fake_repo, make_release_repo, synth
 
 from infra.constructs import job_queue, job_worker
 from infra.constructs.job_bucket import ABORT_MULTIPART_DAYS, JOB_EXPIRY_DAYS
@@ -417,3 +417,33 @@ def test_jobs_run_on_the_live_version_during_a_canary(tmp_path_factory: pytest.T
         "tiny/4/*",
         "tiny/5/*",
     ]
+
+
+def test_each_worker_is_named_for_sam_after_its_model(with_gpu: SynthResult) -> None:
+    names = sorted(worker["Metadata"]["SamResourceId"] for _, worker in workers(with_gpu).values())
+    assert names == ["tiny-b-jobs", "tiny-jobs"]  # `sam local invoke tiny-jobs -e <an SQS event>`
+
+
+def test_a_zip_models_worker_runs_from_its_zip_package(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`packaging: zip`: the worker is a zip function from the model function's package (whose root has every
+    functions/lambda_inference/*.py), on the same runtime and architecture, with the worker's handler."""
+    repo = make_fake_repo(tmp_path_factory.mktemp("zip-jobs"))
+    function_dir = repo.root / "functions" / "lambda_inference"
+    (function_dir / "requirements.txt").write_text("# nothing to pin in the fake repository\n", encoding="utf-8")
+    for module in ("handler.py", "worker.py"):
+        (function_dir / module).write_text("def handler(event, context):\n    return {}\n", encoding="utf-8")
+    result = synth(repo, models=["tiny-b"], context={"packaging": "zip"})
+    [(_, worker)] = workers(result).values()
+    props = worker["Properties"]
+    model = next(
+        f["Properties"]
+        for f in result.of_type("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "handler.handler" and "SnapStart" in f["Properties"]
+    )
+    assert (props["Runtime"], props["Handler"]) == (model["Runtime"], "worker.handler")
+    assert props["Code"] == model["Code"]  # the same package asset
+    assert props.get("Architectures") == model.get("Architectures")
+    assert "SnapStart" not in props
+    assert props["Timeout"] == job_worker.WORKER_TIMEOUT_S
+    package = result.outdir / worker["Metadata"]["aws:asset:path"]
+    assert (package / "worker.py").is_file()

@@ -23,7 +23,7 @@ from infra.constructs.model_bucket import TLS_DENY_REASON
 from infra.scanners import allow_cfripper, skip_checkov
 from modelrail.contract import jobs
 
-JOB_EXPIRY_DAYS = 7
+JOB_EXPIRY_DAYS = jobs.EXPIRY_DAYS
 """Days after its last write that S3 removes a job object (lifecycle ``Expiration`` on ``jobs/``). S3 adds the
 days to the object's creation time and rounds up to the next midnight UTC (S3 user guide, "Lifecycle
 configuration elements"), so an object lives between 7 and 8 days. ``job.json`` is rewritten at every

@@ -21,16 +21,17 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.scanners import skip_checkov
+from modelrail.contract import jobs
 
 QUEUE_NAME_MAX = 80
 QUEUE_URL_MAX_BYTES = len("https://sqs..amazonaws.com.cn//") + 14 + 12 + QUEUE_NAME_MAX
 """A queue URL at its longest: a 14-character Region code, the China partitions' URL suffix, a 12-digit account."""
-VISIBILITY_FACTOR = 6
-"""Queue visibility timeout = 6 x the worker's timeout: "set the source queue's visibility timeout to at least six
-times the configuration timeout on your function. The extra time allows Lambda to retry if your function is
-throttled while processing a previous batch" (Lambda developer guide, "Creating and configuring an Amazon SQS
-event source mapping")."""
-MAX_RECEIVE_COUNT = 5
+VISIBILITY_FACTOR = jobs.QUEUE_VISIBILITY_TIMEOUT_S // jobs.WORKER_TIMEOUT_S
+"""Queue visibility timeout = 6 x the worker's timeout (``modelrail.contract.jobs``, which local mode reads too):
+"set the source queue's visibility timeout to at least six times the configuration timeout on your function. The
+extra time allows Lambda to retry if your function is throttled while processing a previous batch" (Lambda
+developer guide, "Creating and configuring an Amazon SQS event source mapping")."""
+MAX_RECEIVE_COUNT = jobs.MAX_RECEIVE_COUNT
 """Receives before a message moves to the dead-letter queue: "Set the maxReceiveCount on the source queue's
 redrive policy to at least 5. This improves the chances of messages being processed before reaching the DLQ"
 (Lambda developer guide, "Understanding SQS retries"). A job resumes from its last checkpoint on each receive."""

@@ -27,7 +27,7 @@ from infra.scanners import skip_checkov, skip_lambda_checks, skip_log_group_kms
 from modelrail.contract import jobs
 from modelrail.lambda_zip import LambdaPlatform, ZipPackage
 
-WORKER_TIMEOUT_S = 900
+WORKER_TIMEOUT_S = jobs.WORKER_TIMEOUT_S
 """Lambda's maximum ("Lambda quotas": function timeout 900 seconds): the longest slice of a job between
 checkpointed continuations, so a long job pays the fewest cold starts. The queue's visibility timeout is six times
 this (``job_queue.VISIBILITY_FACTOR``)."""

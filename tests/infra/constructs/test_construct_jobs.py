@@ -447,3 +447,15 @@ def test_a_zip_models_worker_runs_from_its_zip_package(tmp_path_factory: pytest.
     assert props["Timeout"] == job_worker.WORKER_TIMEOUT_S
     package = result.outdir / worker["Metadata"]["aws:asset:path"]
     assert (package / "worker.py").is_file()
+
+
+def test_the_stack_deploys_the_limits_local_mode_and_the_runtime_read(with_gpu: SynthResult) -> None:
+    """One set of numbers (modelrail.contract.jobs): the worker's timeout, the queue's visibility timeout and
+    redrive, the bucket's expiry."""
+    for _, worker in workers(with_gpu).values():
+        assert worker["Properties"]["Timeout"] == jobs.WORKER_TIMEOUT_S
+    for _, queue in queues(with_gpu).values():
+        assert queue["Properties"]["VisibilityTimeout"] == jobs.QUEUE_VISIBILITY_TIMEOUT_S
+        assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == jobs.MAX_RECEIVE_COUNT
+    rules = job_bucket(with_gpu)[1]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [r["ExpirationInDays"] for r in rules if r["Id"] == "expire-jobs"] == [jobs.EXPIRY_DAYS]

@@ -23,6 +23,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.constructs.custom_domain import CustomDomainSettings
 from infra.constructs.inference_api import ApiLimits
+from infra.constructs.jobs_api import JobEnvironmentError
 from infra.constructs.onnx_function import PackagingError
 from infra.deployed_models import ArtifactError, load_deployed_model, selected_manifests
 from infra.releases import ReleaseNameError, ReleaseSettingError
@@ -254,6 +255,7 @@ def main() -> int:
         PackagingError,
         PackageTooLargeError,
         ZipPackageError,
+        JobEnvironmentError,
     ) as exc:
         print(f"modelrail: {exc}", file=sys.stderr)
         return 1

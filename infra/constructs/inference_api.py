@@ -105,7 +105,7 @@ class InferenceApi(Construct):
         cors = (
             apigw.CorsOptions(
                 allow_origins=[cors_origin],
-                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE: cancel a job
                 allow_headers=["Content-Type", API_KEY_HEADER, "Inference-Header-Content-Length", "Authorization"],
             )
             if cors_origin

@@ -11,6 +11,7 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from modelrail import metrics
@@ -20,6 +21,12 @@ API_5XX_THRESHOLD = 5
 """5xx answers in five minutes before paging; a 5xx is a bug or an outage, never an answer to bad input."""
 LATENCY_P99_MS = 10_000
 THROTTLE_THRESHOLD = 1
+JOB_QUEUE_AGE_S = 3600
+"""A job message waiting an hour (``ApproximateAgeOfOldestMessage``): every worker of the model is busy with
+other jobs (the event source's maximum concurrency) or the workers fail before taking it."""
+JOB_DEAD_LETTERS = 1
+"""Any message in a job dead-letter queue is a job that failed ``MAX_RECEIVE_COUNT`` times (SQS developer guide,
+"Creating alarms for dead-letter queues using Amazon CloudWatch": alarm on ``ApproximateNumberOfMessagesVisible``)."""
 
 
 class Observability(Construct):
@@ -61,6 +68,34 @@ class Observability(Construct):
     ) -> None:
         """A GPU model's alarm (created in ``scope``) and its dashboard widgets, over its production variants."""
         self._endpoint(name, endpoint_name, variants, scope or self)
+
+    def add_job_queue(self, name: str, queue: sqs.IQueue, dead_letters: sqs.IQueue, scope: Construct) -> None:
+        """A model's job queue alarms (age of the oldest message, dead letters; in ``scope``) and widgets."""
+        age = queue.metric_approximate_age_of_oldest_message(period=FIVE_MINUTES, statistic="Maximum")
+        dead = dead_letters.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES, statistic="Maximum")
+        self._alarm(
+            f"{name}-job-queue-age",
+            age,
+            threshold=JOB_QUEUE_AGE_S,
+            periods=1,
+            description=f"a job of model {name} has waited {JOB_QUEUE_AGE_S} s or more in its queue",
+            scope=scope,
+        )
+        self._alarm(
+            f"{name}-job-dead-letters",
+            dead,
+            threshold=JOB_DEAD_LETTERS,
+            periods=1,
+            description=f"a job message of model {name} failed every retry and is in its dead-letter queue",
+            scope=scope,
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title=f"{name}: jobs",
+                left=[queue.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES, statistic="Maximum")],
+                right=[age, dead],
+            )
+        )
 
     def _alarm(
         self,

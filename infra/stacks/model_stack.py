@@ -23,12 +23,23 @@ from constructs import Construct
 
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.inference_api import InferenceApi
+from infra.constructs.job_queue import QUEUE_URL_MAX_BYTES, JobQueue
+from infra.constructs.job_worker import WORKER_TIMEOUT_S, JobWorker
 from infra.constructs.observability import Observability
-from infra.constructs.onnx_function import OnnxFunction
+from infra.constructs.onnx_function import (
+    LAMBDA_ENVIRONMENT_BYTES,
+    UNRESOLVED_VALUE_BYTES,
+    OnnxFunction,
+    environment_bytes,
+    ephemeral_storage_mib,
+)
 from infra.constructs.sagemaker_routes import SageMakerRoutes
 from infra.deployed_models import DeployedModel
+from infra.releases import ReleaseSettingError
+from modelrail.contract import jobs
+from modelrail.contract.functions import model_function_env
 from modelrail.lambda_zip import ZipPackage
-from modelrail.routes import model_routes
+from modelrail.routes import job_submit_route, model_routes
 
 
 class ModelStack(cdk.NestedStack):
@@ -44,6 +55,8 @@ class ModelStack(cdk.NestedStack):
         self.model = model
         self.function: OnnxFunction | None = None
         self.endpoint: GpuEndpoint | None = None
+        self.job_queue: JobQueue | None = None
+        self.job_worker: JobWorker | None = None
 
     def add_cpu(
         self,
@@ -126,3 +139,72 @@ class ModelStack(cdk.NestedStack):
             model.name, self.endpoint.endpoint_name, variants=list(self.endpoint.variants.values()), scope=self
         )
         return self.endpoint
+
+    def add_jobs(
+        self,
+        *,
+        observability: Observability,
+        code: lambda_.DockerImageCode | None,
+        bucket: s3.IBucket,
+        job_bucket: s3.IBucket,
+        queue_name: str,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+        metrics_namespace: str,
+        zip_package: ZipPackage | None = None,
+    ) -> JobWorker:
+        """The model's job queue (+ dead-letter queue), its worker (``code``: the model image with the worker's
+        ``CMD``; or the model's ``zip_package`` with the worker's handler) and their alarms. Its submit route is
+        added by ``add_job_route`` once the jobs function exists."""
+        model = self.model
+        deploy = model.manifest.cpu_deploy
+        timeout = cdk.Duration.seconds(WORKER_TIMEOUT_S)
+        self.job_queue = JobQueue(self, f"Jobs-{model.name}", name=queue_name, worker_timeout=timeout)
+        # Jobs run on the live version: a canary's share is of synchronous traffic (CodeDeploy shifts the model
+        # function's `live` alias); the worker is a plain function that a release updates in place.
+        environment = {
+            **model_function_env(
+                list(model.served.values()),
+                default_version=model.live_version,
+                bucket=bucket.bucket_name,
+                metrics_namespace=metrics_namespace,
+                timeout_s=WORKER_TIMEOUT_S,
+            ),
+            jobs.ENV_JOB_BUCKET: job_bucket.bucket_name,
+            jobs.ENV_JOB_QUEUE_URL: self.job_queue.queue.queue_url,
+        }
+        # The queue URL is a token at synth; it can be as long as the longest URL prefix plus an 80-character name.
+        size = environment_bytes(environment) - UNRESOLVED_VALUE_BYTES + QUEUE_URL_MAX_BYTES
+        if size > LAMBDA_ENVIRONMENT_BYTES:
+            raise ReleaseSettingError(
+                f"models/{model.name}/model.yaml: field `deploy.releases.served` lists {len(model.served)} versions; "
+                f"the job worker's environment would take {size} bytes, over Lambda's {LAMBDA_ENVIRONMENT_BYTES}: "
+                "serve fewer versions at once"
+            )
+        self.job_worker = JobWorker(
+            self,
+            f"Worker-{model.name}",
+            model_name=model.name,
+            description=f"modelrail {model.name} {model.live_version} job worker ({model.manifest.task.value})",
+            code=code,
+            memory_mb=deploy.memory_mb,
+            ephemeral_storage_mib=ephemeral_storage_mib(model),
+            environment=environment,
+            model_bucket=bucket,
+            model_prefixes=[served.prefix for served in model.served.values()],
+            job_bucket=job_bucket,
+            queue=self.job_queue.queue,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            zip_package=zip_package,
+        )
+        observability.add_job_queue(model.name, self.job_queue.queue, self.job_queue.dead_letters, scope=self)
+        return self.job_worker
+
+    def add_job_route(self, *, api: InferenceApi, jobs_function: lambda_.IFunction) -> apigw.Method:
+        """``POST /v1/models/<name>/jobs`` in this stack, proxied to the stage's jobs function (whose one permission
+        for every model's submit route the stage's stack holds: ``JobsApi``)."""
+        integration = apigw.AwsIntegration(
+            service="lambda", proxy=True, path=f"2015-03-31/functions/{jobs_function.function_arn}/invocations"
+        )
+        return api.add_route(job_submit_route(self.model.name), integration, scope=self)

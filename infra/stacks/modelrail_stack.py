@@ -10,6 +10,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -18,6 +19,10 @@ from infra.constructs.catalog_function import CatalogFunction
 from infra.constructs.custom_domain import CustomDomain, CustomDomainSettings
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.inference_api import ApiLimits, InferenceApi
+from infra.constructs.job_bucket import JobBucket
+from infra.constructs.job_queue import queue_name
+from infra.constructs.job_worker import image_cmd
+from infra.constructs.jobs_api import JobsApi
 from infra.constructs.model_bucket import ModelBucket
 from infra.constructs.observability import Observability
 from infra.constructs.onnx_function import OnnxFunction
@@ -28,14 +33,16 @@ from infra.scanners import allow_cfripper, skip_lambda_checks
 from infra.stacks.model_stack import ModelStack
 from modelrail import constants
 from modelrail.contract.auth import AuthMode
+from modelrail.contract.jobs import JOB_WORKER_HANDLER
 from modelrail.lambda_zip import LambdaPlatform, ZipPackage, build_zip_package
 from modelrail.manifest import Packaging, Target
-from modelrail.routes import CATALOG_ROUTES
+from modelrail.routes import CATALOG_ROUTES, JOB_ROUTES
 
 API_RESOURCES_QUOTA = 300
 """API Gateway's default "Resources per API" quota for a REST API, which can be increased ("Quotas for configuring
 and running a REST API in API Gateway"). Each model has nine resources, and three more per further served version
-(its literal-version routes)."""
+(its literal-version routes), one more when it takes jobs (``/v1/models/<name>/jobs``); the jobs routes add two more
+to the stage (``/v1/jobs/{job_id}``)."""
 BASIC_EXECUTION_POLICY = "AWSLambdaBasicExecutionRole"
 CDK_ASSET_BUCKET = "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
 """The default bootstrap's file-asset bucket, as cdk-nag prints it."""
@@ -114,6 +121,18 @@ class ModelrailStack(cdk.Stack):
         retention: logs.RetentionDays = getattr(logs.RetentionDays, _RETENTION_NAMES[settings.log_retention_days])
 
         self.model_bucket = ModelBucket(self, "ModelBucket", models=models, retain=settings.retain_data)
+        # Jobs (SPEC "Cloud topology"): every CPU model takes them, through its own queue and worker.
+        job_models = [m for m in models if m.manifest.deploy.target is Target.CPU]
+        self.job_bucket: JobBucket | None = None
+        if job_models:
+            self.job_bucket = JobBucket(
+                self,
+                "JobBucket",
+                access_logs=self.model_bucket.access_logs,
+                retain=settings.retain_data,
+                cors_origin=settings.cors_origin,
+            )
+        self.job_queue_names = {m.name: queue_name(self.stack_name, m.name) for m in job_models}
         self.api = InferenceApi(
             self,
             "InferenceApi",
@@ -158,6 +177,9 @@ class ModelrailStack(cdk.Stack):
         catalog_integration = apigw.LambdaIntegration(self.catalog.function, allow_test_invoke=False)
         for route in CATALOG_ROUTES:
             self.api.add_route(route, catalog_integration)
+        self.jobs: JobsApi | None = None
+        if self.job_bucket is not None:
+            self.jobs = self._add_jobs_api(self.job_bucket, retention, removal)
         self.custom_domain: CustomDomain | None = None
         domain = settings.custom_domain
         if domain is not None and domain.domain_name is not None and domain.certificate_arn is not None:
@@ -197,6 +219,19 @@ class ModelrailStack(cdk.Stack):
             if Packaging.ZIP in packaging.values()
             else None
         )
+        # The same image with the job worker's handler as its CMD (an image config on each worker function): the
+        # asset, hence the image pushed, is the one above. A zip model's worker runs from the same zip package.
+        worker_code = (
+            lambda_.DockerImageCode.from_image_asset(
+                str(root),
+                file=LAMBDA_DOCKERFILE,
+                exclude=list(IMAGE_EXCLUDES),
+                platform=ecr_assets.Platform.LINUX_AMD64,
+                cmd=image_cmd(JOB_WORKER_HANDLER),
+            )
+            if code is not None
+            else None
+        )
         for model in models:
             zipped = packaging[model.name] is Packaging.ZIP
             nested = self._model_stack(model)
@@ -213,6 +248,18 @@ class ModelrailStack(cdk.Stack):
             self._allow_origin(function.function)
             self._base_path(function.function)
             self.functions[model.name] = function
+            if self.job_bucket is not None and model.name in self.job_queue_names:
+                nested.add_jobs(
+                    observability=self.observability,
+                    code=None if zipped else worker_code,
+                    zip_package=package if zipped else None,
+                    bucket=self.model_bucket.bucket,
+                    job_bucket=self.job_bucket.bucket,
+                    queue_name=self.job_queue_names[model.name],
+                    log_retention=retention,
+                    removal_policy=removal,
+                    metrics_namespace=self.settings.metrics_namespace,
+                )
 
     def _add_gpu_models(self, models: Sequence[DeployedModel]) -> None:
         image = ecr_assets.DockerImageAsset(
@@ -233,6 +280,39 @@ class ModelrailStack(cdk.Stack):
                 cors_origin=self.settings.cors_origin,
             )
 
+    def _add_jobs_api(
+        self, job_bucket: JobBucket, retention: logs.RetentionDays, removal: cdk.RemovalPolicy
+    ) -> JobsApi:
+        """The jobs function, its routes (``/v1/jobs/{job_id}`` here, each model's submit route in its own nested
+        stack) and the one permission that lets the stage invoke it from every submit route."""
+        jobs = JobsApi(
+            self,
+            "Jobs",
+            source_root=self.settings.source_root,
+            layer=self.catalog.layer,
+            job_bucket=job_bucket.bucket,
+            queue_names=self.job_queue_names,
+            auth=self.settings.auth,
+            log_retention=retention,
+            removal_policy=removal,
+            extra_environment=self._http_environment(),
+        )
+        integration = apigw.LambdaIntegration(jobs.function, allow_test_invoke=False)
+        for route in JOB_ROUTES:
+            self.api.add_route(route, integration)
+        for nested in self.model_stacks.values():
+            if nested.job_worker is not None:
+                nested.add_job_route(api=self.api, jobs_function=jobs.function)
+        # One permission for every model's submit route (its methods live in the models' nested stacks): a
+        # permission per method would grow the function's resource-based policy with the models, and that policy
+        # is capped at 20 KB ("Lambda quotas").
+        jobs.function.add_permission(
+            "InvokeSubmit",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            source_arn=self.api.api.arn_for_execute_api("POST", "/v1/models/*/jobs", self.api.stage_name),
+        )
+        return jobs
+
     def _model_stack(self, model: DeployedModel) -> ModelStack:
         """The model's nested stack, created after every served artifact is in the bucket (so no alias or SageMaker
         model ever points at files that are not there yet) and before the stage's deployment (which must
@@ -250,11 +330,20 @@ class ModelrailStack(cdk.Stack):
         if count > quota:
             raise ScaleLimitError(
                 f"this stage's REST API needs {count} API resources (nine per model, three more per further served "
-                f"version), over the {quota} of API "
-                "Gateway's 'Resources per API' quota: request an increase in Service Quotas (API Gateway, "
-                "'Resources per API') and pass the granted value as `--context api_resources_quota=<n>`, or deploy "
-                "fewer models per stage (`--context models=a,b,...`)"
+                f"version, one more with jobs), over the {quota} of API Gateway's 'Resources per API' quota: request "
+                "an increase in Service Quotas (API Gateway, 'Resources per API') and pass the granted value as "
+                "`--context api_resources_quota=<n>`, or deploy fewer models per stage (`--context models=a,b,...`)"
             )
+
+    def _http_environment(self) -> dict[str, str]:
+        """What ``_allow_origin`` and ``_base_path`` add to a function, as a mapping."""
+        env = {}
+        if self.settings.cors_origin:
+            env[constants.ENV_CORS_ORIGIN] = self.settings.cors_origin
+        domain = self.settings.custom_domain
+        if domain is not None and domain.base_path:
+            env[constants.ENV_API_BASE_PATH] = domain.base_path
+        return env
 
     def _allow_origin(self, function: lambda_.Function) -> None:
         """With ``cors_origin`` set, the function's answers carry it too (API Gateway adds it only to its own)."""
@@ -285,6 +374,13 @@ class ModelrailStack(cdk.Stack):
                 description="Point the domain's DNS record (CNAME or alias) at this name",
             )
         cdk.CfnOutput(self, "ModelBucketName", value=self.model_bucket.bucket.bucket_name)
+        if self.job_bucket is not None:
+            cdk.CfnOutput(
+                self,
+                "JobBucketName",
+                value=self.job_bucket.bucket.bucket_name,
+                description="Each job's input, state and results (jobs/<job id>/), expired after a week",
+            )
         cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
         if self.api.api_key is not None:
             cdk.CfnOutput(

@@ -18,8 +18,10 @@ import yaml
 from aws_cdk.assertions import Template
 
 from infra.app import build_app
+from infra.constructs.job_worker import image_cmd
 from infra.stacks.modelrail_stack import GPU_DOCKERFILE, LAMBDA_DOCKERFILE, ModelrailStack
 from modelrail.constants import MANIFEST_JSON, MANIFEST_YAML, MODEL_FILE
+from modelrail.contract.jobs import JOB_API_HANDLER, JOB_WORKER_HANDLER
 from modelrail.manifest import BuiltManifest, parse_manifest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +113,14 @@ class SynthResult:
         return found
 
 
+def is_job_worker(function: dict[str, Any]) -> bool:
+    """Whether a synthesized ``AWS::Lambda::Function`` is a model's job worker: the image with the worker's CMD, or
+    the zip package with the worker's handler."""
+    props = function["Properties"]
+    worker = image_cmd(JOB_WORKER_HANDLER)
+    return bool(props.get("ImageConfig", {}).get("Command") == worker or props.get("Handler") == worker[0])
+
+
 def write_model(models_dir: Path, fields: dict[str, Any]) -> Path:
     """Write ``models/<name>/model.yaml``."""
     folder = models_dir / fields["name"]
@@ -146,14 +156,17 @@ def write_artifact(build_dir: Path, fields: dict[str, Any], model_bytes: bytes =
 
 
 def make_fake_repo(root: Path) -> FakeRepo:
-    """Placeholder Dockerfiles, catalog handler and runtime package, and two built models."""
+    """Placeholder Dockerfiles, catalog and jobs handlers and runtime package, and three built models."""
     for dockerfile in (LAMBDA_DOCKERFILE, GPU_DOCKERFILE):
         path = root / dockerfile
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("FROM public.ecr.aws/lambda/python:3.12\n", encoding="utf-8")
-    handler = root / "functions/catalog/handler.py"
-    handler.parent.mkdir(parents=True, exist_ok=True)
-    handler.write_text("def handler(event, context):\n    return {'statusCode': 200, 'body': '[]'}\n", encoding="utf-8")
+    for placeholder in ("functions/catalog/handler.py", JOB_API_HANDLER.partition(":")[0]):
+        handler = root / placeholder
+        handler.parent.mkdir(parents=True, exist_ok=True)
+        handler.write_text(
+            "def handler(event, context):\n    return {'statusCode': 200, 'body': '[]'}\n", encoding="utf-8"
+        )
     package = root / "layers/modelrail"
     package.mkdir(parents=True, exist_ok=True)
     (package / "__init__.py").write_text('"""placeholder runtime package"""\n', encoding="utf-8")

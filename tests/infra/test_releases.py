@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Match
 from fake_repo import TINY, TINY_GPU, FakeRepo, SynthResult, make_release_repo, synth
 
 from infra.releases import ReleaseNameError, ReleaseSettingError, pinned_alias, variant_name
@@ -50,7 +51,13 @@ def gpu(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
 
 def model_function(result: SynthResult) -> tuple[str, dict[str, Any]]:
     (found,) = result.template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Environment": {"Variables": {constants.ENV_MODEL_NAME: "tiny"}}}}
+        "AWS::Lambda::Function",
+        {
+            "Properties": {
+                "Environment": {"Variables": {constants.ENV_MODEL_NAME: "tiny"}},
+                "ImageConfig": Match.absent(),  # the model function, not its job worker (another CMD)
+            }
+        },
     ).items()
     return found
 

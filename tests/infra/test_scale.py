@@ -10,11 +10,14 @@ The limits, each from AWS's documentation:
   at most 2,500 resources in one operation ("Nested stacks" row of the same page).
 - 300 resources per REST API (API Gateway developer guide, "Quotas for configuring and running a REST API in
   API Gateway": "Resources per API | 300 | Yes", i.e. it can be increased). Each model has nine (its literal-version
-  routes, which the SPEC keeps), so 40 models need 369: over the default. Synth refuses that with the fix (a
-  quota increase, passed as ``--context api_resources_quota=<n>``); the 40-model stage here passes 400.
+  routes, which the SPEC keeps), ten when it takes jobs (every CPU model), plus eleven shared, so 36 CPU and 4 GPU
+  models need 407: over the default. Synth refuses that with the fix (a quota increase, passed as
+  ``--context api_resources_quota=<n>``); the 40-model stage here passes 450.
 - 4 KB of Lambda environment variables ("Lambda quotas": "Function environment variables: 4 KB, for all
   environment variables associated with the function, in aggregate"): the catalog no longer keeps its model list
-  there (``modelrail.catalog.settings``), so its environment must not grow with the models.
+  there (``modelrail.catalog.settings``), so its environment must not grow with the models. The jobs API function's
+  does: it names every CPU model's queue URL (``modelrail.contract.jobs.ENV_JOB_QUEUES``), measured here at its
+  worst case (longest Region and URL suffix, ``infra.constructs.jobs_api.check_env_size``).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ NESTED_OPERATION_RESOURCES = 2500
 """'Nested stacks: maximum number of CloudFormation resources a nested stack can create, update, or delete per
 operation: 2500 resources' (same CloudFormation quotas page): all the stage's stacks together, in one deploy."""
 API_RESOURCES = 300
-RAISED_API_RESOURCES = 400
+RAISED_API_RESOURCES = 450
 LAMBDA_ENV_BYTES = 4 * 1024
 CPU_MODELS = 36
 GPU_MODELS = 4
@@ -123,6 +126,13 @@ def test_forty_models_stay_under_every_limit(forty: SynthResult) -> None:
         f"{RAISED_API_RESOURCES - api_resources} left of the raised {RAISED_API_RESOURCES}"
     )
     print(f"catalog environment: {env}/{LAMBDA_ENV_BYTES} bytes; its model list: {listed.stat().st_size:,} bytes in S3")
+    assert forty.stack.jobs is not None
+    jobs_env = forty.stack.jobs.env_bytes
+    print(
+        f"jobs API environment (worst case, {len(forty.stack.job_queue_names)} job queues): {jobs_env}/"
+        f"{LAMBDA_ENV_BYTES} bytes ({LAMBDA_ENV_BYTES - jobs_env} left)"
+    )
+    assert jobs_env < LAMBDA_ENV_BYTES
     assert total < NESTED_OPERATION_RESOURCES
     assert api_resources <= RAISED_API_RESOURCES
     assert env < 512  # constant: the list is in the bucket, whatever the number of models
@@ -133,5 +143,5 @@ def test_forty_models_stay_under_every_limit(forty: SynthResult) -> None:
 def test_forty_models_over_the_default_api_quota_fail_synth_with_the_fix(repo40: tuple[FakeRepo, list[str]]) -> None:
     repo, names = repo40
     app = cdk.App(context=app_context(repo, names, {"gpu_models": "true"}))
-    with pytest.raises(ScaleLimitError, match=r"needs 369 API resources.*over the 300.*api_resources_quota=<n>"):
+    with pytest.raises(ScaleLimitError, match=r"needs 407 API resources.*over the 300.*api_resources_quota=<n>"):
         build_app(app, source_root=repo.root)

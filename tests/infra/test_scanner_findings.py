@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fake_repo import SynthResult
+from fake_repo import SynthResult, is_job_worker
 
 from infra.scanners import cfripper_allows, checkov_skips
 
 REVIEWED_CHECKOV_SKIPS = {
     "CKV_AWS_18",  # the access log bucket is not logged into itself
+    "CKV_AWS_21",  # the job bucket is not versioned (transient objects, expired after a week)
+    "CKV_AWS_27",  # job queues use SQS-managed encryption (SSE-SQS), the check wants a KMS key
     "CKV_AWS_115",  # no default reserved concurrency (manifest opt-in)
     "CKV_AWS_116",  # no DLQ for synchronously invoked functions
     "CKV_AWS_117",  # no VPC
@@ -19,7 +21,10 @@ REVIEWED_CHECKOV_SKIPS = {
     "CKV_AWS_158",  # log groups use CloudWatch Logs' default encryption
     "CKV_AWS_173",  # environment variables hold no secrets
 }
-REVIEWED_CFRIPPER_ALLOWS = {"GenericResourceWildcardPolicyRule"}  # TLS-only Deny s3:*, CDK's own grants
+REVIEWED_CFRIPPER_ALLOWS = {
+    "GenericResourceWildcardPolicyRule",  # TLS-only Deny s3:*, CDK's own grants
+    "S3ObjectVersioningRule",  # the job bucket is not versioned (transient objects, expired after a week)
+}
 
 
 def _modelrail_functions(result: SynthResult) -> dict[str, dict[str, Any]]:
@@ -32,10 +37,12 @@ def _modelrail_functions(result: SynthResult) -> dict[str, dict[str, Any]]:
 
 
 def _bucket(result: SynthResult, *, logs: bool) -> dict[str, Any]:
+    """The access log bucket (``logs``) or the model bucket."""
     buckets = [
         props
         for props in (b["Properties"] for b in result.of_type("AWS::S3::Bucket").values())
         if ("LoggingConfiguration" not in props) is logs
+        and (logs or props["LoggingConfiguration"].get("LogFilePrefix") == "model-bucket/")
     ]
     assert len(buckets) == 1
     return buckets[0]
@@ -108,6 +115,7 @@ def test_reserved_concurrency_skip_only_where_the_manifest_reserves_none(with_gp
     by_model = {
         f["Properties"]["Environment"]["Variables"].get("MODELRAIL_MODEL_NAME"): f
         for f in _modelrail_functions(with_gpu).values()
+        if not is_job_worker(f)
     }
     assert by_model["tiny"]["Properties"]["ReservedConcurrentExecutions"] == 4
     assert "CKV_AWS_115" not in checkov_skips(by_model["tiny"])

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-from fake_repo import CDK_CONTEXT, REPO_ROOT
+from fake_repo import CDK_CONTEXT, REPO_ROOT, is_job_worker
 
 from modelrail import constants as c
 from modelrail.lambda_zip.interpreter import lambda_python
@@ -92,12 +92,14 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return outdir
 
 
-def model_functions(outdir: Path) -> dict[str, dict[str, Any]]:
-    """Each model's Lambda function resource, by its `SamResourceId` (the model's name)."""
+def model_functions(outdir: Path, *, workers: bool = False) -> dict[str, dict[str, Any]]:
+    """Each model's Lambda function resource (or, with ``workers``, its job worker), by its `SamResourceId`."""
     found = {}
     for template in outdir.glob("*.template.json"):
         for resource in json.loads(template.read_text())["Resources"].values():
-            if resource["Type"] == "AWS::Lambda::Function" and "SamResourceId" in resource.get("Metadata", {}):
+            if resource["Type"] != "AWS::Lambda::Function" or "SamResourceId" not in resource.get("Metadata", {}):
+                continue
+            if is_job_worker(resource) is workers:
                 found[resource["Metadata"]["SamResourceId"]] = resource
     return found
 
@@ -178,6 +180,14 @@ def test_synth_makes_zip_functions_with_snapstart_and_sam_names(synthesized: Pat
         assert "PackageType" not in props  # Zip, Lambda's default
     # One package for both models: the model comes from S3, not from the code.
     assert len({f["Metadata"]["aws:asset:path"] for f in functions.values()}) == 1
+    # Their job workers run from that same package, with the worker's handler, which the package holds.
+    workers = model_functions(synthesized, workers=True)
+    assert set(workers) == {f"{model}-jobs" for model in MODELS}
+    assert {w["Metadata"]["aws:asset:path"] for w in workers.values()} == {
+        f["Metadata"]["aws:asset:path"] for f in functions.values()
+    }
+    [asset] = {w["Metadata"]["aws:asset:path"] for w in workers.values()}
+    assert (synthesized / asset / "worker.py").is_file()
 
 
 @pytest.mark.parametrize("model", MODELS)

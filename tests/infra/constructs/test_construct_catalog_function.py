@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from aws_cdk.assertions import Match
 from fake_repo import SynthResult
 
 from infra.constructs.catalog_function import RUNTIME
@@ -12,7 +13,8 @@ from modelrail import constants
 
 def catalog(result: SynthResult) -> dict:  # type: ignore[type-arg]
     (function,) = result.template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": "handler.handler"}}
+        "AWS::Lambda::Function",
+        {"Properties": {"Handler": "handler.handler", "Description": Match.string_like_regexp("^modelrail catalog")}},
     ).values()
     return function
 
@@ -34,7 +36,9 @@ def test_catalog_reads_the_deployed_models_from_one_key_in_the_bucket(with_gpu: 
     key = env[constants.ENV_CATALOG_KEY]
     assert key.startswith(constants.CATALOG_KEY_PREFIX)
     (bucket_id,) = [
-        k for k, v in with_gpu.of_type("AWS::S3::Bucket").items() if "LoggingConfiguration" in v["Properties"]
+        k
+        for k, v in with_gpu.of_type("AWS::S3::Bucket").items()
+        if v["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "model-bucket/"
     ]
     assert env[constants.ENV_CATALOG_BUCKET] == {"Ref": bucket_id}
     # The object the stack uploads: the list, naming the GPU model's endpoint (a name synth derives, so it is

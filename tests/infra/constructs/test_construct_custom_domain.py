@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fake_repo import FakeRepo, SynthResult, app_context, synth
+from fake_repo import FakeRepo, SynthResult, app_context, is_job_worker, synth
 
 from infra.app import ContextError, read_settings
 from modelrail import constants
@@ -27,7 +27,8 @@ def with_domain(fake_repo: FakeRepo) -> SynthResult:
 
 def functions(result: SynthResult) -> list[dict]:  # type: ignore[type-arg]
     found = result.template.find_resources("AWS::Lambda::Function")
-    return [f for f in found.values() if f["Properties"].get("Handler") != "index.handler"]  # not CDK's own
+    # Not CDK's own handlers, nor the job workers, which answer no HTTP request.
+    return [f for f in found.values() if f["Properties"].get("Handler") != "index.handler" and not is_job_worker(f)]
 
 
 def test_the_domain_is_regional_tls_1_2_and_maps_the_stage_under_the_base_path(with_domain: SynthResult) -> None:
@@ -45,7 +46,7 @@ def test_the_domain_is_regional_tls_1_2_and_maps_the_stage_under_the_base_path(w
 
 def test_every_function_is_told_the_base_path(with_domain: SynthResult) -> None:
     found = functions(with_domain)
-    assert len(found) == 2  # the CPU model's and the catalog's; GPU routes never see the path
+    assert len(found) == 3  # the CPU model's, the catalog's and the jobs API's; GPU routes never see the path
     for function in found:
         assert function["Properties"]["Environment"]["Variables"][constants.ENV_API_BASE_PATH] == "/prod"
 

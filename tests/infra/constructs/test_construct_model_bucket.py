@@ -28,7 +28,7 @@ def test_bucket_is_encrypted_versioned_private_and_logged(cpu_only: SynthResult)
 def test_every_bucket_refuses_plain_http(cpu_only: SynthResult) -> None:
     buckets = cpu_only.of_type("AWS::S3::Bucket")
     policies = cpu_only.of_type("AWS::S3::BucketPolicy")
-    assert len(policies) == len(buckets) == 2
+    assert len(policies) == len(buckets) == 3  # access logs, models, jobs
     for policy in policies.values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         assert any(

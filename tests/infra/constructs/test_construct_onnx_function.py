@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from aws_cdk.assertions import Match
 from fake_repo import TINY, FakeRepo, SynthResult
 
 from modelrail import constants
@@ -16,7 +17,12 @@ API_GATEWAY_TIMEOUT_S = 29
 def function_of(result: SynthResult, model: str) -> dict[str, Any]:
     (function,) = result.template.find_resources(
         "AWS::Lambda::Function",
-        {"Properties": {"Environment": {"Variables": {constants.ENV_MODEL_NAME: model}}}},
+        {
+            "Properties": {
+                "Environment": {"Variables": {constants.ENV_MODEL_NAME: model}},
+                "ImageConfig": Match.absent(),
+            }
+        },
     ).values()
     return function
 

@@ -19,6 +19,7 @@ from fake_repo import (
     FakeRepo,
     SynthResult,
     app_context,
+    is_job_worker,
     make_fake_repo,
     synth,
     write_artifact,
@@ -115,6 +116,7 @@ def test_every_model_function_is_named_for_sam_by_its_model(with_gpu: SynthResul
             f
             for f in result.of_type("AWS::Lambda::Function").values()
             if constants.ENV_MODEL_NAME in f["Properties"].get("Environment", {}).get("Variables", {})
+            and not is_job_worker(f)  # workers are named `<model>-jobs` (test_construct_jobs.py)
         ]
         names = [f["Metadata"][SAM_ID] for f in model_functions]
         assert sorted(names) == sorted(expected)  # one each, unique: `sam local invoke tiny-b` finds one function

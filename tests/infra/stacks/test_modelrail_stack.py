@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match
-from fake_repo import CDK_CONTEXT, FakeRepo, SynthResult, app_context
+from fake_repo import CDK_CONTEXT, REPO_ROOT, FakeRepo, SynthResult, app_context, is_job_worker
 
 from infra.app import build_app
 from infra.constructs.inference_api import CATCH_ALL_PATH
 from infra.stacks.modelrail_stack import LAMBDA_DOCKERFILE
-from modelrail.routes import CATALOG_ROUTES, model_routes
+from modelrail.contract.jobs import JOB_WORKER_HANDLER
+from modelrail.routes import CATALOG_ROUTES, JOB_ROUTES, job_submit_route, model_routes
 
 RESOURCE_WIDE_ACTIONS = {
     "ecr:GetAuthorizationToken",
@@ -75,11 +77,13 @@ def test_our_iam_statements_name_exact_actions_and_scoped_resources(any_stack: S
                 assert "cloudwatch:namespace" in statement["Condition"]["StringEquals"], (policy, statement)
 
 
-def test_every_model_and_catalog_route_needs_the_api_key(with_gpu: SynthResult) -> None:
+def test_every_model_catalog_and_job_route_needs_the_api_key(with_gpu: SynthResult) -> None:
     methods = with_gpu.methods()
     served = {"tiny": "3", "tiny-b": "1", "tiny-gpu": "1"}
     expected = {(r.method, r.path) for name, v in served.items() for r in model_routes(name, versions=[v])}
     expected |= {(r.method, r.path) for r in CATALOG_ROUTES}
+    expected |= {(r.method, r.path) for r in JOB_ROUTES}
+    expected |= {("POST", job_submit_route(name).path) for name in ("tiny", "tiny-b")}  # CPU models take jobs
     expected |= {("ANY", CATCH_ALL_PATH)}  # every other path: the key first, then 404 (no model names to probe)
     assert set(methods) == expected
     # Only served versions are resources: no `{version}` parameter any request value could fill.
@@ -160,7 +164,7 @@ def test_image_functions_keep_the_asset_metadata_sam_needs(with_gpu: SynthResult
         for key, value in with_gpu.of_type("AWS::Lambda::Function").items()
         if value["Properties"].get("PackageType") == "Image"
     }
-    assert len(functions) == 2
+    assert len(functions) == 4  # tiny and tiny-b, each a model function and a job worker
     image_uris = set()
     for function in functions.values():
         metadata = function["Metadata"]
@@ -169,19 +173,20 @@ def test_image_functions_keep_the_asset_metadata_sam_needs(with_gpu: SynthResult
         context_dir = with_gpu.outdir / metadata["aws:asset:path"]
         assert (context_dir / LAMBDA_DOCKERFILE).is_file()  # `sam build` can build the image from it
         image_uris.add(json.dumps(function["Properties"]["Code"]["ImageUri"]))
-    assert len(image_uris) == 1  # one shared image for every CPU model
+    assert len(image_uris) == 1  # one shared image for every CPU model and its worker
     assets = json.loads((with_gpu.outdir / f"{with_gpu.stack.stack_name}.assets.json").read_text())
     assert len(assets["dockerImages"]) == 2  # the Lambda image and the GPU image, each built once
 
 
-def test_zip_function_keeps_the_asset_metadata_sam_needs(cpu_only: SynthResult) -> None:
-    catalog = cpu_only.template.find_resources(
+def test_zip_functions_keep_the_asset_metadata_sam_needs(cpu_only: SynthResult) -> None:
+    zipped = cpu_only.template.find_resources(
         "AWS::Lambda::Function",
         {"Properties": {"Handler": "handler.handler", "Runtime": Match.string_like_regexp("python")}},
     )
-    (function,) = catalog.values()
-    assert function["Metadata"]["aws:asset:property"] == "Code"
-    assert (cpu_only.outdir / function["Metadata"]["aws:asset:path"] / "handler.py").is_file()
+    assert len(zipped) == 2  # the catalog and the jobs API
+    for function in zipped.values():
+        assert function["Metadata"]["aws:asset:property"] == "Code"
+        assert (cpu_only.outdir / function["Metadata"]["aws:asset:path"] / "handler.py").is_file()
 
 
 def test_outputs_give_the_url_and_how_to_read_the_key(cpu_only: SynthResult, iam_prod: SynthResult) -> None:
@@ -208,11 +213,14 @@ ORIGIN = "https://app.example.com"  # the iam_prod fixture's cors_origin
 
 
 def modelrail_functions(result: SynthResult) -> dict[str, dict[str, str]]:
-    """Environment of each of our functions (model functions and the catalog; not CDK's own handlers)."""
+    """Environment of each of our functions that answers HTTP (model functions, the catalog and the jobs API; not
+    CDK's own handlers nor the job workers)."""
     found = {}
     for logical_id, function in result.of_type("AWS::Lambda::Function").items():
         env = function["Properties"].get("Environment", {}).get("Variables", {})
-        if "MODELRAIL_MODEL_NAME" in env or "MODELRAIL_CATALOG_KEY" in env:
+        if is_job_worker(function):
+            continue
+        if {"MODELRAIL_MODEL_NAME", "MODELRAIL_CATALOG_KEY", "MODELRAIL_JOB_QUEUES"} & set(env):
             found[logical_id] = env
     return found
 
@@ -220,7 +228,7 @@ def modelrail_functions(result: SynthResult) -> dict[str, dict[str, str]]:
 def test_with_cors_every_answer_carries_the_origin(iam_prod: SynthResult) -> None:
     """API Gateway adds the header only to its own answers: functions get the origin, GPU routes map it."""
     functions = modelrail_functions(iam_prod)
-    assert len(functions) == 2  # tiny + catalog
+    assert len(functions) == 3  # tiny + catalog + jobs API
     assert {env.get("MODELRAIL_CORS_ORIGIN") for env in functions.values()} == {ORIGIN}
     gpu_methods = [props for (_, path), props in iam_prod.methods().items() if "/tiny-gpu" in path]
     gpu_methods = [props for props in gpu_methods if props["Integration"]["Type"] == "AWS"]
@@ -235,7 +243,7 @@ def test_with_cors_every_answer_carries_the_origin(iam_prod: SynthResult) -> Non
 
 def test_without_cors_no_answer_carries_an_origin(with_gpu: SynthResult) -> None:
     functions = modelrail_functions(with_gpu)
-    assert len(functions) == 3  # tiny, tiny-b + catalog
+    assert len(functions) == 4  # tiny, tiny-b + catalog + jobs API
     assert not [env for env in functions.values() if "MODELRAIL_CORS_ORIGIN" in env]
     assert "Access-Control-Allow-Origin" not in json.dumps(with_gpu.resources)
 
@@ -257,3 +265,16 @@ def test_each_model_is_a_nested_stack_the_stage_deployment_waits_for(with_gpu: S
         v for v in parent.values() if v["Type"] == "AWS::ApiGateway::Method" and "Integration" in v["Properties"]
     ]
     assert all(m["Properties"]["Integration"]["Type"] in {"AWS_PROXY", "MOCK"} for m in model_methods)
+
+
+def test_the_lambda_image_holds_the_job_worker_the_stack_runs(with_gpu: SynthResult) -> None:
+    """Each worker runs the model image with the worker's handler as CMD: the image must contain that module."""
+    dockerfile = (REPO_ROOT / LAMBDA_DOCKERFILE).read_text(encoding="utf-8")
+    path, _, function = JOB_WORKER_HANDLER.partition(":")
+    assert f'COPY {path} "${{LAMBDA_TASK_ROOT}}/"' in dockerfile
+    commands = {
+        json.dumps(f["Properties"]["ImageConfig"]["Command"])
+        for f in with_gpu.of_type("AWS::Lambda::Function").values()
+        if "ImageConfig" in f["Properties"]
+    }
+    assert commands == {json.dumps([f"{Path(path).stem}.{function}"])}

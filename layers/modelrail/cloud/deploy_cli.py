@@ -127,16 +127,12 @@ def summary(outputs: StageOutputs, *, api_key: str | None, example: Manifest | N
     url = outputs.api_url
     lines = [f"stage {outputs.stage}: stack {outputs.stack} is {outputs.status}", f"API URL: {url}"]
     if api_key is None:
-        lines += [
-            "auth: IAM (no API key): sign requests with SigV4 for service execute-api; `modelrail predict` does",
-            f"  modelrail predict NAME INSTANCE --stage {outputs.stage}",
-        ]
-        return lines
-    lines += [
-        f"API key: {api_key}",
-        "Try it:",
-        f"  curl -H {shlex.quote(f'{c.API_KEY_HEADER}: {api_key}')} {shlex.quote(url + 'v1/models')}",
-    ]
+        lines += ["auth: IAM: sign each request with SigV4 for service execute-api (modelrail predict signs its own)"]
+    else:
+        lines += [f"API key: {api_key}"]
+    lines.append("Try it:")
+    if api_key is not None:
+        lines.append(f"  curl -H {shlex.quote(f'{c.API_KEY_HEADER}: {api_key}')} {shlex.quote(url + 'v1/models')}")
     if example is not None:
         instance = EXAMPLE_INSTANCE.get(example.task.value, "INSTANCE")
         lines.append(f"  modelrail predict {example.name} {instance} --stage {outputs.stage}")

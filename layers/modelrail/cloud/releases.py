@@ -1,6 +1,10 @@
 """Each deployed model's releases: which model version answers unversioned requests, with what share, and the
 state of a rollout.
 
+Where to look comes from the stack's ``Release<Model>`` outputs (``modelrail.contract.stack``: the function, its
+alias and CodeDeploy deployment group, or the endpoint); a stack without them is read through its resources.
+What runs is read from the services themselves, so a rollout in progress shows as it is, not as declared.
+
 CPU models (Lambda): unversioned routes call the function's ``live`` alias. The alias points at one function
 version and, during a canary, routes a share of requests to a second one (``RoutingConfig``'s
 ``AdditionalVersionWeights``: "The second version, and the percentage of traffic that's routed to it", 0.0 to
@@ -24,14 +28,17 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelrail import constants as c
-from modelrail.cloud.resources import StackGroup
 from modelrail.cloud.session import CloudError, error_code
+from modelrail.contract.stack import OUTPUT_RELEASE_PREFIX
 
 if TYPE_CHECKING:
     import boto3
     from types_boto3_codedeploy import CodeDeployClient
     from types_boto3_lambda import LambdaClient
     from types_boto3_sagemaker import SageMakerClient
+
+    from modelrail.cloud.outputs import StageOutputs
+    from modelrail.cloud.resources import StackGroup
 
 LIVE_ALIAS = "live"
 """The alias unversioned routes call (``infra/constructs/onnx_function.py``)."""
@@ -84,6 +91,8 @@ class ModelStatus:
     shares: list[Share]
     served: list[str]
     rollouts: list[Rollout] = field(default_factory=list)
+    declared: dict[str, Any] | None = None
+    """What the stack's ``Release<Model>`` output declares (``deploy.releases``), when it has one."""
 
     @property
     def live(self) -> Share | None:
@@ -120,16 +129,16 @@ def _served(env: dict[str, str]) -> list[str]:
     return list(served) if isinstance(served, dict) and served else [env.get(c.ENV_MODEL_VERSION, "?")]
 
 
-def lambda_status(client: LambdaClient, function: str) -> ModelStatus | None:
+def lambda_status(client: LambdaClient, function: str, *, alias_name: str = LIVE_ALIAS) -> ModelStatus | None:
     """The model behind ``function``'s ``live`` alias; ``None`` for a function without one (catalog, job workers)."""
     from botocore.exceptions import ClientError
 
     try:
-        alias = client.get_alias(FunctionName=function, Name=LIVE_ALIAS)
+        alias = client.get_alias(FunctionName=function, Name=alias_name)
     except ClientError as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return None
-        raise CloudError(f"Lambda GetAlias {function}:{LIVE_ALIAS} failed ({error_code(exc)}): {exc}") from None
+        raise CloudError(f"Lambda GetAlias {function}:{alias_name} failed ({error_code(exc)}): {exc}") from None
     extra = {
         str(v): float(w) for v, w in ((alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}).items()
     }
@@ -224,8 +233,44 @@ def latest_deployment(client: CodeDeployClient, application: str, group: str) ->
     )
 
 
-def read_status(session: boto3.Session, groups: list[StackGroup]) -> list[ModelStatus]:
-    """Every model the stage serves, sorted by name."""
+def declared_releases(outputs: StageOutputs) -> list[dict[str, Any]]:
+    """Every ``Release<Model>`` output, parsed (a value that is not a JSON object naming its model is skipped)."""
+    found = []
+    for key, value in sorted(outputs.values.items()):
+        if not key.startswith(OUTPUT_RELEASE_PREFIX):
+            continue
+        try:
+            release = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(release, dict) and isinstance(release.get("model"), str):
+            found.append(release)
+    return found
+
+
+def _declared_status(session: boto3.Session, release: dict[str, Any]) -> ModelStatus | None:
+    function, endpoint = release.get("function"), release.get("endpoint")
+    status: ModelStatus | None = None
+    if isinstance(function, str):
+        alias = release.get("live_alias")
+        status = lambda_status(
+            session.client("lambda"), function, alias_name=alias if isinstance(alias, str) else LIVE_ALIAS
+        )
+        application, group = release.get("codedeploy_application"), release.get("deployment_group")
+        if status is not None and isinstance(application, str) and isinstance(group, str):
+            rollout = latest_deployment(session.client("codedeploy"), application, group)
+            status = dataclasses.replace(status, rollouts=[rollout] if rollout is not None else [])
+    elif isinstance(endpoint, str):
+        status = sagemaker_status(session.client("sagemaker"), endpoint)
+    if status is None:
+        return None
+    served = release.get("served")
+    return dataclasses.replace(
+        status, declared=release, served=[str(v) for v in served] if isinstance(served, list) else status.served
+    )
+
+
+def _discovered(session: boto3.Session, groups: list[StackGroup]) -> list[ModelStatus]:
     lambda_client = session.client("lambda")
     sagemaker_client = session.client("sagemaker") if any(group.endpoints for group in groups) else None
     codedeploy_client = session.client("codedeploy") if any(group.deployment_groups for group in groups) else None
@@ -242,4 +287,22 @@ def read_status(session: boto3.Session, groups: list[StackGroup]) -> list[ModelS
             ]
             models = [dataclasses.replace(models[0], rollouts=rollouts)]
         found += models
+    return found
+
+
+def read_status(session: boto3.Session, outputs: StageOutputs) -> list[ModelStatus]:
+    """Every model the stage serves, sorted by name.
+
+    The stack's ``Release<Model>`` outputs name each model's function, alias and deployment group, or endpoint;
+    a stack without them (deployed before releases existed) is read through its resources, nested stacks included
+    (``modelrail.cloud.resources``).
+    """
+    from modelrail.cloud.resources import group_by_stack, list_resources
+
+    declared = declared_releases(outputs)
+    if declared:
+        found = [status for release in declared if (status := _declared_status(session, release)) is not None]
+    else:
+        groups = group_by_stack(list_resources(session.client("cloudformation"), outputs.stack))
+        found = _discovered(session, groups)
     return sorted(found, key=lambda status: status.name)

@@ -79,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
     from modelrail.cloud.cdk import CDK_JSON, default_stage
     from modelrail.cloud.outputs import read_outputs
     from modelrail.cloud.releases import read_status
-    from modelrail.cloud.resources import group_by_stack, list_resources
     from modelrail.cloud.session import CloudError, aws_session
     from modelrail.contract.stack import DEFAULT_STAGE
 
@@ -87,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         session = aws_session(region=args.region, profile=args.profile)
         outputs = read_outputs(session, stage)
-        resources = list_resources(session.client("cloudformation"), outputs.stack)
-        models = read_status(session, group_by_stack(resources))
+        models = read_status(session, outputs)
     except CloudError as exc:
         print(f"modelrail status: {exc}", file=sys.stderr)
         return 1

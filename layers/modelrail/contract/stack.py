@@ -21,6 +21,11 @@ OUTPUT_MODEL_BUCKET: Final = "ModelBucketName"
 OUTPUT_DASHBOARD: Final = "DashboardName"
 OUTPUT_CUSTOM_DOMAIN_URL: Final = "CustomDomainUrl"
 OUTPUT_CUSTOM_DOMAIN_TARGET: Final = "CustomDomainTarget"
+OUTPUT_RELEASE_PREFIX: Final = "Release"
+"""``Release<Model>`` (the name in PascalCase): one JSON object per model, what its ``deploy.releases`` declares and
+the AWS names that carry it. Keys: ``model``, ``target``, ``served``, ``live``, ``canary`` (``null`` or
+``{version, percent, bake_minutes}``), ``default_version``, ``weights``; CPU models ``function``, ``live_alias``,
+``pinned_aliases``, ``codedeploy_application``, ``deployment_group``; GPU models ``endpoint``, ``variants``."""
 
 
 def stack_name(stage: str) -> str:

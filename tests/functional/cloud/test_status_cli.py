@@ -127,7 +127,7 @@ def stage(moto_server: str) -> dict[str, str]:
     return {"function": function, "old": published[0], "new": published[1]}
 
 
-def test_status_shows_live_and_canary_versions_with_weights_per_model(
+def test_a_stack_without_release_outputs_is_read_through_its_nested_stacks(
     stage: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["status", "--stage", "dev"]) == 0
@@ -198,3 +198,72 @@ def test_the_rollout_is_the_deployment_groups_latest_deployment(moto_server: str
     assert rollout.status == "Created"
     assert rollout.active
     assert rollout.config == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+
+
+def test_release_outputs_name_the_function_and_the_deployment_group_whose_rollout_is_shown(
+    moto_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    role = boto3.client("iam").create_role(RoleName="modelrail", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda")
+    base = {"MODELRAIL_MODEL_NAME": "digits", "MODELRAIL_SERVED_VERSIONS": json.dumps({"1": {}, "2": {}})}
+    lam.create_function(
+        FunctionName="digits-fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _zip()},
+        Environment={"Variables": {**base, "MODELRAIL_MODEL_VERSION": "1"}},
+    )
+    old = lam.publish_version(FunctionName="digits-fn")["Version"]
+    lam.update_function_configuration(
+        FunctionName="digits-fn", Environment={"Variables": {**base, "MODELRAIL_MODEL_VERSION": "2"}}
+    )
+    new = lam.publish_version(FunctionName="digits-fn")["Version"]
+    lam.create_alias(
+        FunctionName="digits-fn",
+        Name="live",
+        FunctionVersion=old,
+        RoutingConfig={"AdditionalVersionWeights": {new: 0.1}},
+    )
+    codedeploy = boto3.client("codedeploy")
+    codedeploy.create_application(applicationName="digits-releases", computePlatform="Lambda")
+    codedeploy.create_deployment_group(
+        applicationName="digits-releases",
+        deploymentGroupName="digits-live",
+        serviceRoleArn=role,
+        deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+    )
+    revision: Any = {"revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}}
+    deployment = codedeploy.create_deployment(
+        applicationName="digits-releases", deploymentGroupName="digits-live", revision=revision
+    )["deploymentId"]
+    release = {
+        "model": "digits",
+        "target": "cpu",
+        "served": ["1", "2"],
+        "live": "1",
+        "canary": {"version": "2", "percent": 10, "bake_minutes": 5},
+        "default_version": "2",
+        "weights": {"1": 90, "2": 10},
+        "function": "digits-fn",
+        "live_alias": "live",
+        "pinned_aliases": {"1": "v-1", "2": "v-2"},
+        "codedeploy_application": "digits-releases",
+        "deployment_group": "digits-live",
+    }
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"ApiUrl": {"Value": API_URL}, "ReleaseDigits": {"Value": json.dumps(release)}},
+    }
+    boto3.client("cloudformation").create_stack(StackName="modelrail-dev", TemplateBody=json.dumps(template))
+
+    assert main(["status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[2:])}
+    assert table["digits"][:5] == ["digits", "cpu", "1 (90%)", "2 (10%)", "1, 2"]
+    assert table["digits"][5].startswith(f"Created {deployment} CodeDeployDefault.LambdaCanary10Percent5Minutes at ")
+    assert main(["status", "--json"]) == 0
+    (model,) = json.loads(capsys.readouterr().out)["models"]
+    assert model["declared"]["canary"] == {"version": "2", "percent": 10, "bake_minutes": 5}
+    assert model["rollouts"][0]["id"] == deployment

@@ -121,6 +121,20 @@ def test_a_stale_model_is_built_before_cdk_runs(repo: Path, fake_cdk: Path, moto
     assert "models=fresh" in recorded(fake_cdk)["argv"]
 
 
+def test_an_older_served_version_that_is_not_built_stops_deploy_before_cdk(
+    repo: Path, fake_cdk: Path, moto_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    releases = 'deploy: {releases: {served: ["1", "2"], live: "1", canary: {version: "2", percent: 10}}}\n'
+    (repo / "models" / "tiny" / "model.yaml").write_text(TINY_YAML.replace('"1"', '"2"') + releases, encoding="utf-8")
+    tensor_artifact(repo / "build" / "models" / "tiny" / "2", version="2")
+    (repo / "build" / "models" / "tiny" / "1" / "model.onnx").write_bytes(b"damaged")
+    assert main(["deploy"]) == 1
+    err = capsys.readouterr().err
+    assert "served version 1" in err
+    assert "deploy.releases.served" in err
+    assert not fake_cdk.exists()
+
+
 def test_without_credentials_deploy_stops_before_building_or_running_cdk(
     repo: Path, fake_cdk: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

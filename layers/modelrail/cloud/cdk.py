@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from modelrail.cloud.session import CloudError
+from modelrail.constants import BUILD_DIR, MODELS_DIR
 from modelrail.contract.stack import DEFAULT_STAGE, stack_name
 
 CDK_JSON = "cdk.json"
@@ -43,6 +44,15 @@ def default_stage(root: Path) -> str:
     """The stage ``cdk deploy`` uses without ``--context stage=...``: ``cdk.json``'s, else ``dev``."""
     stage = project_context(root).get("stage")
     return str(stage) if stage else DEFAULT_STAGE
+
+
+def project_dirs(root: Path) -> tuple[Path, Path]:
+    """The models folder and the build folder the CDK app reads: ``cdk.json``'s ``models_dir`` / ``build_dir``, else
+    ``models`` and ``build/models``, under the project root."""
+    context = project_context(root)
+    models = str(context.get("models_dir") or "").strip() or MODELS_DIR
+    build = str(context.get("build_dir") or "").strip() or BUILD_DIR
+    return root / models, root / build
 
 
 def default_gpu_models(root: Path) -> bool:

@@ -57,8 +57,6 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
     parser.add_argument("--profile", help="AWS profile (default: your AWS configuration's)")
-    parser.add_argument("--models-dir", type=Path, default=Path(c.MODELS_DIR), help="default: %(default)s")
-    parser.add_argument("--build-dir", type=Path, default=Path(c.BUILD_DIR), help="default: %(default)s")
     parser.add_argument("cdk_args", nargs="*", metavar="-- CDK_ARG", help="passed to cdk deploy after `--`")
     parser.set_defaults(run=run)
 
@@ -164,15 +162,17 @@ def run(args: argparse.Namespace) -> int:
         session = aws_session(region=args.region, profile=args.profile)
         identity = caller_identity(session)
         say(f"stage {stage} to account {identity.account} in {identity.region}, as {identity.arn}")
-        selection = select_models(args.models_dir, args.build_dir, names=names, gpu_models=gpu_models)
+        # The folders the CDK app reads (cdk.json's `models_dir` / `build_dir`, as infra/app.py resolves them).
+        models_dir, build_dir = cdk.project_dirs(root)
+        selection = select_models(models_dir, build_dir, names=names, gpu_models=gpu_models)
         if selection.skipped_gpu:
             say(f"not deploying GPU model(s) {', '.join(selection.skipped_gpu)} (opt in with --gpu-models)")
         if selection.stale:
             say(f"building {', '.join(selection.stale)} (missing or stale)")
-            if not _build(selection.stale, args.models_dir, args.build_dir):
+            if not _build(selection.stale, models_dir, build_dir):
                 say("a build failed (above); nothing was deployed")
                 return 1
-        _check_served(selection.manifests, args.build_dir)
+        _check_served(selection.manifests, build_dir)
         command = cdk.deploy_command(executable, stage=stage, models=names, gpu_models=gpu_models, extra=extra)
         say("running " + shlex.join(command))
         env = {**os.environ, "AWS_REGION": identity.region, "AWS_DEFAULT_REGION": identity.region}

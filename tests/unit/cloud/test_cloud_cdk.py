@@ -87,3 +87,12 @@ def test_defaults_come_from_cdk_json(tmp_path: Path) -> None:
 def test_the_project_root_must_hold_cdk_json(tmp_path: Path) -> None:
     with pytest.raises(CloudError, match=r"no cdk\.json"):
         cdk.project_root(tmp_path)
+
+
+def test_deploy_reads_the_folders_the_cdk_app_reads(tmp_path: Path) -> None:
+    (tmp_path / "cdk.json").write_text(
+        '{"context": {"models_dir": "zoo", "build_dir": "out/models"}}', encoding="utf-8"
+    )
+    assert cdk.project_dirs(tmp_path) == (tmp_path / "zoo", tmp_path / "out" / "models")
+    (tmp_path / "cdk.json").write_text('{"context": {}}', encoding="utf-8")
+    assert cdk.project_dirs(tmp_path) == (tmp_path / "models", tmp_path / "build" / "models")

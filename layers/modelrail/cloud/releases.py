@@ -47,6 +47,8 @@ ENV_SERVED_VERSIONS = "MODELRAIL_SERVED_VERSIONS"
 ACTIVE_DEPLOYMENT = frozenset({"Created", "Queued", "InProgress", "Baking", "Ready"})
 """CodeDeploy ``DeploymentStatus`` values of a deployment that has not finished (the others: Succeeded, Failed,
 Stopped)."""
+ACTIVE_ENDPOINT = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+"""SageMaker ``EndpointStatus`` values of an endpoint that is changing (DescribeEndpoint)."""
 
 T = TypeVar("T")
 
@@ -76,7 +78,7 @@ class Rollout:
     @property
     def active(self) -> bool:
         """Still running."""
-        return self.status in ACTIVE_DEPLOYMENT or self.status == "Updating"
+        return self.status in ACTIVE_DEPLOYMENT or self.status in ACTIVE_ENDPOINT
 
 
 @dataclass(frozen=True)

@@ -267,3 +267,23 @@ def test_release_outputs_name_the_function_and_the_deployment_group_whose_rollou
     (model,) = json.loads(capsys.readouterr().out)["models"]
     assert model["declared"]["canary"] == {"version": "2", "percent": 10, "bake_minutes": 5}
     assert model["rollouts"][0]["id"] == deployment
+
+
+def test_an_endpoint_that_is_not_in_service_shows_as_its_rollout(
+    stage: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sagemaker.models import sagemaker_backends
+
+    # moto's endpoints are always InService; the server runs in this process, so set the state SageMaker reports
+    # while an endpoint update rolls back after a failed deployment.
+    (endpoint,) = sagemaker_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].endpoints.values()
+    endpoint.endpoint_status = "RollingBack"
+    assert main(["status", "--json"]) == 0
+    gpu = next(model for model in json.loads(capsys.readouterr().out)["models"] if model["name"] == "minilm-gpu")
+    (rollout,) = gpu["rollouts"]
+    assert rollout["status"] == "RollingBack"
+    assert rollout["id"] == endpoint.endpoint_config_name
+    assert main(["status"]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("minilm-gpu")]
+    assert f"RollingBack {endpoint.endpoint_config_name} at " in row

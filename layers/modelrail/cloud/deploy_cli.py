@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelrail import constants as c
+from modelrail.cloud.outputs import stage_argument
 from modelrail.cloud.session import CloudError
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ def register(subparsers: Any) -> None:
             "to cdk deploy unchanged (e.g. -- --require-approval never). Run it from the repository root."
         ),
     )
-    parser.add_argument("--stage", help="the stage (stack modelrail-STAGE); default: cdk.json's, else dev")
+    parser.add_argument(
+        "--stage", type=stage_argument, help="the stage (stack modelrail-STAGE); default: cdk.json's, else dev"
+    )
     parser.add_argument(
         "--models",
         help="comma-separated model names to deploy (context `models`); default: cdk.json's, else all",

@@ -12,6 +12,17 @@ if TYPE_CHECKING:
     import boto3
 
 
+def stage_argument(value: str) -> str:
+    """An argparse ``type``: a stage name as ``infra/app.py`` accepts it (dns-safe, like a model name)."""
+    import argparse
+
+    from modelrail.manifest import is_valid_name  # pydantic: imported when a stage is parsed, not at start-up
+
+    if not is_valid_name(value):
+        raise argparse.ArgumentTypeError(f"`{value}` is not a stage name (lowercase letters, digits and hyphens)")
+    return value
+
+
 @dataclass(frozen=True)
 class StageOutputs:
     """The outputs of ``modelrail-<stage>`` (output key -> value), as CloudFormation reports them."""

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelrail.cloud.outputs import stage_argument
+
 if TYPE_CHECKING:
     from modelrail.cloud.outputs import StageOutputs
     from modelrail.cloud.releases import ModelStatus, Share
@@ -27,7 +29,9 @@ def register(subparsers: Any) -> None:
             "deployment, or the SageMaker endpoint's variants and weights. Read-only."
         ),
     )
-    parser.add_argument("--stage", help="the stage (stack modelrail-STAGE); default: ./cdk.json's, else dev")
+    parser.add_argument(
+        "--stage", type=stage_argument, help="the stage (stack modelrail-STAGE); default: ./cdk.json's, else dev"
+    )
     parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
     parser.add_argument("--profile", help="AWS profile (default: your AWS configuration's)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")

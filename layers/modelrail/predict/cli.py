@@ -9,6 +9,8 @@ import sys
 from collections import Counter
 from typing import Any
 
+from modelrail.cloud.outputs import stage_argument
+
 DEFAULT_BATCH_SIZE = 64
 MAX_BATCH_SIZE = 1024
 """The task API takes 1 to 1024 instances per request (``docs/serving.md``)."""
@@ -37,7 +39,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("instances", nargs="+", metavar="INSTANCE", help="an instance, or @FILE")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--url", help="the API's base URL, e.g. http://127.0.0.1:3000/ or a stage's ApiUrl")
-    where.add_argument("--stage", help="a deployed stage: URL and API key from stack modelrail-STAGE's outputs")
+    where.add_argument(
+        "--stage", type=stage_argument, help="a deployed stage: URL and API key from stack modelrail-STAGE's outputs"
+    )
     parser.add_argument("--api-key", help=f"the API key to send with --url (default: env {API_KEY_ENV})")
     parser.add_argument("--region", help="with --stage: the AWS region (default: your AWS configuration's)")
     parser.add_argument("--profile", help="with --stage: the AWS profile (default: your AWS configuration's)")

@@ -96,3 +96,16 @@ def test_deploy_reads_the_folders_the_cdk_app_reads(tmp_path: Path) -> None:
     assert cdk.project_dirs(tmp_path) == (tmp_path / "zoo", tmp_path / "out" / "models")
     (tmp_path / "cdk.json").write_text('{"context": {}}', encoding="utf-8")
     assert cdk.project_dirs(tmp_path) == (tmp_path / "models", tmp_path / "build" / "models")
+
+
+@pytest.mark.parametrize("command", ["deploy", "status", "predict"])
+def test_a_stage_that_is_no_stack_name_is_refused_before_any_call(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelrail.cli import main
+
+    extra = ["minilm", "hello"] if command == "predict" else []
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, *extra, "--stage", "Prod/../x"])
+    assert exit_info.value.code == 2
+    assert "is not a stage name" in capsys.readouterr().err

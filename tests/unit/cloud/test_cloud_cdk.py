@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from modelrail.cli import main
 from modelrail.cloud import cdk
 from modelrail.cloud.session import CloudError
 
@@ -102,8 +103,6 @@ def test_deploy_reads_the_folders_the_cdk_app_reads(tmp_path: Path) -> None:
 def test_a_stage_that_is_no_stack_name_is_refused_before_any_call(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from modelrail.cli import main
-
     extra = ["minilm", "hello"] if command == "predict" else []
     with pytest.raises(SystemExit) as exit_info:
         main([command, *extra, "--stage", "Prod/../x"])

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelrail import constants as c
 from modelrail.cloud.session import CloudError, error_code
-from modelrail.contract.stack import OUTPUT_RELEASE_PREFIX
+from modelrail.contract.stack import LIVE_ALIAS, OUTPUT_RELEASE_PREFIX
 
 if TYPE_CHECKING:
     import boto3
@@ -40,10 +40,6 @@ if TYPE_CHECKING:
     from modelrail.cloud.outputs import StageOutputs
     from modelrail.cloud.resources import StackGroup
 
-LIVE_ALIAS = "live"
-"""The alias unversioned routes call (``infra/constructs/onnx_function.py``)."""
-ENV_SERVED_VERSIONS = "MODELRAIL_SERVED_VERSIONS"
-"""JSON object, served version -> its artifact (the function's environment, ``round2b-design.md``)."""
 ACTIVE_DEPLOYMENT = frozenset({"Created", "Queued", "InProgress", "Baking", "Ready"})
 """CodeDeploy ``DeploymentStatus`` values of a deployment that has not finished (the others: Succeeded, Failed,
 Stopped)."""
@@ -125,7 +121,7 @@ def _env(configuration: Any) -> dict[str, str]:
 
 def _served(env: dict[str, str]) -> list[str]:
     try:
-        served = json.loads(env.get(ENV_SERVED_VERSIONS, "{}"))
+        served = json.loads(env.get(c.ENV_SERVED_VERSIONS, "{}"))
     except ValueError:
         served = {}
     return list(served) if isinstance(served, dict) and served else [env.get(c.ENV_MODEL_VERSION, "?")]

@@ -21,6 +21,9 @@ OUTPUT_MODEL_BUCKET: Final = "ModelBucketName"
 OUTPUT_DASHBOARD: Final = "DashboardName"
 OUTPUT_CUSTOM_DOMAIN_URL: Final = "CustomDomainUrl"
 OUTPUT_CUSTOM_DOMAIN_TARGET: Final = "CustomDomainTarget"
+LIVE_ALIAS: Final = "live"
+"""The Lambda alias unversioned routes invoke; CodeDeploy shifts it from the previous function version to the
+current one (``infra/releases.py`` names it, ``modelrail status`` reads it)."""
 OUTPUT_RELEASE_PREFIX: Final = "Release"
 """``Release<Model>`` (the name in PascalCase): one JSON object per model, what its ``deploy.releases`` declares and
 the AWS names that carry it. Keys: ``model``, ``target``, ``served``, ``live``, ``canary`` (``null`` or

@@ -158,3 +158,22 @@ def test_a_stage_is_called_with_the_url_and_key_from_its_stack_outputs(
     assert done.returncode == 0, done.stderr
     (embedding,) = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(embedding) == 384
+
+
+def test_a_file_runs_as_a_job_with_job(local_stack: LocalStack, tmp_path: Path) -> None:
+    texts = [f"job sentence {i}" for i in range(12)]
+    source = tmp_path / "texts.jsonl"
+    source.write_text("".join(json.dumps(text) + "\n" for text in texts), encoding="utf-8")
+    done = predict("minilm", "--job", str(source), "--url", local_stack.url, "--api-key", local_stack.api_key)
+    assert done.returncode == 0, done.stderr
+    assert "12 result lines (0 errors) saved to" in done.stderr
+    saved = [json.loads(line)["prediction"] for line in (tmp_path / "texts.results.jsonl").read_text().splitlines()]
+    with local_stack.client() as client:
+        direct = client.post("/v1/models/minilm/predict", json={"instances": texts}).json()["predictions"]
+    np.testing.assert_allclose(np.array(saved), np.array(direct), atol=1e-6)
+
+
+def test_instances_and_job_together_are_refused(tmp_path: Path) -> None:
+    done = predict("minilm", "hello", "--job", str(tmp_path / "x.jsonl"))
+    assert done.returncode == 1
+    assert "give INSTANCEs, or --job FILE.jsonl (not both)" in done.stderr

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from modelrail.cloud.outputs import stage_argument
@@ -36,7 +37,15 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("model", metavar="MODEL", help="the model's name")
-    parser.add_argument("instances", nargs="+", metavar="INSTANCE", help="an instance, or @FILE")
+    parser.add_argument("instances", nargs="*", metavar="INSTANCE", help="an instance, or @FILE")
+    parser.add_argument(
+        "--job",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="run a JSON Lines file of instances as a job (POST /v1/models/MODEL/jobs, past the synchronous "
+        "limits) and save the results to --output; instead of INSTANCEs",
+    )
+    parser.add_argument("--output", "-o", type=Path, help="with --job: results file (default: FILE.results.jsonl)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--url", help="the API's base URL, e.g. http://127.0.0.1:3000/ or a stage's ApiUrl")
     where.add_argument(
@@ -71,7 +80,8 @@ def _client(args: argparse.Namespace) -> tuple[Any, str]:
     if args.url:
         key = args.api_key or os.environ.get(API_KEY_ENV) or None
         return ApiClient(args.url, api_key=key, timeout_s=args.timeout), ""
-    key = args.api_key or os.environ.get(args.local_key_env) or None
+    # `local up` takes a comma-separated list of keys from the same variable; any one of them is accepted.
+    key = args.api_key or (os.environ.get(args.local_key_env) or "").split(",")[0].strip() or None
     client = ApiClient(f"http://127.0.0.1:{args.local_port}/", api_key=key, timeout_s=args.timeout)
     return client, "; is local mode running? Start it with `modelrail local up`, or pass --url or --stage"
 
@@ -114,6 +124,45 @@ def predict(client: Any, name: str, instances: list[Any], *, batch_size: int) ->
     return predictions, versions
 
 
+def run_job(client: Any, args: argparse.Namespace) -> int:
+    """``--job``: the jobs client (``modelrail.jobs.client``) over this target's HTTP client (key or SigV4)."""
+    from modelrail.jobs.client import JobError
+    from modelrail.jobs.client import run_job as run_job_file
+    from modelrail.predict.http import PredictError
+
+    def call(method: str, path: str, payload: Any = None) -> Any:
+        try:
+            return client.call(method, path, payload).body
+        except PredictError as exc:
+            raise JobError(str(exc)) from None
+
+    if not args.job.is_file():
+        print(f"modelrail predict: {args.job} is not a file", file=sys.stderr)
+        return 1
+    output = args.output or args.job.with_name(f"{args.job.stem}.results.jsonl")
+    try:
+        status = run_job_file(call, args.model, args.job, output)
+    except JobError as exc:
+        print(f"modelrail predict: {exc}", file=sys.stderr)
+        return 1
+    counts = status["counts"]
+    print(
+        f"modelrail predict: {counts['done']} result lines ({counts['errors']} errors) saved to {output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _argument_problem(args: argparse.Namespace, valid_name: bool) -> str | None:
+    if not valid_name:
+        return f"`{args.model}` is not a model name (lowercase letters, digits and hyphens)"
+    if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
+        return f"--batch-size must be 1 to {MAX_BATCH_SIZE}"
+    if (args.job is None) == (not args.instances):
+        return "give INSTANCEs, or --job FILE.jsonl (not both)"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Predict; exit 0 with every prediction printed, 1 with the API's error on stderr."""
     from modelrail.cloud.session import CloudError
@@ -125,13 +174,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"modelrail predict: {message}", file=sys.stderr)
         return 1
 
-    if not is_valid_name(args.model):
-        return fail(f"`{args.model}` is not a model name (lowercase letters, digits and hyphens)")
-    if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
-        return fail(f"--batch-size must be 1 to {MAX_BATCH_SIZE}")
+    problem = _argument_problem(args, is_valid_name(args.model))
+    if problem:
+        return fail(problem)
     hint = ""
     try:
         client, hint = _client(args)
+        if args.job is not None:
+            return run_job(client, args)
         task = model_task(client, args.model)
         instances = parse_instances(args.instances, task)
         predictions, versions = predict(client, args.model, instances, batch_size=args.batch_size)

@@ -36,12 +36,13 @@ from infra.stacks.modelrail_stack import (
 )
 from modelrail.constants import BUILD_DIR, DEFAULT_METRICS_NAMESPACE, MODELS_DIR
 from modelrail.contract.auth import AuthMode
+from modelrail.contract.stack import DEFAULT_STAGE, stack_name
 from modelrail.lambda_zip import LambdaPlatform, PackageTooLargeError, ZipPackageError
 from modelrail.manifest import Manifest, ManifestError, Packaging, Target, is_valid_name
 from modelrail.routes import BasePathError, normalize_base_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEV_STAGE = "dev"
+DEV_STAGE = DEFAULT_STAGE
 
 
 class ContextError(ValueError):
@@ -230,7 +231,7 @@ def build_app(app: cdk.App, *, source_root: Path = REPO_ROOT) -> ModelrailStack:
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     stack = ModelrailStack(
         app,
-        f"modelrail-{settings.stage}",
+        stack_name(settings.stage),
         settings=settings,
         models=models,
         env=cdk.Environment(account=account, region=region) if account and region else None,

@@ -10,9 +10,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from infra.deployed_models import DeployedModel
+from modelrail.contract import stack as stack_contract
 
-LIVE_ALIAS = "live"
-"""The alias unversioned routes invoke; CodeDeploy shifts it from the previous function version to the current."""
+LIVE_ALIAS = stack_contract.LIVE_ALIAS
+"""The alias unversioned routes invoke; CodeDeploy shifts it from the previous function version to the current.
+Named in ``modelrail.contract.stack``, where ``modelrail status`` reads it too."""
+
 PINNED_ALIAS_PREFIX = "v-"
 VARIANT_PREFIX = "v-"
 
@@ -83,7 +86,9 @@ def variant_weights(model: DeployedModel) -> dict[str, int]:
 def output_id(model_name: str, taken: Sequence[str] = ()) -> str:
     """The stack output id of a model's release summary: ``Release`` + the name in PascalCase (``tiny-b`` ->
     ``ReleaseTinyB``); CloudFormation output ids are alphanumeric."""
-    candidate = "Release" + "".join(part[:1].upper() + part[1:] for part in model_name.split("-"))
+    candidate = stack_contract.OUTPUT_RELEASE_PREFIX + "".join(
+        part[:1].upper() + part[1:] for part in model_name.split("-")
+    )
     if candidate in taken:
         raise ReleaseNameError(f"model {model_name}: its release output id {candidate} is taken by another model")
     return candidate

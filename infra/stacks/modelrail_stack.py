@@ -32,6 +32,7 @@ from infra.releases import LIVE_ALIAS, output_id, pinned_aliases, release_summar
 from infra.scanners import allow_cfripper, skip_lambda_checks
 from infra.stacks.model_stack import ModelStack
 from modelrail import constants
+from modelrail.contract import stack as outputs
 from modelrail.contract.auth import AuthMode
 from modelrail.contract.jobs import JOB_WORKER_HANDLER
 from modelrail.lambda_zip import LambdaPlatform, ZipPackage, build_zip_package
@@ -357,35 +358,35 @@ class ModelrailStack(cdk.Stack):
             function.add_environment(constants.ENV_API_BASE_PATH, domain.base_path)
 
     def _outputs(self) -> None:
-        cdk.CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the inference API")
+        cdk.CfnOutput(self, outputs.OUTPUT_API_URL, value=self.api.api.url, description="Base URL of the inference API")
         if self.custom_domain is not None:
             domain = self.custom_domain.domain
             base = self.settings.custom_domain.base_path if self.settings.custom_domain else None
             cdk.CfnOutput(
                 self,
-                "CustomDomainUrl",
+                outputs.OUTPUT_CUSTOM_DOMAIN_URL,
                 value=f"https://{domain.domain_name}{base or ''}/",
                 description="Base URL of the API through its custom domain",
             )
             cdk.CfnOutput(
                 self,
-                "CustomDomainTarget",
+                outputs.OUTPUT_CUSTOM_DOMAIN_TARGET,
                 value=domain.domain_name_alias_domain_name,
                 description="Point the domain's DNS record (CNAME or alias) at this name",
             )
-        cdk.CfnOutput(self, "ModelBucketName", value=self.model_bucket.bucket.bucket_name)
+        cdk.CfnOutput(self, outputs.OUTPUT_MODEL_BUCKET, value=self.model_bucket.bucket.bucket_name)
         if self.job_bucket is not None:
             cdk.CfnOutput(
                 self,
-                "JobBucketName",
+                outputs.OUTPUT_JOB_BUCKET,
                 value=self.job_bucket.bucket.bucket_name,
                 description="Each job's input, state and results (jobs/<job id>/), expired after a week",
             )
-        cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
+        cdk.CfnOutput(self, outputs.OUTPUT_DASHBOARD, value=self.observability.dashboard.dashboard_name)
         if self.api.api_key is not None:
             cdk.CfnOutput(
                 self,
-                "ApiKeyId",
+                outputs.OUTPUT_API_KEY_ID,
                 value=self.api.api_key.key_id,
                 description="Read the key with: aws apigateway get-api-key --include-value --api-key <this id>",
             )

@@ -21,9 +21,19 @@ COMMAND_MODULES = (
     "modelrail.push",  # push
     "modelrail.tune.cli",  # tune NAME
     "modelrail.jobs.cli",  # job MODEL FILE.jsonl
+    "modelrail.cloud.deploy_cli",  # deploy [--stage S] [-- cdk args]
+    "modelrail.predict.cli",  # predict MODEL INSTANCE... [--url U --api-key K | --stage S]
+    "modelrail.cloud.status_cli",  # status [--stage S]
 )
 # The optional extra of layers/pyproject.toml each command's heavy dependencies come from.
-EXTRA_OF_COMMAND = {"init": "build", "build": "build", "local": "local", "invoke": "local", "tune": "local"}
+EXTRA_OF_COMMAND = {
+    "init": "build",
+    "build": "build",
+    "local": "local",
+    "invoke": "local",
+    "tune": "local",
+    "deploy": "build",  # model.yaml (pyyaml) and, for a stale model, the builder
+}
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from modelrail import cli
@@ -13,7 +16,7 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("build", "local", "invoke", "push"):
+    for command in ("build", "local", "invoke", "push", "deploy", "predict", "status"):
         assert command in out
 
 
@@ -37,3 +40,10 @@ def test_a_missing_module_of_our_own_is_not_blamed_on_an_extra(monkeypatch: pyte
     monkeypatch.setattr(local_cli, "_run_up", broken)
     with pytest.raises(ModuleNotFoundError):
         cli.main(["local", "up"])
+
+
+def test_deploy_predict_and_status_keep_boto3_out_of_start_up() -> None:
+    # The three cloud commands register without importing boto3 (or botocore): `modelrail --help` stays fast.
+    code = "import sys; from modelrail.cli import make_parser; make_parser(); print('botocore' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "False"

@@ -11,6 +11,8 @@ imports them on the bare Lambda runtime):
 - ``functions``: the catalog's memory and timeout, handler paths, and the environment of each function/container.
 - ``catalog_entry``: one deployed model as the catalog function reads it from the deployed-model list.
 - ``releases``: which version answers unversioned traffic (live, canary) and with what weight.
+- ``stack``: a stage's stack name and the outputs the command line reads (``modelrail deploy``, ``predict``,
+  ``status``).
 
 Three shared tables predate this package and stay where every side already reads them: the route table
 (``modelrail.routes``), which bodies API Gateway treats as binary (``modelrail.binary_media``) and what reaches

@@ -73,6 +73,9 @@ class ModelStack(cdk.NestedStack):
         self.endpoint: GpuEndpoint | None = None
         self.job_queue: JobQueue | None = None
         self.job_worker: JobWorker | None = None
+        self._route_scope: Construct = self
+        """Where the model's API resources live (``InferenceApi.resource_for`` keys them by scope): the job route
+        must share ``/v1/models/<name>`` with the model's other routes, not create it a second time."""
 
     def add_cpu(
         self,
@@ -141,7 +144,7 @@ class ModelStack(cdk.NestedStack):
             bucket=bucket,
             metrics_namespace=metrics_namespace,
         )
-        SageMakerRoutes(
+        self._route_scope = SageMakerRoutes(
             self,
             f"Routes-{model.name}",
             api=api,
@@ -270,4 +273,4 @@ class ModelStack(cdk.NestedStack):
         integration = apigw.AwsIntegration(
             service="lambda", proxy=True, path=f"2015-03-31/functions/{jobs_function.function_arn}/invocations"
         )
-        return api.add_route(job_submit_route(self.model.name), integration, scope=self)
+        return api.add_route(job_submit_route(self.model.name), integration, scope=self._route_scope)

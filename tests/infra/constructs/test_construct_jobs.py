@@ -261,7 +261,8 @@ def test_jobs_function_is_a_small_zip_function_naming_every_queue(with_gpu: Synt
     env = props["Environment"]["Variables"]
     assert env[jobs.ENV_JOB_BUCKET] == {"Ref": job_bucket(with_gpu)[0]}
     assert env["MODELRAIL_API_AUTH"] == AuthMode.API_KEY.value
-    urls = json.loads(render(env[jobs.ENV_JOB_QUEUES]))
+    prefix = render(env[jobs.ENV_JOB_QUEUE_URL_PREFIX])
+    urls = {model: prefix + name for model, name in json.loads(render(env[jobs.ENV_JOB_QUEUES])).items()}
     stack = with_gpu.stack.stack_name
     assert urls == {
         name: f"https://sqs.eu-west-1.amazonaws.com/123456789012/{job_queue.queue_name(stack, name)}" for name in ALL
@@ -298,6 +299,16 @@ def test_job_routes_reach_the_jobs_function_with_the_api_key(with_gpu: SynthResu
     assert methods[JOB_ROUTES[0].method, JOB_ROUTES[0].path]["RequestParameters"] == {
         "method.request.path.job_id": True
     }
+
+
+def test_a_job_route_shares_its_models_api_resources(with_gpu: SynthResult) -> None:
+    """One ``/v1/models/<name>`` per model, CPU or GPU: API Gateway refuses two resources with the same parent and
+    path part, so a job route must reuse the model's own resource."""
+    found = [
+        (json.dumps(r["Properties"]["ParentId"], sort_keys=True), r["Properties"]["PathPart"])
+        for r in with_gpu.of_type("AWS::ApiGateway::Resource").values()
+    ]
+    assert len(found) == len(set(found))
 
 
 def test_api_gateway_may_invoke_the_jobs_function_from_the_submit_routes_only(with_gpu: SynthResult) -> None:
@@ -378,7 +389,7 @@ def test_the_jobs_environment_fits_lambdas_4_kb(models: int) -> None:
 
 
 def test_a_stage_whose_jobs_environment_would_pass_4_kb_fails_synth_with_the_fix() -> None:
-    names = {f"model-{i:02d}": job_queue.queue_name("modelrail-dev", f"model-{i:02d}") for i in range(60)}
+    names = {f"model-{i:02d}": job_queue.queue_name("modelrail-dev", f"model-{i:02d}") for i in range(150)}
     with pytest.raises(JobEnvironmentError, match=r"over Lambda's 4096-byte limit.*--context models="):
         check_env_size(names, AuthMode.API_KEY)
 

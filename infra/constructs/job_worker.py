@@ -1,5 +1,6 @@
-"""A CPU model's job worker: the model function's image (or zip package) with the worker handler, fed by the
-model's job queue.
+"""A model's job worker: the CPU Lambda image (or a zip model's package) with the worker handler, fed by the
+model's job queue. A CPU model's worker runs its model in process; a GPU model's sends each batch to the model's
+SageMaker endpoint (``contract.jobs.ENV_JOB_ENDPOINT_NAME``), so it may invoke that endpoint and reads no artifact.
 
 One message is one slice of one job: the worker runs instances at the model's batch size, writes a result part
 and a checkpoint per chunk, and before its time runs out sends itself a continuation message and returns. A
@@ -80,13 +81,14 @@ class JobWorker(Construct):
         memory_mb: int,
         ephemeral_storage_mib: int,
         environment: Mapping[str, str],
-        model_bucket: s3.IBucket,
+        model_bucket: s3.IBucket | None,
         model_prefixes: Sequence[str],
         job_bucket: s3.IBucket,
         queue: sqs.IQueue,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         zip_package: ZipPackage | None = None,
+        endpoint_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
@@ -95,10 +97,16 @@ class JobWorker(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"modelrail job worker for model {model_name}: its artifact, job objects and its own queue",
+            description=f"modelrail job worker for model {model_name}: "
+            + ("its endpoint" if endpoint_arn is not None else "its artifact")
+            + ", job objects and its own queue",
         )
         self.log_group.grant_write(self.role)
         self._grant(model_bucket, model_prefixes, job_bucket, queue)
+        if endpoint_arn is not None:
+            # A GPU model's worker: InvokeEndpoint on the model's own endpoint only, the action and resource the
+            # model's API routes use (SageMakerRoutes).
+            self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn]))
         common: dict[str, Any] = {
             "description": description,
             "role": self.role,
@@ -149,22 +157,24 @@ class JobWorker(Construct):
         self.function.add_event_source(self.event_source)
 
     def _grant(
-        self, model_bucket: s3.IBucket, prefixes: Sequence[str], job_bucket: s3.IBucket, queue: sqs.IQueue
+        self, model_bucket: s3.IBucket | None, prefixes: Sequence[str], job_bucket: s3.IBucket, queue: sqs.IQueue
     ) -> None:
         # The model's own artifact(s), read-only, as the model function reads them (OnnxFunction); ListBucket on
-        # those prefixes so a missing key is 404 NoSuchKey, not 403 (S3 API reference, GetObject).
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[model_bucket.arn_for_objects(f"{p}*") for p in prefixes]
+        # those prefixes so a missing key is 404 NoSuchKey, not 403 (S3 API reference, GetObject). None for a GPU
+        # model's worker, which never loads the model.
+        if model_bucket is not None and prefixes:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"], resources=[model_bucket.arn_for_objects(f"{p}*") for p in prefixes]
+                )
             )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[model_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[model_bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
+                )
             )
-        )
         # Job objects: read the input and state, write parts, checkpoints and results. The key layout has no model
         # segment (jobs/<id>/...), so the prefix is every job's; a worker only touches the job its message names,
         # and only the jobs API function (which checks the caller owns the job) sends those messages. results.jsonl
@@ -186,13 +196,13 @@ class JobWorker(Construct):
         )
         # Continuation: the worker re-enqueues its own job before its time runs out.
         queue.grant_send_messages(self.role)
+        model_findings = (
+            [bucket_objects_finding(model_bucket, p, self.role) for p in prefixes] if model_bucket is not None else []
+        )
         acknowledge(
             self.role,
             "IAM5",
             "Object keys under the model's own artifact prefix (file names come from its manifest.json) and under "
             "the job bucket's jobs/ prefix (job ids are random, created per request).",
-            findings=(
-                *(bucket_objects_finding(model_bucket, p, self.role) for p in prefixes),
-                bucket_objects_finding(job_bucket, jobs.KEY_PREFIX, self.role),
-            ),
+            findings=(*model_findings, bucket_objects_finding(job_bucket, jobs.KEY_PREFIX, self.role)),
         )

@@ -62,13 +62,19 @@ def lambda_handler(handler: str = jobs.JOB_API_HANDLER) -> str:
 
 
 def job_api_env(
-    *, bucket: str, queues: Mapping[str, str], auth: AuthMode, extra: Mapping[str, str] | None = None
+    *,
+    bucket: str,
+    queue_url_prefix: str,
+    queues: Mapping[str, str],
+    auth: AuthMode,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The jobs function's environment: the job bucket, each model's queue URL (JSON), the auth mode (who owns a
-    job: the API key id or the IAM caller), and ``extra`` (the stage's CORS origin and base path, as every function
-    that answers HTTP gets them)."""
+    """The jobs function's environment: the job bucket, the queues' URL prefix and each model's queue name (JSON;
+    ``modelrail.jobs.handler.read_queues`` joins them), the auth mode (who owns a job: the API key id or the IAM
+    caller), and ``extra`` (the stage's CORS origin and base path, as every function that answers HTTP gets them)."""
     return {
         jobs.ENV_JOB_BUCKET: bucket,
+        jobs.ENV_JOB_QUEUE_URL_PREFIX: queue_url_prefix,
         jobs.ENV_JOB_QUEUES: json.dumps(dict(sorted(queues.items())), separators=(",", ":")),
         ENV_API_AUTH: auth.value,
         **(extra or {}),
@@ -83,14 +89,15 @@ def env_bytes(environment: Mapping[str, str]) -> int:
 def check_env_size(queue_names: Mapping[str, str], auth: AuthMode, extra: Mapping[str, str] | None = None) -> int:
     """The jobs function's environment size in the worst case (longest Region, URL suffix and bucket name), or
     ``JobEnvironmentError`` when that passes 4 KB."""
-    urls = {
-        model: "https://sqs.{region}.{url_suffix}/{account}/".format(**WORST_CASE_PSEUDO) + name
-        for model, name in queue_names.items()
-    }
-    size = env_bytes(job_api_env(bucket="x" * S3_BUCKET_NAME_MAX, queues=urls, auth=auth, extra=extra))
+    prefix = "https://sqs.{region}.{url_suffix}/{account}/".format(**WORST_CASE_PSEUDO)
+    size = env_bytes(
+        job_api_env(
+            bucket="x" * S3_BUCKET_NAME_MAX, queue_url_prefix=prefix, queues=queue_names, auth=auth, extra=extra
+        )
+    )
     if size > LAMBDA_ENV_BYTES:
         raise JobEnvironmentError(
-            f"the jobs API function's environment would be up to {size} bytes with {len(urls)} models taking "
+            f"the jobs API function's environment would be up to {size} bytes with {len(queue_names)} models taking "
             f"jobs, over Lambda's {LAMBDA_ENV_BYTES}-byte limit for a function's environment: deploy fewer models "
             "per stage (`--context models=a,b,...`)"
         )
@@ -150,7 +157,6 @@ class JobsApi(Construct):
             "Object keys under the job bucket's jobs/ prefix: job ids are random and created per request.",
             findings=(bucket_objects_finding(job_bucket, jobs.KEY_PREFIX, self.role),),
         )
-        urls = {model: queue_url(self, name) for model, name in queue_names.items()}
         self.function = lambda_.Function(
             self,
             "Function",
@@ -164,7 +170,13 @@ class JobsApi(Construct):
             memory_size=MEMORY_MB,
             timeout=cdk.Duration.seconds(TIMEOUT_S),
             tracing=lambda_.Tracing.ACTIVE,
-            environment=job_api_env(bucket=job_bucket.bucket_name, queues=urls, auth=auth, extra=extra_environment),
+            environment=job_api_env(
+                bucket=job_bucket.bucket_name,
+                queue_url_prefix=queue_url(self, ""),
+                queues=queue_names,
+                auth=auth,
+                extra=extra_environment,
+            ),
         )
         acknowledge(self.role, "IAM5", XRAY_REASON, findings=(XRAY_FINDING,))
         skip_lambda_checks(self.function)

@@ -12,6 +12,8 @@ parameters (CDK does that for every cross-stack reference).
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -36,10 +38,24 @@ from infra.constructs.onnx_function import (
 from infra.constructs.sagemaker_routes import SageMakerRoutes
 from infra.deployed_models import DeployedModel
 from infra.releases import ReleaseSettingError
+from modelrail import constants
 from modelrail.contract import jobs
 from modelrail.contract.functions import model_function_env
 from modelrail.lambda_zip import ZipPackage
 from modelrail.routes import job_submit_route, model_routes
+
+GPU_WORKER_MEMORY_MB = 512
+"""A GPU model's job worker holds no model: Python, boto3 and one chunk of instances and answers at a time."""
+GPU_WORKER_EPHEMERAL_MIB = 512
+"""Lambda's default ``/tmp``: a GPU model's worker writes nothing there."""
+
+
+def endpoint_batch_size(model: DeployedModel) -> int:
+    """Instances per ``InvokeEndpoint`` call of a GPU model's worker: the live artifact's ``serving.max_batch_size``
+    (``manifest.json``), the largest batch its container runs in one session call."""
+    path = model.served[model.live_version].artifact_dir / constants.MANIFEST_JSON
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return int(manifest["serving"]["max_batch_size"])
 
 
 class ModelStack(cdk.NestedStack):
@@ -57,6 +73,9 @@ class ModelStack(cdk.NestedStack):
         self.endpoint: GpuEndpoint | None = None
         self.job_queue: JobQueue | None = None
         self.job_worker: JobWorker | None = None
+        self._route_scope: Construct = self
+        """Where the model's API resources live (``InferenceApi.resource_for`` keys them by scope): the job route
+        must share ``/v1/models/<name>`` with the model's other routes, not create it a second time."""
 
     def add_cpu(
         self,
@@ -125,7 +144,7 @@ class ModelStack(cdk.NestedStack):
             bucket=bucket,
             metrics_namespace=metrics_namespace,
         )
-        SageMakerRoutes(
+        self._route_scope = SageMakerRoutes(
             self,
             f"Routes-{model.name}",
             api=api,
@@ -201,10 +220,57 @@ class ModelStack(cdk.NestedStack):
         observability.add_job_queue(model.name, self.job_queue.queue, self.job_queue.dead_letters, scope=self)
         return self.job_worker
 
+    def add_gpu_jobs(
+        self,
+        *,
+        observability: Observability,
+        code: lambda_.DockerImageCode,
+        job_bucket: s3.IBucket,
+        queue_name: str,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> JobWorker:
+        """A GPU model's job queue (+ dead-letter queue), worker and alarms, after ``add_gpu``: the same queue layout
+        and worker code as a CPU model's, the worker being the CPU Lambda image (``code``, the worker's ``CMD``)
+        that sends each batch to this model's endpoint (``jobs.ENV_JOB_ENDPOINT_NAME``) instead of loading the
+        model. It may invoke that endpoint and reads no artifact. Its submit route comes from ``add_job_route``."""
+        model = self.model
+        assert self.endpoint is not None, "add_gpu first: the worker invokes the model's endpoint"
+        self.job_queue = JobQueue(
+            self, f"Jobs-{model.name}", name=queue_name, worker_timeout=cdk.Duration.seconds(WORKER_TIMEOUT_S)
+        )
+        environment = {
+            constants.ENV_MODEL_NAME: model.name,
+            constants.ENV_MODEL_VERSION: model.live_version,
+            jobs.ENV_JOB_BUCKET: job_bucket.bucket_name,
+            jobs.ENV_JOB_QUEUE_URL: self.job_queue.queue.queue_url,
+            jobs.ENV_JOB_ENDPOINT_NAME: self.endpoint.endpoint_name,
+            jobs.ENV_JOB_BATCH_SIZE: str(endpoint_batch_size(model)),
+        }
+        self.job_worker = JobWorker(
+            self,
+            f"Worker-{model.name}",
+            model_name=model.name,
+            description=f"modelrail {model.name} {model.live_version} job worker (SageMaker endpoint)",
+            code=code,
+            memory_mb=GPU_WORKER_MEMORY_MB,
+            ephemeral_storage_mib=GPU_WORKER_EPHEMERAL_MIB,
+            environment=environment,
+            model_bucket=None,
+            model_prefixes=[],
+            job_bucket=job_bucket,
+            queue=self.job_queue.queue,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            endpoint_arn=self.endpoint.endpoint_arn,
+        )
+        observability.add_job_queue(model.name, self.job_queue.queue, self.job_queue.dead_letters, scope=self)
+        return self.job_worker
+
     def add_job_route(self, *, api: InferenceApi, jobs_function: lambda_.IFunction) -> apigw.Method:
         """``POST /v1/models/<name>/jobs`` in this stack, proxied to the stage's jobs function (whose one permission
         for every model's submit route the stage's stack holds: ``JobsApi``)."""
         integration = apigw.AwsIntegration(
             service="lambda", proxy=True, path=f"2015-03-31/functions/{jobs_function.function_arn}/invocations"
         )
-        return api.add_route(job_submit_route(self.model.name), integration, scope=self)
+        return api.add_route(job_submit_route(self.model.name), integration, scope=self._route_scope)

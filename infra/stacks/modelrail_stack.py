@@ -122,8 +122,9 @@ class ModelrailStack(cdk.Stack):
         retention: logs.RetentionDays = getattr(logs.RetentionDays, _RETENTION_NAMES[settings.log_retention_days])
 
         self.model_bucket = ModelBucket(self, "ModelBucket", models=models, retain=settings.retain_data)
-        # Jobs (SPEC "Cloud topology"): every CPU model takes them, through its own queue and worker.
-        job_models = [m for m in models if m.manifest.deploy.target is Target.CPU]
+        # Jobs (SPEC "Cloud topology"): every model takes them, through its own queue and worker (a GPU model's
+        # worker invokes its endpoint).
+        job_models = list(models)
         self.job_bucket: JobBucket | None = None
         if job_models:
             self.job_bucket = JobBucket(
@@ -161,7 +162,7 @@ class ModelrailStack(cdk.Stack):
         if cpu_models:
             self._add_cpu_models(cpu_models, retention, removal)
         if gpu_models:
-            self._add_gpu_models(gpu_models)
+            self._add_gpu_models(gpu_models, retention, removal)
         self.catalog = CatalogFunction(
             self,
             "Catalog",
@@ -222,17 +223,7 @@ class ModelrailStack(cdk.Stack):
         )
         # The same image with the job worker's handler as its CMD (an image config on each worker function): the
         # asset, hence the image pushed, is the one above. A zip model's worker runs from the same zip package.
-        worker_code = (
-            lambda_.DockerImageCode.from_image_asset(
-                str(root),
-                file=LAMBDA_DOCKERFILE,
-                exclude=list(IMAGE_EXCLUDES),
-                platform=ecr_assets.Platform.LINUX_AMD64,
-                cmd=image_cmd(JOB_WORKER_HANDLER),
-            )
-            if code is not None
-            else None
-        )
+        worker_code = self._worker_image_code() if code is not None else None
         for model in models:
             zipped = packaging[model.name] is Packaging.ZIP
             nested = self._model_stack(model)
@@ -262,7 +253,20 @@ class ModelrailStack(cdk.Stack):
                     metrics_namespace=self.settings.metrics_namespace,
                 )
 
-    def _add_gpu_models(self, models: Sequence[DeployedModel]) -> None:
+    def _worker_image_code(self) -> lambda_.DockerImageCode:
+        """The CPU Lambda image (the same directory, Dockerfile and excludes as the model functions': one asset, one
+        image) with the job worker's handler as its ``CMD``."""
+        return lambda_.DockerImageCode.from_image_asset(
+            str(self.settings.source_root),
+            file=LAMBDA_DOCKERFILE,
+            exclude=list(IMAGE_EXCLUDES),
+            platform=ecr_assets.Platform.LINUX_AMD64,
+            cmd=image_cmd(JOB_WORKER_HANDLER),
+        )
+
+    def _add_gpu_models(
+        self, models: Sequence[DeployedModel], retention: logs.RetentionDays, removal: cdk.RemovalPolicy
+    ) -> None:
         image = ecr_assets.DockerImageAsset(
             self,
             "GpuImage",
@@ -271,8 +275,12 @@ class ModelrailStack(cdk.Stack):
             exclude=list(IMAGE_EXCLUDES),
             platform=ecr_assets.Platform.LINUX_AMD64,
         )
+        # A GPU model's job worker is the CPU Lambda image with the worker's CMD, invoking the model's endpoint
+        # (docs/deploy.md, "Jobs"); in a stage of GPU models only this is the one use of that image.
+        worker_code = self._worker_image_code()
         for model in models:
-            self.endpoints[model.name] = self._model_stack(model).add_gpu(
+            nested = self._model_stack(model)
+            self.endpoints[model.name] = nested.add_gpu(
                 api=self.api,
                 observability=self.observability,
                 image=image,
@@ -280,6 +288,15 @@ class ModelrailStack(cdk.Stack):
                 metrics_namespace=self.settings.metrics_namespace,
                 cors_origin=self.settings.cors_origin,
             )
+            if self.job_bucket is not None and model.name in self.job_queue_names:
+                nested.add_gpu_jobs(
+                    observability=self.observability,
+                    code=worker_code,
+                    job_bucket=self.job_bucket.bucket,
+                    queue_name=self.job_queue_names[model.name],
+                    log_retention=retention,
+                    removal_policy=removal,
+                )
 
     def _add_jobs_api(
         self, job_bucket: JobBucket, retention: logs.RetentionDays, removal: cdk.RemovalPolicy

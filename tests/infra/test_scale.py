@@ -10,14 +10,14 @@ The limits, each from AWS's documentation:
   at most 2,500 resources in one operation ("Nested stacks" row of the same page).
 - 300 resources per REST API (API Gateway developer guide, "Quotas for configuring and running a REST API in
   API Gateway": "Resources per API | 300 | Yes", i.e. it can be increased). Each model has nine (its literal-version
-  routes, which the SPEC keeps), ten when it takes jobs (every CPU model), plus eleven shared, so 36 CPU and 4 GPU
-  models need 407: over the default. Synth refuses that with the fix (a quota increase, passed as
+  routes, which the SPEC keeps), ten when it takes jobs (every model), plus eleven shared, so 36 CPU and 4 GPU
+  models need 411: over the default. Synth refuses that with the fix (a quota increase, passed as
   ``--context api_resources_quota=<n>``); the 40-model stage here passes 450.
 - 4 KB of Lambda environment variables ("Lambda quotas": "Function environment variables: 4 KB, for all
   environment variables associated with the function, in aggregate"): the catalog no longer keeps its model list
   there (``modelrail.catalog.settings``), so its environment must not grow with the models. The jobs API function's
-  does: it names every CPU model's queue URL (``modelrail.contract.jobs.ENV_JOB_QUEUES``), measured here at its
-  worst case (longest Region and URL suffix, ``infra.constructs.jobs_api.check_env_size``).
+  does: it names every model's queue (``modelrail.contract.jobs.ENV_JOB_QUEUES``, names after one URL prefix),
+  measured here at its worst case (longest Region and URL suffix, ``infra.constructs.jobs_api.check_env_size``).
 """
 
 from __future__ import annotations
@@ -143,5 +143,5 @@ def test_forty_models_stay_under_every_limit(forty: SynthResult) -> None:
 def test_forty_models_over_the_default_api_quota_fail_synth_with_the_fix(repo40: tuple[FakeRepo, list[str]]) -> None:
     repo, names = repo40
     app = cdk.App(context=app_context(repo, names, {"gpu_models": "true"}))
-    with pytest.raises(ScaleLimitError, match=r"needs 407 API resources.*over the 300.*api_resources_quota=<n>"):
+    with pytest.raises(ScaleLimitError, match=r"needs 411 API resources.*over the 300.*api_resources_quota=<n>"):
         build_app(app, source_root=repo.root)

@@ -27,9 +27,18 @@ from typing import Final
 ENV_JOB_BUCKET: Final = "MODELRAIL_JOB_BUCKET"
 """The job bucket's name (jobs API function and every worker)."""
 ENV_JOB_QUEUES: Final = "MODELRAIL_JOB_QUEUES"
-"""Jobs API function: JSON object, model name -> its job queue's URL (only models that take jobs)."""
+"""Jobs API function: JSON object, model name -> its job queue's URL (only models that take jobs); a value that is
+not a URL is a queue name, appended to ``ENV_JOB_QUEUE_URL_PREFIX``."""
+ENV_JOB_QUEUE_URL_PREFIX: Final = "MODELRAIL_JOB_QUEUE_URL_PREFIX"
+"""Jobs API function: ``https://sqs.<region>.<url suffix>/<account>/``, once for every queue, so the map holds
+names only (the stack sets it: Lambda caps a function's environment at 4 KB, and every model adds a queue)."""
 ENV_JOB_QUEUE_URL: Final = "MODELRAIL_JOB_QUEUE_URL"
 """A worker: its own model's queue URL (it sends itself a continuation message before its time runs out)."""
+ENV_JOB_ENDPOINT_NAME: Final = "MODELRAIL_JOB_ENDPOINT_NAME"
+"""A GPU model's worker: its SageMaker endpoint. Set, the worker sends each batch to that endpoint's ``v1-predict``
+(``InvokeEndpoint``) instead of loading the model; unset (a CPU model), it runs the model's own ONNX session."""
+ENV_JOB_BATCH_SIZE: Final = "MODELRAIL_JOB_BATCH_SIZE"
+"""A GPU model's worker: instances per ``InvokeEndpoint`` call (the live artifact's ``serving.max_batch_size``)."""
 
 JOB_API_HANDLER: Final = "functions/jobs/handler.py:handler"
 """The jobs API function's handler (zip, like the catalog)."""

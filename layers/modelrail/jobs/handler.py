@@ -24,7 +24,7 @@ class JobsConfigError(InternalError):
 
 
 def read_queues(environ: Mapping[str, str]) -> dict[str, str]:
-    """``MODELRAIL_JOB_QUEUES``: model name -> queue URL."""
+    """``MODELRAIL_JOB_QUEUES``: model name -> queue URL, or queue name after ``MODELRAIL_JOB_QUEUE_URL_PREFIX``."""
     text = environ.get(contract.ENV_JOB_QUEUES)
     problem = f"env {contract.ENV_JOB_QUEUES} must be a JSON object of model name -> queue URL"
     try:
@@ -33,7 +33,8 @@ def read_queues(environ: Mapping[str, str]) -> dict[str, str]:
         raise JobsConfigError(problem) from None
     if not isinstance(queues, dict) or not all(isinstance(v, str) for v in queues.values()):
         raise JobsConfigError(problem)
-    return queues
+    prefix = environ.get(contract.ENV_JOB_QUEUE_URL_PREFIX, "")
+    return {model: queue if "://" in queue else prefix + queue for model, queue in queues.items()}
 
 
 def s3_client() -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 from modelrail.contract import jobs as contract
 from modelrail.jobs.state import JobBucket
-from modelrail.jobs.worker import Worker, job_message
+from modelrail.jobs.worker import Predictor, Worker, job_message
 from modelrail.logs import get_logger, request_id_var
 
 log = get_logger("jobs.worker")
@@ -57,15 +57,16 @@ class ModelPredictor:
 class EndpointPredictor:
     """A GPU model's predictor: each batch is one ``InvokeEndpoint`` call with the ``v1-predict`` operation.
 
-    Not wired into the stack yet: a GPU model's worker would be a small zip function with this predictor, as
-    the SageMaker container answers the same ``{"instances": [...]}`` body it answers for API Gateway.
+    A GPU model's worker is the CPU models' Lambda image with the worker's handler and
+    ``contract.ENV_JOB_ENDPOINT_NAME`` set (``predictor_from_env``): the SageMaker container answers the same
+    ``{"instances": [...]}`` body it answers for API Gateway, so result lines are what the synchronous route answers.
     """
 
     def __init__(self, endpoint: str, *, batch_size: int, client: Any = None) -> None:
         import boto3
 
         self.endpoint = endpoint
-        self._batch_size = batch_size
+        self._batch_size = max(1, batch_size)
         self.client = client or boto3.client("sagemaker-runtime")
 
     @property
@@ -74,7 +75,14 @@ class EndpointPredictor:
         return self._batch_size
 
     def predict(self, instances: Sequence[Any]) -> list[Any]:
-        """The endpoint's predictions for the instances; its 4xx/5xx error body becomes the same typed error."""
+        """The endpoint's predictions for the instances, ``batch_size`` per ``InvokeEndpoint`` call (a worker's chunk
+        is several batches); its 4xx/5xx error body becomes the same typed error."""
+        predictions: list[Any] = []
+        for start in range(0, len(instances), self._batch_size):
+            predictions += self._invoke(instances[start : start + self._batch_size])
+        return predictions
+
+    def _invoke(self, instances: Sequence[Any]) -> list[Any]:
         from botocore.exceptions import ClientError
 
         from modelrail.routes import Operation, custom_attributes
@@ -136,11 +144,11 @@ def worker_from_env() -> Worker:
     from modelrail import constants
 
     bucket = os.environ[contract.ENV_JOB_BUCKET]
-    predictor: list[ModelPredictor] = []
+    predictor: list[Predictor] = []
 
-    def load() -> ModelPredictor:
+    def load() -> Predictor:
         if not predictor:
-            predictor.append(ModelPredictor())
+            predictor.append(predictor_from_env())
         return predictor[0]
 
     return Worker(
@@ -149,6 +157,16 @@ def worker_from_env() -> Worker:
         predictor=load,
         send_continuation=send_continuation,
     )
+
+
+def predictor_from_env() -> Predictor:
+    """The model's SageMaker endpoint when ``MODELRAIL_JOB_ENDPOINT_NAME`` names one (a GPU model's worker, at
+    ``MODELRAIL_JOB_BATCH_SIZE`` instances per call), else the model loaded into this process (a CPU model's)."""
+    endpoint = os.environ.get(contract.ENV_JOB_ENDPOINT_NAME, "").strip()
+    if endpoint:
+        batch_size = int(os.environ.get(contract.ENV_JOB_BATCH_SIZE) or 1)
+        return EndpointPredictor(endpoint, batch_size=max(1, batch_size))
+    return ModelPredictor()
 
 
 def handle_sqs_event(event: Any, context: Any) -> dict[str, Any]:

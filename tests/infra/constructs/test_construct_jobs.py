@@ -1,5 +1,5 @@
-"""Jobs in the cloud (issue 15.2): the job bucket, each CPU model's queue + dead-letter queue and worker, the jobs
-API function and its routes, least privilege, alarms."""
+"""Jobs in the cloud (issue 15.2): the job bucket, each model's queue + dead-letter queue and worker (a GPU model's
+invokes its endpoint), the jobs API function and its routes, least privilege, alarms."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from modelrail.contract import jobs
 from modelrail.contract.auth import AuthMode
 from modelrail.routes import JOB_ROUTES, job_submit_route
 
+CPU = ("tiny", "tiny-b")
+ALL = (*CPU, "tiny-gpu")
 PSEUDO = {"AWS::Region": "eu-west-1", "AWS::URLSuffix": "amazonaws.com", "AWS::AccountId": "123456789012"}
 
 
@@ -139,12 +141,12 @@ def test_the_job_bucket_name_is_a_stack_output(cpu_only: SynthResult) -> None:
 # --- queues, workers, event sources -----------------------------------------------------------------------------
 
 
-def test_every_cpu_model_has_a_queue_with_a_dead_letter_queue_and_gpu_models_none(with_gpu: SynthResult) -> None:
+def test_every_model_has_a_queue_with_a_dead_letter_queue(with_gpu: SynthResult) -> None:
     stack = with_gpu.stack.stack_name
     named = queues(with_gpu)
-    assert set(named) == {job_queue.queue_name(stack, "tiny"), job_queue.queue_name(stack, "tiny-b")}
+    assert set(named) == {job_queue.queue_name(stack, name) for name in ALL}  # the GPU model's too
     all_queues = with_gpu.of_type("AWS::SQS::Queue")
-    assert len(all_queues) == 4  # two queues, two dead-letter queues
+    assert len(all_queues) == 6  # three queues, three dead-letter queues
     for _, queue in named.values():
         props = queue["Properties"]
         redrive = props["RedrivePolicy"]
@@ -172,7 +174,7 @@ def test_visibility_timeout_is_six_times_the_worker_timeout(with_gpu: SynthResul
     all_queues = with_gpu.of_type("AWS::SQS::Queue")
     functions = with_gpu.of_type("AWS::Lambda::Function")
     mappings = with_gpu.of_type("AWS::Lambda::EventSourceMapping").values()
-    assert len(mappings) == 2
+    assert len(mappings) == 3
     for mapping in mappings:
         props = mapping["Properties"]
         queue = all_queues[props["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
@@ -193,7 +195,8 @@ def test_event_source_takes_one_message_and_reports_item_failures(with_gpu: Synt
 
 def test_worker_is_the_model_image_with_the_worker_handler(with_gpu: SynthResult) -> None:
     found = workers(with_gpu)
-    assert set(found) == {"tiny", "tiny-b"}
+    assert set(found) == set(ALL)
+    found = {name: found[name] for name in CPU}
     models = {
         f["Properties"]["Environment"]["Variables"]["MODELRAIL_MODEL_NAME"]: f
         for f in with_gpu.of_type("AWS::Lambda::Function").values()
@@ -221,6 +224,8 @@ def test_worker_role_reads_its_own_artifact_and_job_objects_and_sends_to_its_own
     bucket_id, _ = job_bucket(with_gpu)
     stack = with_gpu.stack.stack_name
     for name, (_, worker) in workers(with_gpu).items():
+        if name not in CPU:
+            continue  # test_a_gpu_models_worker_may_invoke_its_endpoint_and_read_no_artifact
         role_id = worker["Properties"]["Role"]["Fn::GetAtt"][0]
         statements = role_statements(with_gpu, role_id)
         prefix = worker["Properties"]["Environment"]["Variables"]["MODELRAIL_MODEL_PREFIX"]
@@ -256,12 +261,12 @@ def test_jobs_function_is_a_small_zip_function_naming_every_queue(with_gpu: Synt
     env = props["Environment"]["Variables"]
     assert env[jobs.ENV_JOB_BUCKET] == {"Ref": job_bucket(with_gpu)[0]}
     assert env["MODELRAIL_API_AUTH"] == AuthMode.API_KEY.value
-    urls = json.loads(render(env[jobs.ENV_JOB_QUEUES]))
+    prefix = render(env[jobs.ENV_JOB_QUEUE_URL_PREFIX])
+    urls = {model: prefix + name for model, name in json.loads(render(env[jobs.ENV_JOB_QUEUES])).items()}
     stack = with_gpu.stack.stack_name
     assert urls == {
-        name: f"https://sqs.eu-west-1.amazonaws.com/123456789012/{job_queue.queue_name(stack, name)}"
-        for name in ("tiny", "tiny-b")
-    }  # CPU models only; the names are the queues' own
+        name: f"https://sqs.eu-west-1.amazonaws.com/123456789012/{job_queue.queue_name(stack, name)}" for name in ALL
+    }  # every model, the GPU one too; the names are the queues' own
     assert set(queues(with_gpu)) == {url.rsplit("/", 1)[1] for url in urls.values()}
 
 
@@ -275,8 +280,7 @@ def test_jobs_function_role_is_job_objects_and_job_queues_only(with_gpu: SynthRe
         assert resource.endswith(f"/{jobs.KEY_PREFIX}*")
     stack = with_gpu.stack.stack_name
     assert sorted(allowed(statements, "sqs:SendMessage")) == sorted(
-        f"arn:<AWS::Partition>:sqs:eu-west-1:123456789012:{job_queue.queue_name(stack, name)}"
-        for name in ("tiny", "tiny-b")
+        f"arn:<AWS::Partition>:sqs:eu-west-1:123456789012:{job_queue.queue_name(stack, name)}" for name in ALL
     )
     assert not allowed(statements, "sqs:ReceiveMessage")
     assert "models/" not in json.dumps(statements)  # no model artifact
@@ -286,16 +290,25 @@ def test_job_routes_reach_the_jobs_function_with_the_api_key(with_gpu: SynthResu
     function_id, _ = jobs_function(with_gpu)
     methods = with_gpu.methods()
     expected = [(r.method, r.path) for r in JOB_ROUTES]
-    expected += [("POST", job_submit_route(name).path) for name in ("tiny", "tiny-b")]
+    expected += [("POST", job_submit_route(name).path) for name in ALL]
     for key in expected:
         props = methods[key]
         assert props["ApiKeyRequired"] is True, key
         assert props["Integration"]["Type"] == "AWS_PROXY", key
         assert function_id in json.dumps(props["Integration"]["Uri"]), key
-    assert ("POST", job_submit_route("tiny-gpu").path) not in methods  # no worker, no route
     assert methods[JOB_ROUTES[0].method, JOB_ROUTES[0].path]["RequestParameters"] == {
         "method.request.path.job_id": True
     }
+
+
+def test_a_job_route_shares_its_models_api_resources(with_gpu: SynthResult) -> None:
+    """One ``/v1/models/<name>`` per model, CPU or GPU: API Gateway refuses two resources with the same parent and
+    path part, so a job route must reuse the model's own resource."""
+    found = [
+        (json.dumps(r["Properties"]["ParentId"], sort_keys=True), r["Properties"]["PathPart"])
+        for r in with_gpu.of_type("AWS::ApiGateway::Resource").values()
+    ]
+    assert len(found) == len(set(found))
 
 
 def test_api_gateway_may_invoke_the_jobs_function_from_the_submit_routes_only(with_gpu: SynthResult) -> None:
@@ -329,7 +342,7 @@ def test_iam_auth_signs_the_job_routes(iam_prod: SynthResult) -> None:
 def test_each_job_queue_alarms_on_message_age_and_dead_letters(with_gpu: SynthResult) -> None:
     stack = with_gpu.stack.stack_name
     alarms = list(with_gpu.of_type("AWS::CloudWatch::Alarm").values())
-    for name in ("tiny", "tiny-b"):
+    for name in ALL:
         queue_name = job_queue.queue_name(stack, name)
         queue_id, _ = queues(with_gpu)[queue_name]
         dead_letter_id = queues(with_gpu)[queue_name][1]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"][
@@ -376,7 +389,7 @@ def test_the_jobs_environment_fits_lambdas_4_kb(models: int) -> None:
 
 
 def test_a_stage_whose_jobs_environment_would_pass_4_kb_fails_synth_with_the_fix() -> None:
-    names = {f"model-{i:02d}": job_queue.queue_name("modelrail-dev", f"model-{i:02d}") for i in range(60)}
+    names = {f"model-{i:02d}": job_queue.queue_name("modelrail-dev", f"model-{i:02d}") for i in range(150)}
     with pytest.raises(JobEnvironmentError, match=r"over Lambda's 4096-byte limit.*--context models="):
         check_env_size(names, AuthMode.API_KEY)
 
@@ -385,19 +398,71 @@ def test_stack_attributes_expose_the_job_pieces(with_gpu: SynthResult) -> None:
     stack: ModelrailStack = with_gpu.stack
     assert stack.jobs is not None
     assert stack.job_bucket is not None
-    assert set(stack.job_queue_names) == {"tiny", "tiny-b"}
-    assert {name for name, nested in stack.model_stacks.items() if nested.job_worker is not None} == {"tiny", "tiny-b"}
+    assert set(stack.job_queue_names) == set(ALL)
+    assert {name for name, nested in stack.model_stacks.items() if nested.job_worker is not None} == set(ALL)
 
 
-def test_a_stage_of_gpu_models_only_has_no_job_pieces(fake_repo: FakeRepo) -> None:
-    """GPU models take no jobs yet (docs/deploy.md, "Jobs"): no bucket, queue, function or route is made for them."""
+def gpu_endpoint(result: SynthResult) -> tuple[str, dict[str, Any]]:
+    [(logical_id, endpoint)] = result.of_type("AWS::SageMaker::Endpoint").items()
+    return logical_id, endpoint
+
+
+def test_a_gpu_models_worker_is_the_cpu_image_invoking_its_endpoint(with_gpu: SynthResult) -> None:
+    """The same worker code as a CPU model's, from the same image, with the endpoint and the live artifact's batch
+    size in its environment (modelrail.jobs.runtime.predictor_from_env picks EndpointPredictor from it)."""
+    found = workers(with_gpu)
+    _, worker = found["tiny-gpu"]
+    props = worker["Properties"]
+    assert props["PackageType"] == "Image"
+    assert props["Code"]["ImageUri"] == found["tiny"][1]["Properties"]["Code"]["ImageUri"]  # the CPU image
+    assert props["ImageConfig"]["Command"] == ["worker.handler"]
+    assert props["Timeout"] == jobs.WORKER_TIMEOUT_S
+    env = props["Environment"]["Variables"]
+    _, endpoint = gpu_endpoint(with_gpu)
+    assert env[jobs.ENV_JOB_ENDPOINT_NAME] == endpoint["Properties"]["EndpointName"]
+    manifest = with_gpu.stack.model_stacks["tiny-gpu"].model
+    served = manifest.served[manifest.live_version].artifact_dir / "manifest.json"
+    assert env[jobs.ENV_JOB_BATCH_SIZE] == str(json.loads(served.read_text())["serving"]["max_batch_size"])
+    assert env["MODELRAIL_MODEL_NAME"] == "tiny-gpu"  # the worker drops messages for any other model
+    assert env[jobs.ENV_JOB_BUCKET] == {"Ref": job_bucket(with_gpu)[0]}
+    queue_id, _ = queues(with_gpu)[job_queue.queue_name(with_gpu.stack.stack_name, "tiny-gpu")]
+    assert env[jobs.ENV_JOB_QUEUE_URL] == {"Ref": queue_id}
+    assert "MODELRAIL_MODEL_PREFIX" not in env  # it loads no model
+
+
+def test_a_gpu_models_worker_may_invoke_its_endpoint_and_read_no_artifact(with_gpu: SynthResult) -> None:
+    _, worker = workers(with_gpu)["tiny-gpu"]
+    statements = role_statements(with_gpu, worker["Properties"]["Role"]["Fn::GetAtt"][0])
+    endpoint_id, _ = gpu_endpoint(with_gpu)
+    assert allowed(statements, "sagemaker:InvokeEndpoint") == [render({"Ref": endpoint_id})]
+    bucket_id, _ = job_bucket(with_gpu)
+    [job_objects] = allowed(statements, "s3:GetObject")
+    assert bucket_id in job_objects
+    assert job_objects.endswith(f"/{jobs.KEY_PREFIX}*")  # job objects only: no model artifact
+    assert allowed(statements, "s3:PutObject") == allowed(statements, "s3:AbortMultipartUpload") == [job_objects]
+    assert "models/" not in json.dumps(statements)
+    queue_id, _ = queues(with_gpu)[job_queue.queue_name(with_gpu.stack.stack_name, "tiny-gpu")]
+    own = json.dumps({"Fn::GetAtt": [queue_id, "Arn"]}, sort_keys=True)
+    assert allowed(statements, "sqs:SendMessage") == allowed(statements, "sqs:ReceiveMessage") == [own]
+    for statement in statements:  # no other endpoint, no wildcard action
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not [a for a in actions if a.startswith("sagemaker:") and a != "sagemaker:InvokeEndpoint"]
+
+
+def test_a_stage_of_gpu_models_only_takes_jobs_through_the_cpu_image(fake_repo: FakeRepo) -> None:
+    """No CPU model, so no model function: the CPU Lambda image is built for the GPU model's worker alone."""
     result = synth(fake_repo, models=["tiny-gpu"], context={"gpu_models": "true"})
-    assert result.stack.jobs is None
-    assert result.stack.job_bucket is None
-    for cfn_type in ("AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping"):
-        result.template.resource_count_is(cfn_type, 0)
-    assert not [path for _, path in result.methods() if "jobs" in path]
-    assert "JobBucketName" not in result.template.to_json()["Outputs"]
+    assert result.stack.jobs is not None
+    assert result.stack.job_bucket is not None
+    result.template.resource_count_is("AWS::SQS::Queue", 2)
+    result.template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+    [(_, worker)] = workers(result).items()
+    assert worker[1]["Properties"]["ImageConfig"]["Command"] == ["worker.handler"]
+    assets = json.loads(next(result.outdir.glob("*.assets.json")).read_text())["dockerImages"]
+    dockerfiles = sorted(a["source"].get("dockerFile") for a in assets.values())
+    assert dockerfiles == ["functions/lambda_inference/Dockerfile", "functions/sagemaker_inference/Dockerfile"]
+    assert ("POST", job_submit_route("tiny-gpu").path) in result.methods()
+    assert "JobBucketName" in result.template.to_json()["Outputs"]
 
 
 def test_jobs_run_on_the_live_version_during_a_canary(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -421,7 +486,7 @@ def test_jobs_run_on_the_live_version_during_a_canary(tmp_path_factory: pytest.T
 
 def test_each_worker_is_named_for_sam_after_its_model(with_gpu: SynthResult) -> None:
     names = sorted(worker["Metadata"]["SamResourceId"] for _, worker in workers(with_gpu).values())
-    assert names == ["tiny-b-jobs", "tiny-jobs"]  # `sam local invoke tiny-jobs -e <an SQS event>`
+    assert names == ["tiny-b-jobs", "tiny-gpu-jobs", "tiny-jobs"]  # `sam local invoke tiny-jobs -e <an SQS event>`
 
 
 def test_a_zip_models_worker_runs_from_its_zip_package(tmp_path_factory: pytest.TempPathFactory) -> None:

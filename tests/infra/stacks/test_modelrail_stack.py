@@ -83,7 +83,7 @@ def test_every_model_catalog_and_job_route_needs_the_api_key(with_gpu: SynthResu
     expected = {(r.method, r.path) for name, v in served.items() for r in model_routes(name, versions=[v])}
     expected |= {(r.method, r.path) for r in CATALOG_ROUTES}
     expected |= {(r.method, r.path) for r in JOB_ROUTES}
-    expected |= {("POST", job_submit_route(name).path) for name in ("tiny", "tiny-b")}  # CPU models take jobs
+    expected |= {("POST", job_submit_route(name).path) for name in served}  # every model takes jobs
     expected |= {("ANY", CATCH_ALL_PATH)}  # every other path: the key first, then 404 (no model names to probe)
     assert set(methods) == expected
     # Only served versions are resources: no `{version}` parameter any request value could fill.
@@ -164,7 +164,7 @@ def test_image_functions_keep_the_asset_metadata_sam_needs(with_gpu: SynthResult
         for key, value in with_gpu.of_type("AWS::Lambda::Function").items()
         if value["Properties"].get("PackageType") == "Image"
     }
-    assert len(functions) == 4  # tiny and tiny-b, each a model function and a job worker
+    assert len(functions) == 5  # tiny and tiny-b, each a model function and a job worker; tiny-gpu's job worker
     image_uris = set()
     for function in functions.values():
         metadata = function["Metadata"]
@@ -173,7 +173,7 @@ def test_image_functions_keep_the_asset_metadata_sam_needs(with_gpu: SynthResult
         context_dir = with_gpu.outdir / metadata["aws:asset:path"]
         assert (context_dir / LAMBDA_DOCKERFILE).is_file()  # `sam build` can build the image from it
         image_uris.add(json.dumps(function["Properties"]["Code"]["ImageUri"]))
-    assert len(image_uris) == 1  # one shared image for every CPU model and its worker
+    assert len(image_uris) == 1  # one shared image for every CPU model and every job worker, the GPU model's too
     assets = json.loads((with_gpu.outdir / f"{with_gpu.stack.stack_name}.assets.json").read_text())
     assert len(assets["dockerImages"]) == 2  # the Lambda image and the GPU image, each built once
 

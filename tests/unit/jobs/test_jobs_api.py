@@ -163,3 +163,18 @@ def test_the_handler_answers_the_spec_error_body_and_never_raises(
         assert contract.ENV_JOB_QUEUES in json.loads(broken["body"])["error"]
     finally:
         handler.api_from_env.cache_clear()
+
+
+def test_the_queue_map_holds_names_after_one_url_prefix_or_whole_urls() -> None:
+    """The stack sets the URL prefix once and a queue name per model (the 4 KB environment); local mode whole URLs."""
+    from modelrail.jobs.handler import read_queues
+
+    prefix = "https://sqs.eu-west-1.amazonaws.com/123456789012/"
+    environ = {
+        contract.ENV_JOB_QUEUE_URL_PREFIX: prefix,
+        contract.ENV_JOB_QUEUES: json.dumps({"a": "dev-jobs-a", "b": "http://127.0.0.1:5000/000000000000/b-jobs"}),
+    }
+    assert read_queues(environ) == {
+        "a": prefix + "dev-jobs-a",
+        "b": "http://127.0.0.1:5000/000000000000/b-jobs",
+    }

@@ -10,6 +10,7 @@ type, ...) are not part of the artifact, so changing them never makes it stale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -71,32 +72,16 @@ def current_artifact(manifest: Manifest, build_dir: Path, *, build_command: str 
             f"model `{name}` version {version} {detail}; run `{command}`", reason=reason, name=name, command=command
         )
 
-    try:
-        data = manifest_path.read_bytes()
-    except FileNotFoundError:
-        raise refuse(Staleness.MISSING, f"is not built ({manifest_path} is missing)") from None
-    except OSError as exc:
-        raise refuse(Staleness.INVALID, f"cannot be read: {manifest_path}: {exc.strerror}") from None
-    sha256 = check_manifest_sha256(data, expected=None, where=str(manifest_path))
-    try:
-        built = parse_built_manifest(data, where=str(manifest_path))
-    except ModelUnavailableError as exc:
-        raise refuse(Staleness.INVALID, f"is unusable: {exc.message.partition('; rebuild')[0]}") from None
-    if (built.name, built.version) != (name, version):
-        raise refuse(Staleness.STALE, f"is stale: {manifest_path} holds {built.name} version {built.version}")
-    changed = _differences(built, manifest)
-    if changed:
-        raise refuse(
-            Staleness.STALE,
+    def stale_because(built: BuiltManifest) -> str | None:
+        changed = _differences(built, manifest)
+        if not changed:
+            return None
+        return (
             f"is stale: {manifest_path} was built from a different models/{name}/{MANIFEST_YAML} "
-            f"({', '.join(f'`{field}`' for field in changed)} changed since)",
+            f"({', '.join(f'`{field}`' for field in changed)} changed since)"
         )
-    for file_name, entry in sorted(built.files.items()):
-        try:
-            verify_file(directory / file_name, entry, where=str(directory / file_name))
-        except ModelUnavailableError as exc:
-            raise refuse(Staleness.CORRUPT, f"is damaged: {exc.message.partition(';')[0]}") from None
-    return Artifact(directory=directory, manifest=built, manifest_sha256=sha256, location=str(directory))
+
+    return _verified_artifact(directory, name, version, refuse, mismatch="is stale", stale_because=stale_because)
 
 
 def served_artifacts(manifest: Manifest, build_dir: Path, *, build_command: str = BUILD_COMMAND) -> dict[str, Artifact]:
@@ -120,7 +105,6 @@ def served_artifacts(manifest: Manifest, build_dir: Path, *, build_command: str 
 def _older_artifact(manifest: Manifest, version: str, build_dir: Path) -> Artifact:
     name = manifest.name
     directory = build_dir / name / version
-    manifest_path = directory / MANIFEST_JSON
     command = (
         f"set `version: {version}` in models/{name}/{MANIFEST_YAML} as it was built, and run `{BUILD_COMMAND} {name}`"
     )
@@ -134,6 +118,29 @@ def _older_artifact(manifest: Manifest, version: str, build_dir: Path) -> Artifa
             command=command,
         )
 
+    def stale_because(built: BuiltManifest) -> str | None:
+        if built.target is manifest.deploy.target and built.task is manifest.task:
+            return None
+        return (
+            f"was built as a {built.task.value} model for `{built.target.value}`, not {manifest.task.value} for "
+            f"`{manifest.deploy.target.value}`"
+        )
+
+    return _verified_artifact(directory, name, version, refuse, mismatch="is wrong", stale_because=stale_because)
+
+
+def _verified_artifact(
+    directory: Path,
+    name: str,
+    version: str,
+    refuse: Callable[[Staleness, str], ArtifactNotCurrentError],
+    *,
+    mismatch: str,
+    stale_because: Callable[[BuiltManifest], str | None],
+) -> Artifact:
+    """Read ``directory``'s manifest.json, check it names ``name`` ``version`` and passes ``stale_because``, and
+    verify every file it lists; each failure is ``refuse(reason, detail)``."""
+    manifest_path = directory / MANIFEST_JSON
     try:
         data = manifest_path.read_bytes()
     except FileNotFoundError:
@@ -146,13 +153,10 @@ def _older_artifact(manifest: Manifest, version: str, build_dir: Path) -> Artifa
     except ModelUnavailableError as exc:
         raise refuse(Staleness.INVALID, f"is unusable: {exc.message.partition('; rebuild')[0]}") from None
     if (built.name, built.version) != (name, version):
-        raise refuse(Staleness.STALE, f"is wrong: {manifest_path} holds {built.name} version {built.version}")
-    if built.target is not manifest.deploy.target or built.task is not manifest.task:
-        raise refuse(
-            Staleness.STALE,
-            f"was built as a {built.task.value} model for `{built.target.value}`, not {manifest.task.value} for "
-            f"`{manifest.deploy.target.value}`",
-        )
+        raise refuse(Staleness.STALE, f"{mismatch}: {manifest_path} holds {built.name} version {built.version}")
+    detail = stale_because(built)
+    if detail is not None:
+        raise refuse(Staleness.STALE, detail)
     for file_name, entry in sorted(built.files.items()):
         try:
             verify_file(directory / file_name, entry, where=str(directory / file_name))

@@ -232,14 +232,17 @@ class Worker:
         except ModelrailError as exc:
             if exc.status >= 500:
                 raise
-            for index in valid:  # find the instances it refused, one at a time (their answers do not depend on it)
-                try:
-                    results[index] = predictor.predict([parsed[index][0]])[0]
-                except ModelrailError as one:
-                    if one.status >= 500:
-                        raise
-                    message = f"line {first + index}: {_strip_index(one.message)}"
-                    errors[index] = LineError(first + index, one.code, message)
+            size = max(1, predictor.batch_size)
+            for start in range(0, len(valid), size):
+                batch = valid[start : start + size]
+                self._refused_batch(
+                    predictor,
+                    [parsed[index][0] for index in batch],
+                    batch,
+                    first=first,
+                    results=results,
+                    errors=errors,
+                )
         out = bytearray()
         for index in range(len(chunk)):
             if index in errors:
@@ -248,6 +251,34 @@ class Worker:
             else:
                 out += b'{"prediction":' + predictor.encode(results[index]) + b"}\n"
         return bytes(out), [errors[index] for index in sorted(errors)]
+
+    @staticmethod
+    def _refused_batch(
+        predictor: Predictor,
+        instances: list[Any],
+        indexes: list[int],
+        *,
+        first: int,
+        results: dict[int, Any],
+        errors: dict[int, LineError],
+    ) -> None:
+        """After a chunk was refused: one batch of it again, and only a batch refused again one instance at a time
+        (so the others keep the batch a synchronous call of them would run, and a refused line fails alone)."""
+        if len(indexes) > 1:
+            try:
+                results.update(zip(indexes, predictor.predict(instances), strict=True))
+                return
+            except ModelrailError as exc:
+                if exc.status >= 500:
+                    raise
+        for index, instance in zip(indexes, instances, strict=True):
+            try:
+                results[index] = predictor.predict([instance])[0]
+            except ModelrailError as one:
+                if one.status >= 500:
+                    raise
+                message = f"line {first + index}: {_strip_index(one.message)}"
+                errors[index] = LineError(first + index, one.code, message)
 
     def _assemble(self, state: JobState) -> None:
         """results.jsonl = the parts in order (a multipart upload once it passes ``MULTIPART_BYTES``)."""

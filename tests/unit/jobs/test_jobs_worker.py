@@ -120,6 +120,27 @@ def test_a_malformed_line_fails_only_that_line(bucket: JobBucket, monkeypatch: p
     assert [e.line for e in state.errors] == [2, 4, 5, 7]
 
 
+def test_a_refused_chunk_runs_again_by_batch_and_only_the_refused_batch_one_at_a_time(
+    bucket: JobBucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other lines keep the batches a synchronous call would run (a batched model's numbers can depend on
+    its batch: padding), and a chunk with one bad line costs a batch of single calls, not a chunk of them."""
+    monkeypatch.setattr(worker_module, "CHUNK_LINES", 8)
+    make_job(bucket, b'"a"\n"bb"\n"ccc"\n"dddd"\n"e"\n9\n"g"\n"hh"\n')
+    predictor = Lengths(batch_size=2)
+    assert worker(bucket, predictor).run(JOB, plenty) == "succeeded"
+    assert [line.get("prediction") for line in results(bucket)] == [1, 2, 3, 4, 1, None, 1, 2]
+    assert predictor.calls == [
+        ["a", "bb", "ccc", "dddd", "e", 9, "g", "hh"],
+        ["a", "bb"],
+        ["ccc", "dddd"],
+        ["e", 9],
+        ["e"],
+        [9],
+        ["g", "hh"],
+    ]
+
+
 def test_errors_listed_in_the_status_are_capped(bucket: JobBucket, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(contract, "MAX_LISTED_ERRORS", 3)
     make_job(bucket, b"1\n" * 10 + b'"ok"\n' * 30, upload=True)

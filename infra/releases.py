@@ -6,18 +6,17 @@ One rule, one place: the Lambda construct, the SageMaker construct, the routes a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 
 from infra.deployed_models import DeployedModel
 from modelrail.contract import stack as stack_contract
+from modelrail.contract.releases import variant_name
 
 LIVE_ALIAS = stack_contract.LIVE_ALIAS
 """The alias unversioned routes invoke; CodeDeploy shifts it from the previous function version to the current.
 Named in ``modelrail.contract.stack``, where ``modelrail status`` reads it too."""
 
 PINNED_ALIAS_PREFIX = "v-"
-VARIANT_PREFIX = "v-"
 
 
 class ReleaseNameError(ValueError):
@@ -36,15 +35,6 @@ def pinned_alias(version: str) -> str:
     read as a version number.
     """
     return PINNED_ALIAS_PREFIX + version.replace(".", "_")
-
-
-def variant_name(version: str) -> str:
-    """The SageMaker production variant serving a version: ``v-<version>`` with every ``.``/``_`` as ``-``.
-
-    Variant names are ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`` (SageMaker API, ProductionVariant ``VariantName``):
-    letters, digits and inner hyphens only, so a trailing ``-`` is dropped.
-    """
-    return (VARIANT_PREFIX + re.sub(r"[^A-Za-z0-9]", "-", version)).rstrip("-")
 
 
 def _unique(model: DeployedModel, namer: Callable[[str], str], what: str) -> dict[str, str]:

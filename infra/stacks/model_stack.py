@@ -44,7 +44,7 @@ from modelrail.contract.functions import model_function_env
 from modelrail.lambda_zip import ZipPackage
 from modelrail.routes import job_submit_route, model_routes
 
-GPU_WORKER_MEMORY_MB = 512
+GPU_WORKER_MEMORY_MB = jobs.ENDPOINT_WORKER_MEMORY_MB
 """A GPU model's job worker holds no model: Python, boto3 and one chunk of instances and answers at a time."""
 GPU_WORKER_EPHEMERAL_MIB = 512
 """Lambda's default ``/tmp``: a GPU model's worker writes nothing there."""
@@ -239,14 +239,14 @@ class ModelStack(cdk.NestedStack):
         self.job_queue = JobQueue(
             self, f"Jobs-{model.name}", name=queue_name, worker_timeout=cdk.Duration.seconds(WORKER_TIMEOUT_S)
         )
-        environment = {
-            constants.ENV_MODEL_NAME: model.name,
-            constants.ENV_MODEL_VERSION: model.live_version,
-            jobs.ENV_JOB_BUCKET: job_bucket.bucket_name,
-            jobs.ENV_JOB_QUEUE_URL: self.job_queue.queue.queue_url,
-            jobs.ENV_JOB_ENDPOINT_NAME: self.endpoint.endpoint_name,
-            jobs.ENV_JOB_BATCH_SIZE: str(endpoint_batch_size(model)),
-        }
+        environment = jobs.endpoint_worker_env(
+            model=model.name,
+            version=model.live_version,
+            bucket=job_bucket.bucket_name,
+            queue_url=self.job_queue.queue.queue_url,
+            endpoint_name=self.endpoint.endpoint_name,
+            batch_size=endpoint_batch_size(model),
+        )
         self.job_worker = JobWorker(
             self,
             f"Worker-{model.name}",

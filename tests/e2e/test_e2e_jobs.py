@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 
 MODEL = "minilm"
 WORKER = f"{MODEL}-jobs"
+GPU_MODEL = "minilm-gpu"
 
 
 def texts(count: int) -> list[str]:
@@ -32,10 +33,10 @@ def texts(count: int) -> list[str]:
     ]
 
 
-def sync_predictions(client: httpx.Client, instances: list[Any]) -> list[Any]:
+def sync_predictions(client: httpx.Client, instances: list[Any], *, model: str = MODEL) -> list[Any]:
     found: list[Any] = []
     for start in range(0, len(instances), 64):
-        answer = client.post(f"/v1/models/{MODEL}/predict", json={"instances": instances[start : start + 64]})
+        answer = client.post(f"/v1/models/{model}/predict", json={"instances": instances[start : start + 64]})
         assert answer.status_code == 200, answer.text
         found += answer.json()["predictions"]
     return found
@@ -129,8 +130,31 @@ def test_bad_submissions_are_clear_4xx_errors(local_stack: LocalStack) -> None:
         empty = client.post(f"/v1/models/{MODEL}/jobs", json={"instances": []})
         assert empty.status_code == 400
         assert empty.json()["code"] == "invalid_input"
-        gpu = client.post("/v1/models/minilm-gpu/jobs", json={"instances": ["a"]})
-        assert gpu.status_code == 404  # no job worker for it here: no route, as in the stack
+        unknown = client.post("/v1/models/no-such-model/jobs", json={"instances": ["a"]})
+        assert unknown.status_code == 404
+
+
+def test_a_gpu_models_job_runs_through_its_endpoint_as_its_route_answers(local_stack: LocalStack) -> None:
+    """The GPU model's worker sends batches to its container through local InvokeEndpoint, as the stack's worker
+    calls the model's SageMaker endpoint; a line the container refuses (its 400, as a ModelError) fails alone.
+
+    The good lines are batched as the synchronous calls batch them (the container runs 8 per session call, the
+    worker sends 8 per InvokeEndpoint), so every prediction must be equal, not close."""
+    instances: list[Any] = [*texts(48), 42]
+    with local_stack.client() as client:
+        answer = client.post(f"/v1/models/{GPU_MODEL}/jobs", json={"instances": instances})
+        assert answer.status_code == 202, answer.text
+        status = wait_for(client, answer.json()["job_id"])
+        assert status["status"] == "succeeded", status.get("error")
+        assert status["counts"] == {"done": 49, "total": 49, "errors": 1}
+        found = results(status)
+        assert len(found) == 49
+        assert found[48]["line"] == 49
+        assert found[48]["code"] == "invalid_input"
+        assert "expected a string" in found[48]["error"]
+        expected = sync_predictions(client, instances[:48], model=GPU_MODEL)
+        assert [line["prediction"] for line in found[:48]] == expected
+    assert f"[{GPU_MODEL}-jobs]" in local_stack.log.read_text()  # its own worker handled it
 
 
 def _worker_pid(stack: LocalStack) -> int:

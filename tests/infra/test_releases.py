@@ -16,8 +16,9 @@ import pytest
 from aws_cdk.assertions import Match
 from fake_repo import TINY, TINY_GPU, FakeRepo, SynthResult, make_release_repo, synth
 
-from infra.releases import ReleaseNameError, ReleaseSettingError, pinned_alias, variant_name
+from infra.releases import ReleaseNameError, ReleaseSettingError, pinned_alias
 from modelrail import constants
+from modelrail.contract.releases import variant_name
 
 CANARY = {"served": ["3", "4", "5"], "live": "4", "canary": {"version": "5", "percent": 10, "bake_minutes": 5}}
 QUIET_CANARY = {"served": ["3", "5"], "live": "3", "canary": {"version": "5", "percent": 0}}

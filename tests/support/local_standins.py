@@ -84,13 +84,24 @@ STANDIN_CONTAINER = textwrap.dedent(
                 status, answer, content_type = 500, b"plain failure", "text/plain"
             elif "version=exit" in attributes:
                 os._exit(4)
+            elif "route=v1-predict" in attributes:  # a prediction per instance: its length; a non-string is a 400
+                instances = json.loads(body)["instances"]
+                bad = [i for i, instance in enumerate(instances) if not isinstance(instance, str)]
+                if bad:
+                    status = 400
+                    answer = json.dumps({"error": f"instance {bad[0]}: expected a string", "code": "invalid_input"})
+                else:
+                    answer = json.dumps({"predictions": [[len(text), os.getpid()] for text in instances]})
+                answer = answer.encode()
             else:
                 answer = json.dumps({"headers": headers, "body": body.decode("utf-8", "replace"),
                                      "pid": os.getpid()}).encode()
         else:
             status = 404
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", content_type.encode())]})
+        answer_headers = [(b"content-type", content_type.encode())]
+        if os.environ.get("STANDIN_VERSION"):  # the version that answered, as the real container names it
+            answer_headers.append((b"x-amzn-sagemaker-custom-attributes", os.environ["STANDIN_VERSION"].encode()))
+        await send({"type": "http.response.start", "status": status, "headers": answer_headers})
         await send({"type": "http.response.body", "body": answer})
     '''
 )

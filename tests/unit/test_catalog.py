@@ -115,7 +115,7 @@ def test_openapi_describes_every_route_of_every_deployed_model() -> None:
     assert document["security"] == [{"apiKey": []}]
     assert "ErrorBody" in document["components"]["schemas"]
     submit = paths["/v1/models/{name}/jobs"]["post"]
-    assert submit["parameters"][0]["schema"]["enum"] == ["minilm"]  # CPU models take jobs, GPU models do not yet
+    assert submit["parameters"][0]["schema"]["enum"] == ["minilm", "minilm-gpu"]  # GPU models take jobs too
     assert {"202", "400", "403", "404", "413"} <= set(submit["responses"])
     assert set(paths["/v1/jobs/{job_id}"]) == {"get", "delete"}
     assert "JobState" in document["components"]["schemas"]

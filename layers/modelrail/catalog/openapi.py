@@ -101,9 +101,9 @@ def build_openapi(
 
 
 def _add_job_paths(document: dict[str, Any], entries: Sequence[CatalogEntry], *, auth: str) -> None:
-    """The job routes, for the models that take jobs: every CPU model (its job worker is its own function's image);
-    GPU models take none yet."""
-    job_models = [entry.name for entry in entries if entry.target == "cpu"]
+    """The job routes: every model takes jobs (a CPU model's worker runs its model, a GPU model's sends each batch
+    to its endpoint)."""
+    job_models = [entry.name for entry in entries]
     if not job_models:
         return
     from modelrail.jobs.openapi import SCHEMAS, job_paths

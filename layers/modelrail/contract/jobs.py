@@ -15,7 +15,7 @@ Job bucket layout (every key built here, from a validated job id and model name 
     jobs/<job_id>/results.jsonl       the whole result, one line per input line, in input order
     jobs/<job_id>/cancel              written by ``DELETE /v1/jobs/<id>``; the worker stops at its next chunk
 
-This module is stdlib only and holds names and limits; the behaviour lives in ``modelrail.jobs``.
+This module holds names and limits (stdlib and ``modelrail.constants`` only); the behaviour lives in ``modelrail.jobs``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from typing import Final
+
+from modelrail import constants
 
 ENV_JOB_BUCKET: Final = "MODELRAIL_JOB_BUCKET"
 """The job bucket's name (jobs API function and every worker)."""
@@ -39,6 +41,9 @@ ENV_JOB_ENDPOINT_NAME: Final = "MODELRAIL_JOB_ENDPOINT_NAME"
 (``InvokeEndpoint``) instead of loading the model; unset (a CPU model), it runs the model's own ONNX session."""
 ENV_JOB_BATCH_SIZE: Final = "MODELRAIL_JOB_BATCH_SIZE"
 """A GPU model's worker: instances per ``InvokeEndpoint`` call (the live artifact's ``serving.max_batch_size``)."""
+
+ENDPOINT_WORKER_MEMORY_MB: Final = 512
+"""A GPU model's worker: it only reads lines, sends batches to the endpoint and writes results (no model)."""
 
 JOB_API_HANDLER: Final = "functions/jobs/handler.py:handler"
 """The jobs API function's handler (zip, like the catalog)."""
@@ -119,3 +124,19 @@ def job_message(job_id: str, model: str) -> dict[str, str]:
     """The body (as JSON) of every message on a model's job queue: which job, for which model."""
     job_prefix(job_id)
     return {"job_id": job_id, "model": model}
+
+
+def endpoint_worker_env(
+    *, model: str, version: str, bucket: str, queue_url: str, endpoint_name: str, batch_size: int
+) -> dict[str, str]:
+    """A GPU model's worker's whole environment (the stack's, and local mode's on top of its AWS endpoints): the
+    model and live version it works for, the job bucket, its own queue, and the endpoint and batch size each
+    ``InvokeEndpoint`` call uses."""
+    return {
+        constants.ENV_MODEL_NAME: model,
+        constants.ENV_MODEL_VERSION: version,
+        ENV_JOB_BUCKET: bucket,
+        ENV_JOB_QUEUE_URL: queue_url,
+        ENV_JOB_ENDPOINT_NAME: endpoint_name,
+        ENV_JOB_BATCH_SIZE: str(batch_size),
+    }

@@ -11,11 +11,24 @@ these weights (0 for a version served only on its pinned routes).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from modelrail.manifest import Manifest
+
+VARIANT_PREFIX = "v-"
+
+
+def variant_name(version: str) -> str:
+    """The SageMaker production variant serving a version: ``v-<version>`` with every ``.``/``_`` as ``-`` (the
+    stack's variants, and local mode's InvokeEndpoint answer ``InvokedProductionVariant``).
+
+    Variant names are ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`` (SageMaker API, ProductionVariant ``VariantName``):
+    letters, digits and inner hyphens only, so a trailing ``-`` is dropped.
+    """
+    return (VARIANT_PREFIX + re.sub(r"[^A-Za-z0-9]", "-", version)).rstrip("-")
 
 
 @dataclass(frozen=True)

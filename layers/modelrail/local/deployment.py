@@ -25,7 +25,7 @@ from modelrail.contract import functions as fn
 from modelrail.contract import jobs as jobs_contract
 from modelrail.contract.auth import AuthMode
 from modelrail.contract.catalog_entry import CatalogEntry
-from modelrail.contract.releases import ReleasePlan, release_plan
+from modelrail.contract.releases import ReleasePlan, release_plan, variant_name
 from modelrail.local.events import HttpRequest, build_proxy_event, parse_proxy_response
 from modelrail.local.gateway import Integration
 from modelrail.local.jobs import LocalJobs
@@ -36,6 +36,7 @@ from modelrail.local.routing import CATALOG, JOBS, RouteTable
 from modelrail.local.s3 import EmbeddedS3
 from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
 from modelrail.local.sagemaker_integration import SageMakerIntegration
+from modelrail.local.sagemaker_runtime import LocalEndpoint, LocalSageMakerRuntime
 from modelrail.manifest import Manifest, Packaging, Target
 from modelrail.push import PushedArtifact, human_size
 from modelrail.store.artifact import Artifact
@@ -143,12 +144,14 @@ class LocalDeployment:
         self._computes: dict[str, dict[str, str]] = {}
         """Model name -> default (CPU) or served (GPU) version -> compute name."""
         self.with_jobs = jobs
-        """Whether CPU models take jobs (``local up``: yes; ``modelrail invoke`` runs one function and needs none)."""
+        """Whether models take jobs (``local up``: yes; ``modelrail invoke`` runs one function and needs none)."""
         self.job_timeout_s = job_timeout_s
         """The job workers' timeout (the stack's is ``contract.jobs.WORKER_TIMEOUT_S``)."""
         self.jobs: LocalJobs | None = None
         self.job_workers: dict[str, LambdaFunction] = {}
-        """CPU model name -> its job worker function, fed by the model's queue."""
+        """Model name -> its job worker function, fed by the model's queue."""
+        self.sagemaker_runtime: LocalSageMakerRuntime | None = None
+        """InvokeEndpoint on the GPU models' containers, for their job workers (``local.sagemaker_runtime``)."""
         self._workdir: Path | None = None
 
     def say(self, message: str) -> None:
@@ -242,30 +245,66 @@ class LocalDeployment:
         }
 
     def _jobs(self, pushed: Mapping[tuple[str, str], PushedArtifact]) -> None:
-        """The job bucket, a queue per CPU model, the jobs API function and a worker function per CPU model."""
-        models = [model for model in self.models if model.target is Target.CPU]
-        if not models or not self.with_jobs:
+        """The job bucket, a queue per model, the jobs API function and a worker function per model: a CPU model's
+        runs its model in process, a GPU model's sends each batch to its endpoint through local InvokeEndpoint."""
+        if not self.models or not self.with_jobs:
             return
         self.jobs = LocalJobs(
-            self.s3, [model.name for model in models], worker_timeout_s=self.job_timeout_s, output=self.output
+            self.s3, [model.name for model in self.models], worker_timeout_s=self.job_timeout_s, output=self.output
         )
         self.jobs.create()
-        self.say(f"job bucket {self.jobs.bucket}; a job queue (+ dead-letter queue) per CPU model")
+        self.say(f"job bucket {self.jobs.bucket}; a job queue (+ dead-letter queue) per model")
         api_env = lambda_environment(JOBS, 256, self.root)
         self.functions[JOBS] = self.jobs.api_function(root=self.root, tmp_root=self._scratch(JOBS), lambda_env=api_env)
-        for model in models:
-            # A job runs on the live version (every served version stays reachable on the pinned routes).
-            served = [pushed[model.name, version] for version in model.plan.served]
-            env = self._function_env(model, served, default_version=model.plan.live, timeout_s=self.job_timeout_s)
-            env.update(lambda_environment(f"{model.name}-{JOBS}", model.manifest.cpu_deploy.memory_mb, self.root))
+        gpu_models = [model for model in self.models if model.target is Target.GPU]
+        if gpu_models:
+            self.sagemaker_runtime = LocalSageMakerRuntime(
+                {model.name: self._local_endpoint(model) for model in gpu_models}, output=self.output
+            )
+            self.sagemaker_runtime.start()
+            url = self.sagemaker_runtime.endpoint_url
+            self.say(f"SageMaker Runtime (InvokeEndpoint) for the GPU models' job workers on {url}")
+        for model in self.models:
+            worker = f"{model.name}-{JOBS}"
+            if model.target is Target.GPU:
+                assert self.sagemaker_runtime is not None
+                memory_mb = jobs_contract.ENDPOINT_WORKER_MEMORY_MB
+                env = {
+                    **jobs_contract.endpoint_worker_env(
+                        model=model.name,
+                        version=model.plan.live,
+                        bucket=self.jobs.bucket,
+                        queue_url=self.jobs.queues[model.name],
+                        endpoint_name=model.name,  # the stack's is <name>-<identity>; one endpoint per model either way
+                        batch_size=model.artifacts[model.plan.live].manifest.serving.max_batch_size,
+                    ),
+                    **self.sagemaker_runtime.env(),
+                }
+            else:
+                # A job runs on the live version (every served version stays reachable on the pinned routes).
+                memory_mb = model.manifest.cpu_deploy.memory_mb
+                served = [pushed[model.name, version] for version in model.plan.served]
+                env = self._function_env(model, served, default_version=model.plan.live, timeout_s=self.job_timeout_s)
+            env.update(lambda_environment(worker, memory_mb, self.root))
             self.job_workers[model.name] = self.jobs.worker_function(
                 model.name,
                 root=self.root,
                 model_env=env,
-                memory_mb=model.manifest.cpu_deploy.memory_mb,
-                tmp_root=self._scratch(f"{model.name}-{JOBS}"),
+                memory_mb=memory_mb,
+                tmp_root=self._scratch(worker),
                 tmp_variables=(c.ENV_CACHE_DIR, "TMPDIR"),
             )
+
+    def _local_endpoint(self, model: LocalModel) -> LocalEndpoint:
+        """A GPU model's endpoint for InvokeEndpoint callers: its containers as variants, with the stack's weights
+        (the same containers the gateway's routes call; the draw has its own sequence, so jobs never shift the
+        split the gateway's requests see)."""
+        keys = self._computes[model.name]
+        return LocalEndpoint(
+            variants={variant_name(version): self.endpoints[key] for version, key in keys.items()},
+            weights={variant_name(version): weight for version, weight in model.plan.weights().items()},
+            rng=model_rng(self.canary_seed, f"{model.name}/InvokeEndpoint"),
+        )
 
     def _add_functions(self, model: LocalModel, served: Sequence[PushedArtifact]) -> None:
         """The current function version and, while a canary takes a share, the previous one (default = live)."""
@@ -417,6 +456,8 @@ class LocalDeployment:
         """Stop every process and the bucket; remove the scratch directories."""
         if self.jobs is not None:
             self.jobs.stop()
+        if self.sagemaker_runtime is not None:
+            self.sagemaker_runtime.stop()
         for function in (*self.job_workers.values(), *self.functions.values()):
             function.close()
         for endpoint in self.endpoints.values():

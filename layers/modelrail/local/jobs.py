@@ -1,4 +1,4 @@
-"""Jobs in local mode: the job bucket and a queue (+ dead-letter queue) per CPU model on the embedded moto server,
+"""Jobs in local mode: the job bucket and a queue (+ dead-letter queue) per model on the embedded moto server,
 the jobs API function, one job worker function per model, and an event source per worker polling its queue.
 
 The event source does what Lambda's SQS event source mapping does, one batch of one message at a time

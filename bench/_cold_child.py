@@ -22,7 +22,8 @@ def peak_rss_mb() -> float:
 
 
 def raw(model: str, *, framework: bool = False, tuned: bool = False) -> dict[str, float]:
-    """The floor: import onnxruntime + boto3, fetch model.onnx from S3, build a session, run once.
+    """The floor: import onnxruntime + boto3, fetch model.onnx (and model.onnx.data) from S3, build a session, run
+    once.
 
     With ``framework``, also import what the SPEC requires of every function (FastAPI, which brings pydantic
     and Starlette, and Mangum) first, serially: the floor the web stack sets, whatever modelrail does.
@@ -47,7 +48,11 @@ def raw(model: str, *, framework: bool = False, tuned: bool = False) -> dict[str
     )
     Path(cache).mkdir(parents=True, exist_ok=True)
     path = str(Path(cache) / "model.onnx")
-    boto3.client("s3").download_file(bucket, prefix + "model.onnx", path)
+    s3 = boto3.client("s3")
+    # The graph and, for a pre-optimized build, its external weights (model.onnx.data) beside it.
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "model.onnx").get("Contents", [])
+    for key in [item["Key"] for item in listed]:
+        s3.download_file(bucket, key, str(Path(cache) / key.removeprefix(prefix)))
     fetched = time.perf_counter()
     options = ort.SessionOptions()
     options.intra_op_num_threads = int(os.environ["MODELRAIL_INTRA_OP_THREADS"])

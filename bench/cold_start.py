@@ -17,9 +17,7 @@ at a time with nothing overlapping and prints the CPU each step costs, against t
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -28,8 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _model_bucket import model_bucket  # noqa: E402
+
 EVENTS = {"minilm": "minilm-predict.http-api-v2.json", "digits": "digits-predict.http-api-v2.json"}
-MEMORY_MB = {"minilm": 2048, "digits": 512}  # the bundled manifests' deploy.memory_mb
 
 
 def child(kind: str, model: str, env: dict[str, str]) -> dict[str, float]:
@@ -58,40 +59,9 @@ def main() -> int:
     parser.add_argument("--breakdown", action="store_true", help="also time modelrail's steps one by one")
     args = parser.parse_args()
 
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from modelrail import constants as c
-    from tests.support.serving_servers import built_artifact
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    base_env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
-        c.ENV_LAMBDA_FUNCTION_NAME: "bench",
-        "MODELRAIL_INTRA_OP_THREADS": "1",  # both sides: what a 512-2048 MB function gets
-        "MODELRAIL_LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(
-        {
-            k: base_env[k]
-            for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3")
-        }
-    )
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="bench")
-    try:
+    with model_bucket() as bucket:
         for model in args.models:
-            artifact = built_artifact(model)
-            prefix = f"models/{model}/1/"
-            for path in artifact.iterdir():
-                s3.put_object(Bucket="bench", Key=prefix + path.name, Body=path.read_bytes())
-            sha = hashlib.sha256((artifact / "manifest.json").read_bytes()).hexdigest()
+            model_env = bucket.upload(model)
             raw_runs: list[dict[str, float]] = []
             tuned_runs: list[dict[str, float]] = []
             framework_runs: list[dict[str, float]] = []
@@ -104,22 +74,10 @@ def main() -> int:
             for _ in range(args.runs):
                 for kind, runs in kinds:
                     with tempfile.TemporaryDirectory() as cache:
-                        env = {
-                            **base_env,
-                            "MODELRAIL_MODEL_BUCKET": "bench",
-                            "MODELRAIL_MODEL_PREFIX": prefix,
-                            "MODELRAIL_MANIFEST_SHA256": sha,
-                            "MODELRAIL_MODEL_NAME": model,
-                            "MODELRAIL_MODEL_VERSION": "1",
-                            "MODELRAIL_CACHE_DIR": cache,
-                            c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE: str(MEMORY_MB[model]),
-                        }
-                        runs.append(child(kind, model, env))
+                        runs.append(child(kind, model, bucket.child_env(model_env, cache=cache)))
             report(model, raw_runs, tuned_runs, framework_runs, ours)
             if serial_runs:
                 report_breakdown(raw_runs, ours, serial_runs)
-    finally:
-        server.stop()
     return 0
 
 

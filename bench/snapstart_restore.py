@@ -18,9 +18,7 @@ Lambda's own restore of a Firecracker snapshot (its "Restore Duration"), which r
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -30,8 +28,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _model_bucket import model_bucket  # noqa: E402
+
 EVENTS = {"minilm": "minilm-predict.http-api-v2.json", "digits": "digits-predict.http-api-v2.json"}
-MEMORY_MB = {"minilm": 2048, "digits": 512}  # the bundled manifests' deploy.memory_mb
 TARGET_RATIO = 0.25
 
 
@@ -57,64 +58,22 @@ def main() -> int:
     parser.add_argument("--chart", type=Path, help="write a PNG bar chart of the medians here")
     args = parser.parse_args()
 
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from modelrail import constants as c
-    from tests.support.serving_servers import built_artifact
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    base_env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
-        c.ENV_LAMBDA_FUNCTION_NAME: "bench",
-        "MODELRAIL_INTRA_OP_THREADS": "1",
-        "MODELRAIL_LOG_LEVEL": "WARNING",
-    }
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=base_env["AWS_ENDPOINT_URL_S3"],
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
-    s3.create_bucket(Bucket="bench")
     results: dict[str, dict[str, Any]] = {}
-    try:
+    with model_bucket() as bucket:
         for model in args.models:
-            artifact = built_artifact(model)
-            prefix = f"models/{model}/1/"
-            for path in artifact.iterdir():
-                s3.put_object(Bucket="bench", Key=prefix + path.name, Body=path.read_bytes())
-            sha = hashlib.sha256((artifact / "manifest.json").read_bytes()).hexdigest()
+            model_env = bucket.upload(model)
             event = str(ROOT / "events" / EVENTS[model])
             cold_runs: list[dict[str, Any]] = []
             snapshot_runs: list[dict[str, Any]] = []
             for _ in range(args.runs):
                 for kind in ("cold", "restore"):
                     with tempfile.TemporaryDirectory() as cache:
-                        env = {
-                            **base_env,
-                            "MODELRAIL_MODEL_BUCKET": "bench",
-                            "MODELRAIL_MODEL_PREFIX": prefix,
-                            "MODELRAIL_MANIFEST_SHA256": sha,
-                            "MODELRAIL_MODEL_NAME": model,
-                            "MODELRAIL_MODEL_VERSION": "1",
-                            "MODELRAIL_CACHE_DIR": cache,
-                            c.ENV_LAMBDA_FUNCTION_MEMORY_SIZE: str(MEMORY_MB[model]),
-                        }
+                        env = bucket.child_env(model_env, cache=cache)
                         if kind == "cold":
                             cold_runs.append(bench_child("_cold_child.py", ["modelrail", model, event], env))
                         else:
                             snapshot_runs.append(bench_child("_snapstart_child.py", [event], env))
             results[model] = report(model, cold_runs, snapshot_runs)
-    finally:
-        server.stop()
     if args.chart is not None:
         draw(args.chart, results)
         print(f"\nchart: {args.chart}")

@@ -6,7 +6,6 @@ The stop is checked too: exit status 0, the ``stopped`` line, and no process it 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -18,16 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from modelrail.local.up import READY_PREFIX
+from tests.support.local_up_process import ROOT, wait_ready
 
-ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "e2e-local-key"
 OTHER_API_KEY = "e2e-other-key"
 """A second key of the same usage plan: it may call every route, but not see the first key's jobs."""
 JOB_TIMEOUT_S = 30
 """The job workers' timeout here: a killed worker's message comes back within it (plus a margin)."""
-START_TIMEOUT_S = 900
-"""Generous: local up builds any model that is missing (CI builds them before the tests)."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             start_new_session=True,
         )
     try:
-        url = _wait_ready(process, log)
+        url = wait_ready(process, log)
         children = _children(process.pid)
         assert len(children) >= 4, f"expected a process per model and the catalog, got {children}"
         yield LocalStack(url=url, api_key=API_KEY, log=log, pid=process.pid)
@@ -114,16 +110,3 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def _wait_ready(process: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    pattern = re.compile(re.escape(READY_PREFIX) + r" (http://127\.0\.0\.1:\d+)")
-    while time.monotonic() < deadline:
-        found = pattern.search(log.read_text(encoding="utf-8", errors="replace"))
-        if found:
-            return found.group(1)
-        if process.poll() is not None:
-            pytest.fail(f"modelrail local up exited with {process.returncode}:\n{log.read_text()[-5000:]}")
-        time.sleep(0.5)
-    pytest.fail(f"modelrail local up was not ready within {START_TIMEOUT_S} s:\n{log.read_text()[-5000:]}")

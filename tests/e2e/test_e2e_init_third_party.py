@@ -23,7 +23,7 @@ import onnxruntime as ort
 import pytest
 import tritonclient.http as triton
 
-from tests.e2e.conftest import ROOT, _wait_ready
+from tests.support.local_up_process import ROOT, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -69,7 +69,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
             start_new_session=True,
         )
     try:
-        yield _wait_ready(process, log), init.stdout, started
+        yield wait_ready(process, log), init.stdout, started
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0, log.read_text()[-3000:]
     finally:

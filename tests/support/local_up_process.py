@@ -18,6 +18,7 @@ from modelrail.local.up import READY_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 900
+"""Generous: local up builds any model that is missing (CI builds them before the tests)."""
 
 
 @contextmanager
@@ -34,7 +35,7 @@ def local_up(*args: str, log: Path) -> Iterator[str]:
             start_new_session=True,
         )
     try:
-        yield _wait_ready(process, log)
+        yield wait_ready(process, log)
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0, log.read_text()[-3000:]
     finally:
@@ -43,7 +44,8 @@ def local_up(*args: str, log: Path) -> Iterator[str]:
             process.wait()
 
 
-def _wait_ready(process: subprocess.Popen[bytes], log: Path) -> str:
+def wait_ready(process: subprocess.Popen[bytes], log: Path) -> str:
+    """The base URL once ``local up``'s ready line is in its log; fails the test if it exits or takes too long."""
     deadline = time.monotonic() + START_TIMEOUT_S
     pattern = re.compile(re.escape(READY_PREFIX) + r" (http://127\.0\.0\.1:\d+)")
     while time.monotonic() < deadline:

@@ -10,13 +10,11 @@ import shutil
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from modelrail.constants import API_KEY_HEADER
 from modelrail.contract import jobs as contract
 
 INLINE_MAX_BYTES = 4 * 1024 * 1024
@@ -33,41 +31,6 @@ a non-2xx answer with the API's message."""
 
 class JobError(Exception):
     """The job could not be run, failed, or was cancelled; the message says which and why."""
-
-
-def http_call(base_url: str, *, api_key: str | None = None, timeout_s: float = 60.0) -> Call:
-    """A ``Call`` over plain HTTP(S) with an optional API key."""
-    parsed = urllib.parse.urlsplit(base_url)
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        raise JobError(f"`{base_url}` is not an http(s) URL")
-    base = base_url if base_url.endswith("/") else base_url + "/"
-
-    def call(method: str, path: str, payload: Any = None) -> Any:
-        url = urllib.parse.urljoin(base, path.lstrip("/"))
-        body = None if payload is None else json.dumps(payload).encode()
-        headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if body else {})}
-        if api_key:
-            headers[API_KEY_HEADER] = api_key
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 # http(s) only
-        try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # nosec B310 # noqa: S310
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            raise JobError(f"{method} {url}: HTTP {exc.code}: {_error_text(exc.read())}") from None
-        except urllib.error.URLError as exc:
-            raise JobError(f"{method} {url}: cannot connect ({exc.reason})") from None
-
-    return call
-
-
-def _error_text(raw: bytes) -> str:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return raw[:300].decode("utf-8", "replace")
-    if isinstance(body, dict) and "error" in body:
-        return f"{body.get('code', 'error')}: {body['error']}"
-    return str(body)[:300]
 
 
 def inline_instances(path: Path) -> list[Any] | None:

@@ -263,7 +263,8 @@ class Worker:
         errors: dict[int, LineError],
     ) -> None:
         """After a chunk was refused: one batch of it again, and only a batch refused again one instance at a time
-        (so the others keep the batch a synchronous call of them would run, and a refused line fails alone)."""
+        (so the others keep the batch a synchronous call of them would run: a batched model's numbers can differ in
+        the last digits with the batch's shape; and a refused line fails alone)."""
         if len(indexes) > 1:
             try:
                 results.update(zip(indexes, predictor.predict(instances), strict=True))

@@ -125,13 +125,11 @@ class SageMakerRuntimeApp:
     def __init__(self, endpoints: Mapping[str, LocalEndpoint], *, output: TextIO | None = None) -> None:
         self.endpoints = dict(endpoints)
         self.output = output if output is not None else sys.stderr
+        self._client: httpx.AsyncClient | None = None
+        """One client for every call, made in the serving loop on first use (a new client per call costs more than
+        the call: httpx builds its TLS context each time)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                pass
-            await send({"type": "lifespan.shutdown.complete"})
-            return
         if scope["type"] != "http":
             return
         body = b""
@@ -151,6 +149,12 @@ class SageMakerRuntimeApp:
         )
         await send({"type": "http.response.body", "body": answer.body})
 
+    async def aclose(self) -> None:
+        """Close the client to the containers (the serving loop's last step)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
     async def invoke(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """One request to the API: InvokeEndpoint, or the error SageMaker gives."""
         found = _INVOCATIONS.fullmatch(path)
@@ -164,15 +168,16 @@ class SageMakerRuntimeApp:
             return refused
         assert endpoint is not None  # _refusal answers a missing one
         variant = target if target is not None else endpoint.pick()
-        async with httpx.AsyncClient() as client:
-            answer = await endpoint.variants[variant].invoke(
-                body,
-                custom_attributes=headers.get(SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower(), ""),
-                content_type=headers.get("content-type"),
-                accept=headers.get("accept", "application/json"),
-                client=client,
-                timeout_s=INVOCATION_TIMEOUT_S,
-            )
+        if self._client is None:
+            self._client = httpx.AsyncClient()
+        answer = await endpoint.variants[variant].invoke(
+            body,
+            custom_attributes=headers.get(SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower(), ""),
+            content_type=headers.get("content-type"),
+            accept=headers.get("accept", "application/json"),
+            client=self._client,
+            timeout_s=INVOCATION_TIMEOUT_S,
+        )
         if answer.status == 0 and answer.message.startswith("Endpoint "):  # the container cannot be started
             return error_answer(400, "ValidationError", answer.message)
         if not answer.ok:
@@ -221,10 +226,15 @@ class LocalSageMakerRuntime:
 
         config = uvicorn.Config(self.app, access_log=False, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)  # not in the main thread: uvicorn installs no signal handlers
-        server = self._server
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve(sockets=[self._sock])), name="sagemaker-runtime", daemon=True
-        )
+        server, app = self._server, self.app
+
+        async def serve() -> None:
+            try:
+                await server.serve(sockets=[self._sock])
+            finally:
+                await app.aclose()
+
+        self._thread = threading.Thread(target=lambda: asyncio.run(serve()), name="sagemaker-runtime", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

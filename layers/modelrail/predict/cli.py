@@ -45,7 +45,27 @@ def register(subparsers: Any) -> None:
         help="run a JSON Lines file of instances as a job (POST /v1/models/MODEL/jobs, past the synchronous "
         "limits) and save the results to --output; instead of INSTANCEs",
     )
-    parser.add_argument("--output", "-o", type=Path, help="with --job: results file (default: FILE.results.jsonl)")
+    add_job_arguments(parser, prefix="with --job: ")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"instances per request, 1 to {MAX_BATCH_SIZE} (default: %(default)s)",
+    )
+    add_target_arguments(parser)
+    parser.set_defaults(run=run, local_port=DEFAULT_PORT, local_key_env=LOCAL_API_KEY_ENV)
+
+
+def add_job_arguments(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    """``--output`` and ``--poll-s``: where a job's results go, how often its status is read."""
+    parser.add_argument("--output", "-o", type=Path, help=f"{prefix}results file (default: FILE.results.jsonl)")
+    parser.add_argument(
+        "--poll-s", type=float, default=1.0, help=f"{prefix}seconds between status checks (default: %(default)s)"
+    )
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where requests go (local mode, ``--url`` or ``--stage``), with which credentials, and their timeout."""
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--url", help="the API's base URL, e.g. http://127.0.0.1:3000/ or a stage's ApiUrl")
     where.add_argument(
@@ -54,14 +74,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--api-key", help=f"the API key to send with --url (default: env {API_KEY_ENV})")
     parser.add_argument("--region", help="with --stage: the AWS region (default: your AWS configuration's)")
     parser.add_argument("--profile", help="with --stage: the AWS profile (default: your AWS configuration's)")
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=DEFAULT_BATCH_SIZE,
-        help=f"instances per request, 1 to {MAX_BATCH_SIZE} (default: %(default)s)",
-    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default: %(default)s)")
-    parser.set_defaults(run=run, local_port=DEFAULT_PORT, local_key_env=LOCAL_API_KEY_ENV)
 
 
 def _client(args: argparse.Namespace) -> tuple[Any, str]:
@@ -124,8 +137,9 @@ def predict(client: Any, name: str, instances: list[Any], *, batch_size: int) ->
     return predictions, versions
 
 
-def run_job(client: Any, args: argparse.Namespace) -> int:
-    """``--job``: the jobs client (``modelrail.jobs.client``) over this target's HTTP client (key or SigV4)."""
+def run_job(client: Any, args: argparse.Namespace, *, prog: str) -> int:
+    """``--job`` (and ``modelrail job``): the jobs client (``modelrail.jobs.client``) over this target's HTTP client
+    (key or SigV4)."""
     from modelrail.jobs.client import JobError
     from modelrail.jobs.client import run_job as run_job_file
     from modelrail.predict.http import PredictError
@@ -137,19 +151,16 @@ def run_job(client: Any, args: argparse.Namespace) -> int:
             raise JobError(str(exc)) from None
 
     if not args.job.is_file():
-        print(f"modelrail predict: {args.job} is not a file", file=sys.stderr)
+        print(f"{prog}: {args.job} is not a file", file=sys.stderr)
         return 1
     output = args.output or args.job.with_name(f"{args.job.stem}.results.jsonl")
     try:
-        status = run_job_file(call, args.model, args.job, output)
+        status = run_job_file(call, args.model, args.job, output, poll_s=args.poll_s)
     except JobError as exc:
-        print(f"modelrail predict: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 1
     counts = status["counts"]
-    print(
-        f"modelrail predict: {counts['done']} result lines ({counts['errors']} errors) saved to {output}",
-        file=sys.stderr,
-    )
+    print(f"{prog}: {counts['done']} result lines ({counts['errors']} errors) saved to {output}", file=sys.stderr)
     return 0
 
 
@@ -163,15 +174,15 @@ def _argument_problem(args: argparse.Namespace, valid_name: bool) -> str | None:
     return None
 
 
-def run(args: argparse.Namespace) -> int:
-    """Predict; exit 0 with every prediction printed, 1 with the API's error on stderr."""
+def run(args: argparse.Namespace, *, prog: str = "modelrail predict") -> int:
+    """Predict (or run ``--job``); exit 0 with every prediction printed, 1 with the API's error on stderr."""
     from modelrail.cloud.session import CloudError
     from modelrail.manifest import is_valid_name
     from modelrail.predict.http import PredictError
     from modelrail.predict.instances import InstanceError, parse_instances
 
     def fail(message: str) -> int:
-        print(f"modelrail predict: {message}", file=sys.stderr)
+        print(f"{prog}: {message}", file=sys.stderr)
         return 1
 
     problem = _argument_problem(args, is_valid_name(args.model))
@@ -181,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         client, hint = _client(args)
         if args.job is not None:
-            return run_job(client, args)
+            return run_job(client, args, prog=prog)
         task = model_task(client, args.model)
         instances = parse_instances(args.instances, task)
         predictions, versions = predict(client, args.model, instances, batch_size=args.batch_size)

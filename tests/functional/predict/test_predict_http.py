@@ -105,3 +105,34 @@ def test_a_non_json_error_is_shown_as_text(server: Any) -> None:
 def test_only_http_urls_are_accepted() -> None:
     with pytest.raises(PredictError, match=r"not an http\(s\) URL"):
         ApiClient("file:///etc/passwd")
+
+
+@pytest.mark.parametrize("command", [["job", "m", "{file}"], ["predict", "m", "--job", "{file}"]])
+def test_modelrail_job_and_predict_job_run_the_same_job_over_the_same_client(
+    server: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    from modelrail.cli import main
+
+    job_id = "a" * 32
+    server.answers["/dev/v1/models/m/jobs"] = (202, json.dumps({"job_id": job_id, "status": "queued"}).encode())
+    status = {
+        "status": "succeeded",
+        "counts": {"done": 2, "total": 2, "errors": 0},
+        "results": {"url": base(server) + "results.jsonl"},
+    }
+    server.answers[f"/dev/v1/jobs/{job_id}"] = (200, json.dumps(status).encode())
+    server.answers["/dev/results.jsonl"] = (200, b'{"prediction":1}\n{"prediction":2}\n')
+    source = tmp_path / "texts.jsonl"
+    source.write_text('"a"\n"bb"\n')
+    argv = [part.format(file=source) for part in command]
+    assert main([*argv, "--url", base(server), "--api-key", "k" * 20, "--poll-s", "0"]) == 0
+    assert (tmp_path / "texts.results.jsonl").read_bytes() == b'{"prediction":1}\n{"prediction":2}\n'
+    submit = server.requests[0]
+    assert (submit["method"], submit["path"]) == ("POST", "/dev/v1/models/m/jobs")
+    assert json.loads(submit["body"]) == {"instances": ["a", "bb"]}
+    assert submit["headers"]["x-api-key"] == "k" * 20
+    prog = "modelrail job" if command[0] == "job" else "modelrail predict"
+    assert f"{prog}: 2 result lines (0 errors) saved to" in capsys.readouterr().err
+    missing = [part.format(file=tmp_path / "missing.jsonl") for part in command]
+    assert main([*missing, "--url", base(server)]) == 1
+    assert f"{prog}: {tmp_path / 'missing.jsonl'} is not a file" in capsys.readouterr().err

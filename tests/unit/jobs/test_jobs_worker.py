@@ -123,8 +123,8 @@ def test_a_malformed_line_fails_only_that_line(bucket: JobBucket, monkeypatch: p
 def test_a_refused_chunk_runs_again_by_batch_and_only_the_refused_batch_one_at_a_time(
     bucket: JobBucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The other lines keep the batches a synchronous call would run (a batched model's numbers can depend on
-    its batch: padding), and a chunk with one bad line costs a batch of single calls, not a chunk of them."""
+    """The other lines keep the batches a synchronous call would run (a batched model's numbers can differ in the
+    last digits with the batch's shape), and a chunk with one bad line costs a batch of single calls, not a chunk."""
     monkeypatch.setattr(worker_module, "CHUNK_LINES", 8)
     make_job(bucket, b'"a"\n"bb"\n"ccc"\n"dddd"\n"e"\n9\n"g"\n"hh"\n')
     predictor = Lengths(batch_size=2)

@@ -4,9 +4,6 @@ without dependencies. Run with no site-packages at all, it must answer every cat
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,44 +12,18 @@ import pytest
 from modelrail.constants import ENV_CATALOG
 from modelrail.local.events import HttpRequest, build_proxy_event
 from modelrail.routes import CATALOG_ROUTES
+from tests.support.layer_function import ROOT, copy_layer, run_isolated
 
-ROOT = Path(__file__).resolve().parents[4]
 CATALOG = [{"name": "minilm", "version": "1", "task": "text-embedding", "target": "cpu"}]
-
-RUNNER = """
-import json, sys
-layer, code = sys.argv[1], sys.argv[2]
-sys.path[:0] = [layer, code]
-import handler
-answers = [handler.handler(event, None) for event in json.load(sys.stdin)]
-ours = {"modelrail", "handler", "__main__"}
-third_party = sorted({name.split(".")[0] for name in sys.modules} - set(sys.stdlib_module_names) - ours)
-print(json.dumps({"answers": answers, "third_party": third_party}))
-"""
 
 
 @pytest.fixture(scope="module")
 def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``python/modelrail`` as the layer build copies it."""
-    target = tmp_path_factory.mktemp("layer") / "python"
-    shutil.copytree(ROOT / "layers" / "modelrail", target / "modelrail", ignore=shutil.ignore_patterns("__pycache__"))
-    return target
+    return copy_layer(tmp_path_factory.mktemp("layer"))
 
 
-def run_isolated(layer: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
-    result = subprocess.run(
-        # -I: no user site, no PYTHON* env; -S: no site-packages, so nothing but the stdlib and the layer
-        [sys.executable, "-I", "-S", "-c", RUNNER, str(layer), str(ROOT / "functions" / "catalog")],
-        input=json.dumps(events),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={ENV_CATALOG: json.dumps(CATALOG), "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stderr
-    document: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return document
+def run_catalog(layer: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
+    return run_isolated(layer, "catalog", events, {ENV_CATALOG: json.dumps(CATALOG)})
 
 
 def test_catalog_answers_every_route_with_the_stdlib_only(layer: Path) -> None:
@@ -60,7 +31,7 @@ def test_catalog_answers_every_route_with_the_stdlib_only(layer: Path) -> None:
         build_proxy_event(HttpRequest(route.method, route.path, headers=[("Host", "h")]), resource=route.path)
         for route in CATALOG_ROUTES
     ]
-    outcome = run_isolated(layer, events)
+    outcome = run_catalog(layer, events)
     assert outcome["third_party"] == []
     statuses = [answer["statusCode"] for answer in outcome["answers"]]
     assert statuses == [200] * len(CATALOG_ROUTES)

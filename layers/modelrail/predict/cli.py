@@ -160,7 +160,11 @@ def run_job(client: Any, args: argparse.Namespace, *, prog: str) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
     counts = status["counts"]
-    print(f"{prog}: {counts['done']} result lines ({counts['errors']} errors) saved to {output}", file=sys.stderr)
+    errors = int(counts["errors"])
+    print(
+        f"{prog}: {counts['done']} result lines ({errors} error{'' if errors == 1 else 's'}) saved to {output}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -10,10 +10,11 @@ from functools import cache
 from typing import Any
 
 from modelrail import constants
-from modelrail.catalog.routing import Catalog, error_response
+from modelrail.catalog.routing import Catalog
 from modelrail.catalog.settings import CatalogConfigError, load_catalog, read_auth
 from modelrail.errors import InternalError, ModelrailError
 from modelrail.logs import configure_logging, get_logger, request_id_var
+from modelrail.proxy_responses import error_response
 from modelrail.routes import BasePathError, normalize_base_path
 
 log = get_logger("catalog")

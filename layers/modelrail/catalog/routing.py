@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from modelrail.catalog.openapi import build_openapi, load_openapi_template
 from modelrail.catalog.readiness import Readiness, describe_endpoint_probe
 from modelrail.contract.catalog_entry import CatalogEntry
-from modelrail.errors import NO_SUCH_ROUTE_MESSAGE, ModelrailError, ModelUnavailableError, NotFoundError, shown_request
-from modelrail.logs import request_id_var
+from modelrail.errors import NO_SUCH_ROUTE_MESSAGE, ModelUnavailableError, NotFoundError, shown_request
+from modelrail.proxy_responses import error_response, json_response
 from modelrail.routes import CATALOG_ROUTES, Operation, Route, route_path
 from modelrail.server_metadata import server_metadata
-
-
-def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": json.dumps(body, separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
-
-
-def error_response(error: ModelrailError) -> dict[str, Any]:
-    """The SPEC's error body as a proxy response (``Retry-After`` where the error has one)."""
-    headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
-    return _json(error.status, error.to_body(request_id_var.get()), headers)
 
 
 class Catalog:
@@ -86,12 +70,12 @@ class Catalog:
             waiting = self.not_ready()
             if waiting:
                 return error_response(ModelUnavailableError(f"not ready: {', '.join(waiting)}"))
-            return _json(200, {"ready": True})
+            return json_response(200, {"ready": True})
         if route.operation is Operation.OPENAPI:
-            return _json(200, self.openapi(server_url))
+            return json_response(200, self.openapi(server_url))
         bodies: dict[Operation, Callable[[], dict[str, Any]]] = {
             Operation.V2_SERVER_METADATA: server_metadata,
             Operation.V1_CATALOG: self.models,
             Operation.V2_HEALTH_LIVE: lambda: {"live": True},
         }
-        return _json(200, bodies[route.operation]())
+        return json_response(200, bodies[route.operation]())

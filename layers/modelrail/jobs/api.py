@@ -23,14 +23,13 @@ from modelrail.contract.jobs import TERMINAL, JobStatus
 from modelrail.errors import (
     InvalidInputError,
     ModelNotFoundError,
-    ModelrailError,
     ModelUnavailableError,
     NotFoundError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
 from modelrail.jobs.state import JobBucket, JobState, now_iso
-from modelrail.logs import request_id_var
+from modelrail.proxy_responses import json_response
 from modelrail.routes import route_path
 
 if TYPE_CHECKING:
@@ -48,21 +47,6 @@ class JobNotFoundError(NotFoundError):
     """No job by that id for this caller."""
 
     code = "job_not_found"
-
-
-def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": json.dumps(body, separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
-
-
-def error_response(error: ModelrailError) -> dict[str, Any]:
-    """The SPEC's error body as a proxy response."""
-    headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
-    return _json(error.status, error.to_body(request_id_var.get()), headers)
 
 
 def owner_of(event: Mapping[str, Any]) -> str:
@@ -162,9 +146,9 @@ class JobsApi:
         if found:
             job_id = str((event.get("pathParameters") or {}).get("job_id") or found.group("job_id"))
             if method == "GET":
-                return _json(200, self.view(self._owned(job_id, owner)))
+                return json_response(200, self.view(self._owned(job_id, owner)))
             if method == "DELETE":
-                return _json(200, self.cancel(job_id, owner))
+                return json_response(200, self.cancel(job_id, owner))
         raise NotFoundError("no such route: see GET /openapi.json for the routes this API serves")
 
     def submit(self, model: str, event: Mapping[str, Any], owner: str) -> dict[str, Any]:
@@ -198,7 +182,7 @@ class JobsApi:
             state.finished_at = now_iso()
             self.bucket.save(state)
             raise ModelUnavailableError(f"model `{model}`'s job queue did not take the job; retry shortly") from exc
-        return _json(202, answer)
+        return json_response(202, answer)
 
     def _owned(self, job_id: str, owner: str) -> JobState:
         state = self.bucket.load(job_id) if contract.JOB_ID.fullmatch(job_id) else None

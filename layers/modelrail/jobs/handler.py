@@ -12,9 +12,10 @@ from typing import Any
 from modelrail import constants
 from modelrail.contract import jobs as contract
 from modelrail.errors import InternalError, ModelrailError
-from modelrail.jobs.api import JobsApi, error_response
+from modelrail.jobs.api import JobsApi
 from modelrail.jobs.state import JobBucket
 from modelrail.logs import configure_logging, get_logger, request_id_var
+from modelrail.proxy_responses import error_response
 
 log = get_logger("jobs")
 

@@ -31,6 +31,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.deployed_models import DeployedModel
+from infra.grants import grant_prefixes
 from infra.nag import SAGEMAKER_LOGS, acknowledge, bucket_objects_finding
 from infra.releases import ReleaseSettingError, variant_names, variant_weights
 from modelrail.constants import SAGEMAKER_MODEL_DIR
@@ -279,18 +280,7 @@ class GpuEndpoint(Construct):
     ) -> None:
         stack = cdk.Stack.of(self)
         prefixes = [served.prefix for served in model.served.values()]
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
-            )
-        )
+        grant_prefixes(self.role, bucket, prefixes, ["s3:GetObject"])
         image.repository.grant_pull(self.role)
         # SageMaker's execution role publishes the endpoint's metrics ("SageMaker needs your permission to ...
         # publish metrics to Amazon CloudWatch"; CreateModel API execution role permissions). PutMetricData has

@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.onnx_function import SAM_RESOURCE_ID, ZIP_RUNTIME_REASON
+from infra.grants import grant_prefixes
 from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_finding
 from infra.scanners import skip_checkov, skip_lambda_checks, skip_log_group_kms
 from modelrail.contract import jobs
@@ -163,36 +164,15 @@ class JobWorker(Construct):
         # those prefixes so a missing key is 404 NoSuchKey, not 403 (S3 API reference, GetObject). None for a GPU
         # model's worker, which never loads the model.
         if model_bucket is not None and prefixes:
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["s3:GetObject"], resources=[model_bucket.arn_for_objects(f"{p}*") for p in prefixes]
-                )
-            )
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["s3:ListBucket"],
-                    resources=[model_bucket.bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
-                )
-            )
+            grant_prefixes(self.role, model_bucket, prefixes, ["s3:GetObject"])
         # Job objects: read the input and state, write parts, checkpoints and results. The key layout has no model
         # segment (jobs/<id>/...), so the prefix is every job's; a worker only touches the job its message names,
         # and only the jobs API function (which checks the caller owns the job) sends those messages. results.jsonl
         # is a multipart upload: s3:PutObject covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload,
         # AbortMultipartUpload (an upload cut short) is its own action (S3 user guide, "Multipart upload API and
         # permissions").
-        job_objects = job_bucket.arn_for_objects(f"{jobs.KEY_PREFIX}*")
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], resources=[job_objects]
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[job_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{jobs.KEY_PREFIX}*"]}},
-            )
+        grant_prefixes(
+            self.role, job_bucket, [jobs.KEY_PREFIX], ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
         )
         # Continuation: the worker re-enqueues its own job before its time runs out.
         queue.grant_send_messages(self.role)

@@ -26,6 +26,7 @@ from constructs import Construct
 
 from infra.constructs.catalog_function import RUNTIME
 from infra.constructs.job_queue import queue_arn, queue_url
+from infra.grants import grant_prefixes
 from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_finding
 from infra.scanners import skip_lambda_checks, skip_log_group_kms
 from modelrail.constants import ENV_API_AUTH
@@ -135,15 +136,7 @@ class JobsApi(Construct):
         self.log_group.grant_write(self.role)
         # A presigned URL carries the signer's permissions: PutObject lets a caller upload the input, GetObject lets
         # them download the results; the function itself reads and writes job.json and input.jsonl.
-        job_objects = job_bucket.arn_for_objects(f"{jobs.KEY_PREFIX}*")
-        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[job_objects]))
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[job_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{jobs.KEY_PREFIX}*"]}},
-            )
-        )
+        grant_prefixes(self.role, job_bucket, [jobs.KEY_PREFIX], ["s3:GetObject", "s3:PutObject"])
         if queue_names:
             self.role.add_to_policy(
                 iam.PolicyStatement(

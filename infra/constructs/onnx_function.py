@@ -34,6 +34,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.deployed_models import DeployedModel
+from infra.grants import grant_prefixes
 from infra.nag import XRAY_FINDING, XRAY_REASON, acknowledge, bucket_objects_finding
 from infra.releases import LIVE_ALIAS, ReleaseSettingError, pinned_aliases
 from infra.scanners import skip_lambda_checks, skip_log_group_kms
@@ -155,23 +156,9 @@ class OnnxFunction(Construct):
         )
         self.log_group.grant_write(self.role)
         prefixes = [served.prefix for served in model.served.values()]
-        # GetObject on the served versions' keys only; the runtime reads manifest.json, then each file it lists.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
-            )
-        )
-        # Listing its served prefixes only: without s3:ListBucket, S3 answers a missing key with 403 AccessDenied
-        # instead of 404 NoSuchKey (S3 API reference, GetObject: "If you don't have the s3:ListBucket
-        # permission, Amazon S3 returns an HTTP status code 403"), and the runtime would report "access
-        # denied" for an artifact that simply is not there.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
-            )
-        )
+        # GetObject on the served versions' keys only (the runtime reads manifest.json, then each file it lists),
+        # and listing those prefixes only, so a missing artifact is "not found", not "access denied".
+        grant_prefixes(self.role, bucket, prefixes, ["s3:GetObject"])
         acknowledge(
             self.role,
             "IAM5",

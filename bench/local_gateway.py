@@ -16,12 +16,10 @@ import io
 import json
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,6 +29,7 @@ from modelrail.local.deployment import LocalDeployment  # noqa: E402
 from modelrail.local.events import HttpRequest, build_proxy_event  # noqa: E402
 from modelrail.local.gateway import Gateway  # noqa: E402
 from modelrail.local.processes import bind_loopback  # noqa: E402
+from modelrail.local.threaded_server import ThreadedServer  # noqa: E402
 
 PATH = "/v2/models/digits/infer"
 
@@ -56,11 +55,8 @@ def main() -> None:
     gateway = Gateway(
         deployment.route_table(), deployment.integrations(), api_key=None, port=port, output=io.StringIO()
     )
-    server = uvicorn.Server(uvicorn.Config(gateway, log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
+    server = ThreadedServer(gateway, sock)
+    server.start()
     function = deployment.functions["digits"]
     event = json.dumps(build_proxy_event(HttpRequest("POST", PATH, headers=headers, body=body), resource=PATH))
 
@@ -85,9 +81,7 @@ def main() -> None:
     try:
         direct, through = asyncio.run(run())
     finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+        server.stop()
         deployment.stop()
     for label, values in (("invoke API directly", direct), ("through the gateway", through)):
         print(f"{label:>20}: p50 {statistics.median(values):.2f} ms  p99 {percentile(values, 0.99):.2f} ms")

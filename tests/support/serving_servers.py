@@ -7,31 +7,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def serve(app: Any, *, lifespan: str = "off") -> Iterator[str]:
+def serve(app: Any, *, lifespan: Literal["auto", "on", "off"] = "off") -> Iterator[str]:
     """Run an ASGI app under uvicorn on a free loopback port; yields its base URL and stops it after."""
-    import uvicorn
+    from modelrail.local.processes import bind_loopback
+    from modelrail.local.threaded_server import ThreadedServer
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan, access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start within 15 s")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with ThreadedServer(app, bind_loopback(), lifespan=lifespan, name="uvicorn-test") as url:
+        yield url
 
 
 @contextmanager

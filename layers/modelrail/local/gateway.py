@@ -63,10 +63,59 @@ def loggable(text: str) -> str:
 
 
 class BodyTooLargeError(Exception):
-    """The body passed API Gateway's limit while it was being read."""
+    """The body passed its limit while it was being read."""
 
 
-class Gateway:
+async def read_body(receive: Receive, max_bytes: int) -> bytes:
+    """A request's whole body; ``BodyTooLargeError`` as soon as it passes ``max_bytes`` (nothing more is read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooLargeError
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class HttpClientApp:
+    """An ASGI app that calls functions and containers through one httpx client (one pool for its life, made on
+    first use in the serving loop); its lifespan shutdown closes the client."""
+
+    _client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client to functions and containers."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        """ASGI lifespan: nothing to start; close the client at shutdown."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+class Gateway(HttpClientApp):
     """The ASGI app; one instance serves every route of the local API."""
 
     def __init__(
@@ -91,25 +140,11 @@ class Gateway:
         self.port = port
         self.output = output if output is not None else sys.stderr
         self.max_body_bytes = max_body_bytes
-        self._client: httpx.AsyncClient | None = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The HTTP client the integrations call functions and containers with (one pool for the process)."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call (HTTP only; lifespan closes the client at shutdown)."""
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await self.lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -137,7 +172,7 @@ class Gateway:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             return answers.REQUEST_TOO_LARGE.response(), "gateway"
         try:
-            body = await self._read_body(receive)
+            body = await read_body(receive, self.max_body_bytes)
         except BodyTooLargeError:
             return answers.REQUEST_TOO_LARGE.response(), "gateway"
         match = self.table.match(scope["method"], scope["path"])
@@ -178,29 +213,3 @@ class Gateway:
         if content_type and media_type(content_type) != "application/json":
             return answers.UNSUPPORTED_MEDIA_TYPE.response()
         return answers.NO_SUCH_ROUTE.response()
-
-    async def _read_body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise BodyTooLargeError
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return

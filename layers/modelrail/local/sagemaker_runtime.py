@@ -25,25 +25,22 @@ gateway's GPU routes call:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import re
 import sys
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-import httpx
-
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
 from modelrail.local.events import LOCAL_ACCOUNT_ID
-from modelrail.local.gateway import Receive, Scope, Send
-from modelrail.local.processes import LOOPBACK, bind_loopback
+from modelrail.local.gateway import BodyTooLargeError, HttpClientApp, Receive, Scope, Send, read_body
+from modelrail.local.processes import bind_loopback
 from modelrail.local.s3 import LOCAL_REGION
 from modelrail.local.sagemaker_endpoint import MAX_PAYLOAD_BYTES, EndpointAnswer, SageMakerEndpoint
+from modelrail.local.threaded_server import ThreadedServer
 
 ENV_SAGEMAKER_RUNTIME_ENDPOINT_URL = "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"
 """boto3's own variable for the SageMaker Runtime endpoint (service-specific endpoints)."""
@@ -119,25 +116,23 @@ def model_error(endpoint: str, variant: str, answer: EndpointAnswer) -> Answer:
     )
 
 
-class SageMakerRuntimeApp:
+class SageMakerRuntimeApp(HttpClientApp):
     """The ASGI app: ``InvokeEndpoint`` on the endpoints it is given, nothing else."""
 
     def __init__(self, endpoints: Mapping[str, LocalEndpoint], *, output: TextIO | None = None) -> None:
         self.endpoints = dict(endpoints)
         self.output = output if output is not None else sys.stderr
-        self._client: httpx.AsyncClient | None = None
-        """One client for every call, made in the serving loop on first use (a new client per call costs more than
-        the call: httpx builds its TLS context each time)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        try:
+            body: bytes | None = await read_body(receive, MAX_PAYLOAD_BYTES)
+        except BodyTooLargeError:
+            body = None
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         answer = await self.invoke(scope["method"], scope["path"], headers, body)
         await send(
@@ -149,14 +144,9 @@ class SageMakerRuntimeApp:
         )
         await send({"type": "http.response.body", "body": answer.body})
 
-    async def aclose(self) -> None:
-        """Close the client to the containers (the serving loop's last step)."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def invoke(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        """One request to the API: InvokeEndpoint, or the error SageMaker gives."""
+    async def invoke(self, method: str, path: str, headers: Mapping[str, str], body: bytes | None) -> Answer:
+        """One request to the API: InvokeEndpoint, or the error SageMaker gives (``body`` None: it passed the
+        API's 6 MB, and was not read further)."""
         found = _INVOCATIONS.fullmatch(path)
         if method != "POST" or found is None:
             return error_answer(404, "UnknownOperationException", "local mode answers InvokeEndpoint only")
@@ -166,16 +156,15 @@ class SageMakerRuntimeApp:
         refused = _refusal(name, endpoint, target, body)
         if refused is not None:
             return refused
-        assert endpoint is not None  # _refusal answers a missing one
+        assert endpoint is not None  # _refusal answers a missing endpoint
+        assert body is not None  # ... and a body too large
         variant = target if target is not None else endpoint.pick()
-        if self._client is None:
-            self._client = httpx.AsyncClient()
         answer = await endpoint.variants[variant].invoke(
             body,
             custom_attributes=headers.get(SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER.lower(), ""),
             content_type=headers.get("content-type"),
             accept=headers.get("accept", "application/json"),
-            client=self._client,
+            client=self.client,
             timeout_s=INVOCATION_TIMEOUT_S,
         )
         if answer.status == 0 and answer.message.startswith("Endpoint "):  # the container cannot be started
@@ -188,12 +177,12 @@ class SageMakerRuntimeApp:
         return Answer(200, answer.body, tuple(reply))
 
 
-def _refusal(name: str, endpoint: LocalEndpoint | None, target: str | None, body: bytes) -> Answer | None:
+def _refusal(name: str, endpoint: LocalEndpoint | None, target: str | None, body: bytes | None) -> Answer | None:
     """SageMaker's answer for a request it refuses before any container sees it, else None."""
     if endpoint is None:
         shown = name if ENDPOINT_NAME.fullmatch(name) else "(invalid name)"  # never echo an unvalidated name
         return error_answer(400, "ValidationError", f"Endpoint {shown} of account {LOCAL_ACCOUNT_ID} not found.")
-    if len(body) > MAX_PAYLOAD_BYTES:
+    if body is None:
         return error_answer(413, None, f"HTTP content length exceeded {MAX_PAYLOAD_BYTES} bytes.")
     if target is not None and target not in endpoint.variants:
         return error_answer(
@@ -207,39 +196,21 @@ class LocalSageMakerRuntime:
 
     def __init__(self, endpoints: Mapping[str, LocalEndpoint], *, output: TextIO | None = None) -> None:
         self.app = SageMakerRuntimeApp(endpoints, output=output)
-        self._sock = bind_loopback()
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server = ThreadedServer(self.app, bind_loopback(), name="sagemaker-runtime")
 
     @property
     def endpoint_url(self) -> str:
-        """Where boto3 sends SageMaker Runtime calls."""
-        return f"http://{LOOPBACK}:{self._sock.getsockname()[1]}"
+        """Where boto3 sends SageMaker Runtime calls (known before ``start``: the port is bound already)."""
+        return self._server.url
 
     def env(self) -> dict[str, str]:
         """What a process needs to reach this server through plain boto3."""
         return {ENV_SAGEMAKER_RUNTIME_ENDPOINT_URL: self.endpoint_url}
 
     def start(self) -> None:
-        """Serve until ``stop`` (the port is bound already, so callers may use ``endpoint_url`` before this)."""
-        import uvicorn
-
-        config = uvicorn.Config(self.app, access_log=False, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)  # not in the main thread: uvicorn installs no signal handlers
-        server, app = self._server, self.app
-
-        async def serve() -> None:
-            try:
-                await server.serve(sockets=[self._sock])
-            finally:
-                await app.aclose()
-
-        self._thread = threading.Thread(target=lambda: asyncio.run(serve()), name="sagemaker-runtime", daemon=True)
-        self._thread.start()
+        """Serve until ``stop``."""
+        self._server.start()
 
     def stop(self) -> None:
         """Stop serving and release the port."""
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-        self._sock.close()
+        self._server.stop()

@@ -8,8 +8,6 @@ import base64
 import http.client
 import io
 import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +25,7 @@ from modelrail.local.processes import bind_loopback
 from modelrail.local.routing import CATALOG, RouteTable
 from modelrail.local.sagemaker_endpoint import EndpointConfig, SageMakerEndpoint
 from modelrail.local.sagemaker_integration import SageMakerIntegration
+from modelrail.local.threaded_server import ThreadedServer
 from modelrail.routes import Operation, Route, custom_attributes, model_routes
 from tests.support.local_standins import start_standin_function
 
@@ -61,8 +60,6 @@ def endpoint(standin_container: str) -> Iterator[SageMakerEndpoint]:
 
 @pytest.fixture(scope="module")
 def base_url(function: LambdaFunction, endpoint: SageMakerEndpoint) -> Iterator[str]:
-    import uvicorn
-
     sock = bind_loopback()
     port = sock.getsockname()[1]
     gateway = Gateway(
@@ -71,17 +68,8 @@ def base_url(function: LambdaFunction, endpoint: SageMakerEndpoint) -> Iterator[
         api_key=KEY,
         port=port,
     )
-    server = uvicorn.Server(uvicorn.Config(gateway, log_level="warning", lifespan="on", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "gateway did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with ThreadedServer(gateway, sock) as url:
+        yield url
 
 
 def get(base_url: str, path: str, *, key: str | None = KEY, **kwargs: Any) -> httpx.Response:

@@ -9,8 +9,6 @@ import dataclasses
 import io
 import json
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from modelrail.local.deployment import LocalDeployment, LocalModel
 from modelrail.local.gateway import Gateway
 from modelrail.local.lambda_function import LambdaFunction
 from modelrail.local.processes import bind_loopback
+from modelrail.local.threaded_server import ThreadedServer
 from modelrail.manifest import Packaging
 from tests.support.bundled_deployment import ROOT, skip_unless_built
 
@@ -91,23 +90,12 @@ def deployment() -> Iterator[tuple[LocalDeployment, io.StringIO]]:
 
 @pytest.fixture(scope="module")
 def base_url(deployment: tuple[LocalDeployment, io.StringIO]) -> Iterator[str]:
-    import uvicorn
-
     local, _ = deployment
     sock = bind_loopback()
     port = sock.getsockname()[1]
     gateway = Gateway(local.route_table(), local.integrations(), api_key=None, port=port, output=io.StringIO())
-    server = uvicorn.Server(uvicorn.Config(gateway, log_level="warning", lifespan="on", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "gateway did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with ThreadedServer(gateway, sock) as url:
+        yield url
 
 
 def log_records(text: str, label: str) -> list[dict[str, Any]]:

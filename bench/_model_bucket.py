@@ -1,17 +1,24 @@
 """The model bucket the start-up benches load from: moto's S3 server on loopback with bucket ``bench``, each
-bundled model's built artifact uploaded as ``models/<name>/1/``, and the environment a child process needs to load
-it as a model function does (``cold_start.py``, ``snapstart_restore.py``)."""
+bundled model's built artifact uploaded as ``models/<name>/1/``, the environment a child process needs to load
+it as a model function does, and the child run itself (``cold_start.py``, ``snapstart_restore.py``)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "bench"
+EVENTS = {"minilm": "minilm-predict.http-api-v2.json", "digits": "digits-predict.http-api-v2.json"}
+"""A sample request per model (``events/``)."""
 MEMORY_MB = {"minilm": 2048, "digits": 512}
 """The bundled manifests' ``deploy.memory_mb``."""
 
@@ -85,3 +92,19 @@ def model_bucket() -> Iterator[ModelBucket]:
         yield ModelBucket(base_env, s3)
     finally:
         server.stop()
+
+
+def bench_child(script: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run ``bench/<script> ARGS`` in a fresh interpreter with ``env``; its last ``BENCH {json}`` line."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH ")]
+    if result.returncode != 0 or not lines:
+        raise SystemExit(f"{script} {args} failed:\n{result.stderr[-3000:]}")
+    return dict(json.loads(lines[-1].removeprefix("BENCH ")))

@@ -17,9 +17,7 @@ at a time with nothing overlapping and prints the CPU each step costs, against t
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,24 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _model_bucket import model_bucket  # noqa: E402
-
-EVENTS = {"minilm": "minilm-predict.http-api-v2.json", "digits": "digits-predict.http-api-v2.json"}
+from _model_bucket import EVENTS, bench_child, model_bucket  # noqa: E402
 
 
 def child(kind: str, model: str, env: dict[str, str]) -> dict[str, float]:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "_cold_child.py"), kind, model, str(ROOT / "events" / EVENTS[model])],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH ")]
-    if result.returncode != 0 or not lines:
-        raise SystemExit(f"{kind} {model} failed:\n{result.stderr[-3000:]}")
-    return dict(json.loads(lines[-1].removeprefix("BENCH ")))
+    return bench_child("_cold_child.py", [kind, model, str(ROOT / "events" / EVENTS[model])], env)
 
 
 def median(runs: list[dict[str, float]], key: str) -> float:

@@ -18,9 +18,7 @@ Lambda's own restore of a Firecracker snapshot (its "Restore Duration"), which r
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,25 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _model_bucket import model_bucket  # noqa: E402
+from _model_bucket import EVENTS, bench_child, model_bucket  # noqa: E402
 
-EVENTS = {"minilm": "minilm-predict.http-api-v2.json", "digits": "digits-predict.http-api-v2.json"}
 TARGET_RATIO = 0.25
-
-
-def bench_child(script: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH ")]
-    if result.returncode != 0 or not lines:
-        raise SystemExit(f"{script} {args} failed:\n{result.stderr[-3000:]}")
-    return dict(json.loads(lines[-1].removeprefix("BENCH ")))
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ from modelrail.cli import main
 from modelrail.constants import ENV_MANIFEST_SHA256
 from modelrail.push import PushError, push_artifact
 from modelrail.store.local_dir import load_local_dir
+from tests.support.fake_aws import fake_credentials
 from tests.support.serving_artifacts import manifest_sha256, tensor_artifact
 from tests.support.serving_servers import moto_s3
 
@@ -36,13 +37,7 @@ class S3:
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fake_credentials(monkeypatch, unset=("AWS_PROFILE",))
     # moto's server keeps its state per process, so every test gets a bucket of its own.
     bucket = f"push-test-{uuid.uuid4().hex[:12]}"
     with moto_s3() as url:

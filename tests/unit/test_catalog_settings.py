@@ -14,6 +14,7 @@ from modelrail.constants import ENV_CATALOG, ENV_CATALOG_BUCKET, ENV_CATALOG_KEY
 from modelrail.contract import functions
 from modelrail.contract.auth import AuthMode
 from modelrail.contract.catalog_entry import CatalogEntry
+from tests.support.fake_aws import fake_credentials
 
 BUCKET = "modelrail-models"
 LISTED = [
@@ -24,13 +25,7 @@ LISTED = [
 
 @pytest.fixture
 def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    fake_credentials(monkeypatch)
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield

@@ -16,6 +16,7 @@ from modelrail.app import create_app
 from modelrail.constants import MODEL_VERSION_HEADER, artifact_prefix
 from modelrail.contract.functions import model_function_env
 from modelrail.settings import Settings
+from tests.support.fake_aws import fake_credentials
 from tests.support.serving_artifacts import batch_coupled_model, manifest_sha256, tensor_artifact, write_artifact
 from tests.support.serving_servers import moto_s3, serve
 
@@ -33,12 +34,7 @@ class Uploaded:
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    fake_credentials(monkeypatch, unset=())
     with moto_s3() as url:
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", url)
         boto3.client("s3").create_bucket(Bucket=BUCKET)

@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from modelrail.jobs.api import JobsApi
 from modelrail.jobs.state import JobBucket
+from tests.support.fake_aws import fake_credentials
 
 BUCKET = "job-bucket"
 MODEL = "tiny"
@@ -19,14 +20,7 @@ MODEL = "tiny"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
+    fake_credentials(monkeypatch, unset=("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL"))
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield

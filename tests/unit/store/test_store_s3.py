@@ -15,6 +15,7 @@ from moto import mock_aws
 from modelrail.errors import ModelUnavailableError
 from modelrail.store import ArtifactIntegrityError, RetryPolicy, S3ArtifactSource
 from modelrail.store.s3 import make_s3_client
+from tests.support.fake_aws import fake_credentials
 from tests.support.serving_artifacts import manifest_sha256, tensor_artifact
 
 BUCKET = "models-bucket"
@@ -23,13 +24,7 @@ PREFIX = "models/tiny/1/"
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    fake_credentials(monkeypatch)
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         client = make_s3_client()  # the store's own client: botocore's retries off, ours on

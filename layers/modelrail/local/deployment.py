@@ -259,7 +259,7 @@ class LocalDeployment:
         gpu_models = [model for model in self.models if model.target is Target.GPU]
         if gpu_models:
             self.sagemaker_runtime = LocalSageMakerRuntime(
-                {model.name: self._local_endpoint(model) for model in gpu_models}, output=self.output
+                {model.name: self._local_endpoint(model) for model in gpu_models}
             )
             self.sagemaker_runtime.start()
             url = self.sagemaker_runtime.endpoint_url

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from modelrail.local.cli import CANARY_SEED_ENV as SEED_ENV
 from modelrail.local.events import HttpRequest, ProxyResponse
@@ -19,12 +20,27 @@ from modelrail.local.gateway import Integration
 from modelrail.local.lambda_integration import RequestContext
 from modelrail.local.routing import RouteMatch
 
-__all__ = ["SEED_ENV", "ReleaseIntegration", "model_rng"]
+__all__ = ["SEED_ENV", "ReleaseIntegration", "model_rng", "weighted_pick"]
+
+T = TypeVar("T")
 
 
 def model_rng(seed: str | None, model: str) -> random.Random:
     """One model's RNG: seeded per model, so one model's traffic never shifts another's sequence."""
     return random.Random(f"{seed}:{model}") if seed is not None else random.Random()  # noqa: S311  # nosec B311 # traffic split, not security
+
+
+def weighted_pick(weighted: Sequence[tuple[T, int]], rng: random.Random) -> T:
+    """One of ``weighted`` (each with a weight > 0) drawn by weight: an unversioned request's function version or
+    variant; no draw when only one takes traffic."""
+    if len(weighted) == 1:
+        return weighted[0][0]
+    point = rng.randrange(sum(weight for _, weight in weighted))
+    for choice, weight in weighted:
+        if point < weight:
+            return choice
+        point -= weight
+    raise AssertionError("unreachable: the point is below the weights' sum")
 
 
 class ReleaseIntegration:
@@ -44,15 +60,8 @@ class ReleaseIntegration:
         self.rng = rng
 
     def pick(self) -> Integration:
-        """The integration for one unversioned request (no draw when only one takes traffic)."""
-        if len(self.weighted) == 1:
-            return self.weighted[0][0]
-        point = self.rng.randrange(100)
-        for integration, weight in self.weighted:
-            if point < weight:
-                return integration
-            point -= weight
-        raise AssertionError("weights sum to 100")
+        """The integration for one unversioned request."""
+        return weighted_pick(self.weighted, self.rng)
 
     async def __call__(self, request: HttpRequest, match: RouteMatch, context: RequestContext) -> ProxyResponse:
         """Forward the request to the version's integration."""

@@ -28,16 +28,16 @@ from __future__ import annotations
 import json
 import random
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import unquote
 
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
 from modelrail.local.events import LOCAL_ACCOUNT_ID
 from modelrail.local.gateway import BodyTooLargeError, HttpClientApp, Receive, Scope, Send, read_body
 from modelrail.local.processes import bind_loopback
+from modelrail.local.releases import weighted_pick
 from modelrail.local.s3 import LOCAL_REGION
 from modelrail.local.sagemaker_endpoint import MAX_PAYLOAD_BYTES, EndpointAnswer, SageMakerEndpoint
 from modelrail.local.threaded_server import ThreadedServer
@@ -66,13 +66,7 @@ class LocalEndpoint:
 
     def pick(self) -> str:
         """A variant drawn by weight, as SageMaker distributes requests without ``TargetVariant``."""
-        taking = [(name, weight) for name, weight in self.weights.items() if weight > 0]
-        point = self.rng.randrange(sum(weight for _, weight in taking))
-        for name, weight in taking:
-            if point < weight:
-                return name
-            point -= weight
-        raise AssertionError("unreachable: the point is below the weights' sum")
+        return weighted_pick([(name, weight) for name, weight in self.weights.items() if weight > 0], self.rng)
 
 
 @dataclass(frozen=True)
@@ -119,9 +113,8 @@ def model_error(endpoint: str, variant: str, answer: EndpointAnswer) -> Answer:
 class SageMakerRuntimeApp(HttpClientApp):
     """The ASGI app: ``InvokeEndpoint`` on the endpoints it is given, nothing else."""
 
-    def __init__(self, endpoints: Mapping[str, LocalEndpoint], *, output: TextIO | None = None) -> None:
+    def __init__(self, endpoints: Mapping[str, LocalEndpoint]) -> None:
         self.endpoints = dict(endpoints)
-        self.output = output if output is not None else sys.stderr
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -194,8 +187,8 @@ def _refusal(name: str, endpoint: LocalEndpoint | None, target: str | None, body
 class LocalSageMakerRuntime:
     """The app under uvicorn on a loopback port, in a thread of the local-mode process."""
 
-    def __init__(self, endpoints: Mapping[str, LocalEndpoint], *, output: TextIO | None = None) -> None:
-        self.app = SageMakerRuntimeApp(endpoints, output=output)
+    def __init__(self, endpoints: Mapping[str, LocalEndpoint]) -> None:
+        self.app = SageMakerRuntimeApp(endpoints)
         self._server = ThreadedServer(self.app, bind_loopback(), name="sagemaker-runtime")
 
     @property

@@ -53,6 +53,11 @@ class EndpointAnswer:
     custom_attributes: str | None = None
     """What the container set in its answer's custom attributes (``InvokeEndpoint``'s ``CustomAttributes``)."""
 
+    @property
+    def not_in_service(self) -> bool:
+        """The container could not be started: SageMaker's 400 ValidationError, not a ModelError."""
+        return self.status == 0 and self.message.startswith("Endpoint ")
+
 
 class SageMakerEndpoint:
     """One container process: started, health-checked through ``/ping``, restarted if it dies."""

@@ -79,6 +79,6 @@ class SageMakerIntegration:
             if version is not None and SERVED_VERSION.fullmatch(version):  # the container's CustomAttributes
                 headers.append((MODEL_VERSION_HEADER, version))
             return ProxyResponse(200, headers, answer.body)
-        if answer.status == 0 and answer.message.startswith("Endpoint "):  # SageMaker's 400 ValidationError
+        if answer.not_in_service:  # SageMaker's 400 ValidationError
             return _response(sagemaker_error(400, answer.message))
         return model_error_response(answer)

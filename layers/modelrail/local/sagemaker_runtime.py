@@ -160,7 +160,7 @@ class SageMakerRuntimeApp(HttpClientApp):
             client=self.client,
             timeout_s=INVOCATION_TIMEOUT_S,
         )
-        if answer.status == 0 and answer.message.startswith("Endpoint "):  # the container cannot be started
+        if answer.not_in_service:  # the container cannot be started
             return error_answer(400, "ValidationError", answer.message)
         if not answer.ok:
             return model_error(name, variant, answer)

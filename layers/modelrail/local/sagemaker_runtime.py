@@ -31,7 +31,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from modelrail.constants import SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER
 from modelrail.local.events import LOCAL_ACCOUNT_ID
@@ -143,7 +142,7 @@ class SageMakerRuntimeApp(HttpClientApp):
         found = _INVOCATIONS.fullmatch(path)
         if method != "POST" or found is None:
             return error_answer(404, "UnknownOperationException", "local mode answers InvokeEndpoint only")
-        name = unquote(found["name"])
+        name = found["name"]  # the ASGI path is percent-decoded once already; decoding again would guess
         endpoint = self.endpoints.get(name) if ENDPOINT_NAME.fullmatch(name) else None
         target = headers.get(TARGET_VARIANT_HEADER)
         refused = _refusal(name, endpoint, target, body)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -159,3 +160,12 @@ def test_a_container_that_dies_mid_request_is_a_model_error_with_status_0_and_th
     assert raised.value.response["Error"]["Code"] == "ModelError"
     assert raised.value.response["OriginalStatusCode"] == 0
     assert invoke(runtime, predict_body("again"))["InvokedProductionVariant"] == "v-1"
+
+
+@pytest.mark.parametrize("raw_name", ["tiny%252Dgpu", "tiny-gpu%2Fx", "%00", "a" * 64])
+def test_a_name_that_is_not_an_endpoint_name_as_sent_is_refused_and_never_echoed(runtime: Any, raw_name: str) -> None:
+    """The path is decoded once, as sent: ``%252D`` is not read as ``-``, and the name is not echoed."""
+    answer = httpx.post(f"{runtime.meta.endpoint_url}/endpoints/{raw_name}/invocations", content=b"{}", timeout=10)
+    assert answer.status_code in {400, 404}
+    assert raw_name not in answer.text
+    assert answer.headers.get("x-amzn-ErrorType") in {"ValidationError", "UnknownOperationException"}
